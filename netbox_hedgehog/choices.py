@@ -1,0 +1,77 @@
+from django.utils.translation import gettext_lazy as _
+
+from utilities.choices import ChoiceSet
+
+
+class SyncStatusChoices(ChoiceSet):
+    """Where a fabric's record in NetBox stands against its sources."""
+
+    NEVER_SYNCED = 'never_synced'
+    SYNCING = 'syncing'
+    IN_SYNC = 'in_sync'
+    OUT_OF_SYNC = 'out_of_sync'
+    ERROR = 'error'
+
+    CHOICES = [
+        (NEVER_SYNCED, _('Never synced'), 'gray'),
+        (SYNCING, _('Syncing'), 'blue'),
+        (IN_SYNC, _('In sync'), 'green'),
+        (OUT_OF_SYNC, _('Out of sync'), 'orange'),
+        (ERROR, _('Error'), 'red'),
+    ]
+
+
+class ConnectionStatusChoices(ChoiceSet):
+    """Whether the last attempt to reach the fabric's Kubernetes API worked."""
+
+    UNKNOWN = 'unknown'
+    NOT_CONFIGURED = 'not_configured'
+    CONNECTED = 'connected'
+    FAILED = 'failed'
+
+    CHOICES = [
+        (UNKNOWN, _('Unknown'), 'gray'),
+        (NOT_CONFIGURED, _('Not configured'), 'gray'),
+        (CONNECTED, _('Connected'), 'green'),
+        (FAILED, _('Failed'), 'red'),
+    ]
+
+
+class SyncTriggerChoices(ChoiceSet):
+    """What started a sync run."""
+
+    SCHEDULE = 'schedule'
+    MANUAL = 'manual'
+
+    CHOICES = [
+        (SCHEDULE, _('Schedule'), 'blue'),
+        (MANUAL, _('Manual'), 'purple'),
+    ]
+
+
+class SyncOutcomeChoices(ChoiceSet):
+    """How a sync run ended."""
+
+    RUNNING = 'running'
+    SUCCESS = 'success'
+    FAILED = 'failed'
+    SKIPPED = 'skipped'
+
+    CHOICES = [
+        (RUNNING, _('Running'), 'blue'),
+        (SUCCESS, _('Success'), 'green'),
+        (FAILED, _('Failed'), 'red'),
+        (SKIPPED, _('Skipped'), 'gray'),
+    ]
+
+
+class ResourceSourceChoices(ChoiceSet):
+    """Where a synced resource was read from."""
+
+    KUBERNETES = 'kubernetes'
+    GIT = 'git'
+
+    CHOICES = [
+        (KUBERNETES, _('Kubernetes'), 'blue'),
+        (GIT, _('Git'), 'teal'),
+    ]

@@ -1,0 +1,153 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from netbox.models import NetBoxModel
+
+from ..choices import ConnectionStatusChoices, SyncStatusChoices
+from ..settings import plugin_setting
+
+
+# Written only by the sync job and the scheduler, never by an edit of the fabric.
+SYNC_STATE_FIELDS = frozenset((
+    'sync_status', 'sync_error', 'connection_status', 'last_sync', 'last_sync_planned', 'last_successful_sync',
+    'next_sync',
+))
+
+
+class HedgehogFabric(NetBoxModel):
+    """A Hedgehog fabric: where to read it from (Kubernetes API, Git) and how its sync is doing.
+
+    The sync state fields are not editable: only the sync job writes them, with
+    ``QuerySet.update()`` so that a run neither creates change-log entries nor
+    triggers the rescheduling signal that a user's edit triggers.
+    """
+
+    name = models.CharField(verbose_name=_('name'), max_length=100, unique=True)
+    description = models.CharField(verbose_name=_('description'), max_length=200, blank=True)
+    comments = models.TextField(verbose_name=_('comments'), blank=True)
+
+    kubernetes_server = models.CharField(
+        verbose_name=_('Kubernetes API server'), max_length=255, blank=True,
+        help_text=_('e.g. https://172.30.0.1:6443; leave empty to use a kubeconfig or the in-cluster account'),
+    )
+    kubernetes_token = models.TextField(
+        verbose_name=_('Kubernetes token'), blank=True,
+        help_text=_('Bearer token of a service account that may list the fabric resources (write-only)'),
+    )
+    kubernetes_ca_cert = models.TextField(
+        verbose_name=_('Kubernetes CA certificate'), blank=True,
+        help_text=_('PEM certificate of the API server CA'),
+    )
+    kubernetes_namespace = models.CharField(
+        verbose_name=_('Kubernetes namespace'), max_length=253, default='default',
+    )
+    kubeconfig = models.TextField(
+        verbose_name=_('kubeconfig'), blank=True,
+        help_text=_('A complete kubeconfig (YAML); used instead of server/token/CA (write-only)'),
+    )
+
+    git_repository_url = models.CharField(
+        verbose_name=_('Git repository'), max_length=500, blank=True,
+        help_text=_('https://, ssh:// or a local path of the GitOps repository'),
+    )
+    git_branch = models.CharField(verbose_name=_('Git branch'), max_length=255, default='main')
+    git_path = models.CharField(
+        verbose_name=_('Git path'), max_length=500, blank=True,
+        help_text=_('Directory inside the repository holding the fabric YAML (empty: the whole repository)'),
+    )
+
+    sync_enabled = models.BooleanField(verbose_name=_('sync enabled'), default=True)
+    scheduler_enabled = models.BooleanField(
+        verbose_name=_('periodic sync'), default=True,
+        help_text=_('Run the sync every sync interval (manual syncs are possible either way)'),
+    )
+    sync_interval = models.PositiveIntegerField(
+        verbose_name=_('sync interval'), default=300,
+        help_text=_('Seconds between periodic syncs; 0 turns periodic sync off'),
+    )
+
+    sync_status = models.CharField(
+        verbose_name=_('sync status'), max_length=20, choices=SyncStatusChoices,
+        default=SyncStatusChoices.NEVER_SYNCED, editable=False,
+    )
+    sync_error = models.TextField(verbose_name=_('sync error'), blank=True, editable=False)
+    connection_status = models.CharField(
+        verbose_name=_('connection status'), max_length=20, choices=ConnectionStatusChoices,
+        default=ConnectionStatusChoices.UNKNOWN, editable=False,
+    )
+    last_sync = models.DateTimeField(verbose_name=_('last sync'), null=True, blank=True, editable=False)
+    last_sync_planned = models.DateTimeField(
+        verbose_name=_('last sync planned for'), null=True, blank=True, editable=False,
+    )
+    last_successful_sync = models.DateTimeField(
+        verbose_name=_('last successful sync'), null=True, blank=True, editable=False,
+    )
+    next_sync = models.DateTimeField(verbose_name=_('next sync'), null=True, blank=True, editable=False)
+
+    clone_fields = (
+        'kubernetes_server', 'kubernetes_ca_cert', 'kubernetes_namespace', 'git_repository_url', 'git_branch',
+        'git_path', 'sync_enabled', 'scheduler_enabled', 'sync_interval',
+    )
+
+    class Meta:
+        ordering = ('name',)
+        verbose_name = _('fabric')
+        verbose_name_plural = _('fabrics')
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse('plugins:netbox_hedgehog:hedgehogfabric', args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        """Save the operator's fields only, so an edit never rolls back a sync that ran meanwhile."""
+        if not self._state.adding and kwargs.get('update_fields') is None:
+            kwargs['update_fields'] = [
+                field.name for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in SYNC_STATE_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
+    def get_sync_status_color(self):
+        return SyncStatusChoices.colors.get(self.sync_status)
+
+    def get_connection_status_color(self):
+        return ConnectionStatusChoices.colors.get(self.connection_status)
+
+    @property
+    def is_periodic(self):
+        """True when this fabric should have a running schedule chain."""
+        return self.sync_enabled and self.scheduler_enabled and self.sync_interval > 0
+
+    @property
+    def has_kubernetes_source(self):
+        return bool(self.kubeconfig or self.kubernetes_server)
+
+    @property
+    def has_git_source(self):
+        return bool(self.git_repository_url)
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        minimum = plugin_setting('min_sync_interval')
+        if self.sync_interval and self.sync_interval < minimum:
+            errors['sync_interval'] = _(
+                'The sync interval must be 0 (off) or at least {minimum} seconds.'
+            ).format(minimum=minimum)
+        if self.kubeconfig and self.kubernetes_server:
+            errors['kubeconfig'] = _('Give either a kubeconfig or an API server, not both.')
+        if self.kubernetes_server and not self.kubernetes_server.startswith(('https://', 'http://')):
+            errors['kubernetes_server'] = _('The API server must be an http:// or https:// URL.')
+        if self.kubeconfig:
+            from ..sources.kubernetes import KubeconfigError, parse_kubeconfig
+
+            try:
+                parse_kubeconfig(self.kubeconfig)
+            except KubeconfigError as exc:
+                errors['kubeconfig'] = str(exc)
+        if errors:
+            raise ValidationError(errors)

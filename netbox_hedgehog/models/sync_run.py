@@ -1,0 +1,48 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import SyncOutcomeChoices, SyncTriggerChoices
+
+
+class SyncRun(models.Model):
+    """The record of one execution of ``execute_fabric_sync``: when it was due, when it ran, what it did."""
+
+    fabric = models.ForeignKey(
+        to='netbox_hedgehog.HedgehogFabric', on_delete=models.CASCADE, related_name='sync_runs',
+    )
+    trigger = models.CharField(verbose_name=_('trigger'), max_length=20, choices=SyncTriggerChoices)
+    job_id = models.CharField(verbose_name=_('RQ job ID'), max_length=100, blank=True)
+    planned_at = models.DateTimeField(verbose_name=_('planned'), null=True, blank=True)
+    started_at = models.DateTimeField(verbose_name=_('started'))
+    finished_at = models.DateTimeField(verbose_name=_('finished'), null=True, blank=True)
+    outcome = models.CharField(
+        verbose_name=_('outcome'), max_length=20, choices=SyncOutcomeChoices, default=SyncOutcomeChoices.RUNNING,
+    )
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    git_commit = models.CharField(verbose_name=_('Git commit'), max_length=40, blank=True)
+    error = models.TextField(verbose_name=_('error'), blank=True)
+
+    class Meta:
+        ordering = ('-started_at',)
+        verbose_name = _('sync run')
+        verbose_name_plural = _('sync runs')
+        indexes = (models.Index(fields=('fabric', '-started_at')),)
+
+    def __str__(self):
+        return f'{self.fabric} @ {self.started_at:%Y-%m-%d %H:%M:%S}'
+
+    @property
+    def lateness(self):
+        """Seconds between the planned and the actual start (None for unplanned runs)."""
+        if self.planned_at is None:
+            return None
+        return (self.started_at - self.planned_at).total_seconds()
+
+    @property
+    def duration(self):
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

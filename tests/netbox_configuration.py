@@ -1,0 +1,56 @@
+"""NetBox configuration for the test suite and for the processes the tests start.
+
+Everything that differs between runs comes from the environment, so that the pytest
+process and the `rqworker`/`rqscheduler` subprocesses it launches share one database
+and one pair of Redis databases.
+"""
+
+import os
+
+ALLOWED_HOSTS = ['*']
+
+DATABASES = {
+    'default': {
+        'NAME': os.environ.get('HEDGEHOG_DB_NAME', 'netbox_hedgehog_test'),
+        'USER': os.environ.get('HEDGEHOG_DB_USER', 'postgres'),
+        'PASSWORD': os.environ.get('HEDGEHOG_DB_PASSWORD', ''),
+        'HOST': os.environ.get('HEDGEHOG_DB_HOST', '127.0.0.1'),
+        'PORT': os.environ.get('HEDGEHOG_DB_PORT', '5432'),
+        'CONN_MAX_AGE': 0,
+    }
+}
+
+_REDIS_HOST = os.environ.get('HEDGEHOG_REDIS_HOST', '127.0.0.1')
+_REDIS_PORT = int(os.environ.get('HEDGEHOG_REDIS_PORT', '6379'))
+REDIS = {
+    'tasks': {
+        'HOST': _REDIS_HOST,
+        'PORT': _REDIS_PORT,
+        'DATABASE': int(os.environ.get('HEDGEHOG_REDIS_TASKS_DB', '14')),
+        'SSL': False,
+    },
+    'caching': {
+        'HOST': _REDIS_HOST,
+        'PORT': _REDIS_PORT,
+        'DATABASE': int(os.environ.get('HEDGEHOG_REDIS_CACHING_DB', '15')),
+        'SSL': False,
+    },
+}
+
+SECRET_KEY = 'netbox-hedgehog-tests-only-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG'
+API_TOKEN_PEPPERS = {1: 'netbox-hedgehog-tests-only-pepper-0123456789abcdefghijklmnopqrstuvwxyz'}
+DEFAULT_PERMISSIONS = {}
+RQ = {'COMMIT_MODE': 'auto'}
+# NetBox refuses `makemigrations` (but not `makemigrations --check`) unless DEVELOPER is set.
+DEVELOPER = bool(os.environ.get('HEDGEHOG_DEVELOPER'))
+
+PLUGINS = [] if os.environ.get('HEDGEHOG_WITHOUT_PLUGIN') else ['netbox_hedgehog']
+PLUGINS_CONFIG = {
+    'netbox_hedgehog': {
+        'bootstrap_on_ready': False,
+        'min_sync_interval': 1,
+        'git_cache_dir': os.environ.get('HEDGEHOG_GIT_CACHE_DIR', '/tmp/netbox-hedgehog-tests/git'),
+    },
+}
+
+LOGGING = {'version': 1, 'disable_existing_loggers': False}
