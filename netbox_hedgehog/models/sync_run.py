@@ -1,5 +1,8 @@
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from utilities.querysets import RestrictedQuerySet
 
 from ..choices import SyncOutcomeChoices, SyncTriggerChoices
 
@@ -25,6 +28,9 @@ class SyncRun(models.Model):
     git_commit = models.CharField(verbose_name=_('Git commit'), max_length=40, blank=True)
     error = models.TextField(verbose_name=_('error'), blank=True)
 
+    # NetBox's views and API filter every queryset through object permissions (``restrict()``).
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ('-started_at',)
         verbose_name = _('sync run')
@@ -33,6 +39,9 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f'{self.fabric} @ {self.started_at:%Y-%m-%d %H:%M:%S}'
+
+    def get_absolute_url(self):
+        return reverse('plugins:netbox_hedgehog:syncrun', args=[self.pk])
 
     @property
     def lateness(self):

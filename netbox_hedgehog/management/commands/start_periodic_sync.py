@@ -1,0 +1,113 @@
+import json
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.scheduling.scheduler import FabricScheduler
+
+ACTIONS = ('bootstrap', 'status', 'manual_trigger')
+
+
+class Command(BaseCommand):
+    help = (
+        'Operate the periodic fabric sync: create the rq-scheduler chains (--bootstrap), show the sync '
+        'state and process health (--status), or queue an immediate sync (--manual-trigger).'
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument('--bootstrap', action='store_true', help='Ensure one sync chain per periodic fabric')
+        parser.add_argument('--status', action='store_true', help='Show sync state and worker/scheduler health')
+        parser.add_argument('--manual-trigger', action='store_true', help='Queue an immediate sync')
+        parser.add_argument('--fabric-id', type=int, help='Act on this fabric only')
+        parser.add_argument('--json', action='store_true', help='Print machine-readable JSON')
+
+    def handle(self, *args, **options):
+        chosen = [action for action in ACTIONS if options[action]]
+        if len(chosen) != 1:
+            raise CommandError('Choose exactly one of --bootstrap, --status, --manual-trigger.')
+        fabrics = self._fabrics(options['fabric_id'])
+        scheduler = FabricScheduler()
+        result = getattr(self, f'_{chosen[0]}')(scheduler, fabrics, options['fabric_id'])
+        if options['json']:
+            self.stdout.write(json.dumps(result, indent=2, default=str))
+        else:
+            self._print_human(chosen[0], result)
+
+    def _fabrics(self, fabric_id):
+        if fabric_id is None:
+            return list(HedgehogFabric.objects.all())
+        fabric = HedgehogFabric.objects.filter(pk=fabric_id).first()
+        if fabric is None:
+            raise CommandError(f'No fabric with id {fabric_id}.')
+        return [fabric]
+
+    def _bootstrap(self, scheduler, fabrics, fabric_id):
+        if fabric_id is None:
+            return scheduler.bootstrap()
+        at = scheduler.ensure(fabrics[0])
+        return {'fabrics': 1, 'scheduled': int(at is not None), 'orphans_removed': 0}
+
+    def _status(self, scheduler, fabrics, fabric_id):
+        return scheduler.status(fabrics).as_dict()
+
+    def _manual_trigger(self, scheduler, fabrics, fabric_id):
+        triggered = []
+        for fabric in fabrics:
+            if not fabric.sync_enabled:
+                if fabric_id is not None:
+                    raise CommandError(f'Sync is disabled for fabric {fabric.name} (id {fabric.pk}).')
+                continue
+            result = scheduler.trigger_now(fabric)
+            triggered.append({'fabric_id': fabric.pk, 'fabric': fabric.name, 'job_id': result.job_id,
+                              'coalesced': result.coalesced})
+        return {'triggered': triggered}
+
+    # Human-readable output
+
+    def _print_human(self, action, result):
+        if action == 'bootstrap':
+            self.stdout.write(
+                f"Bootstrapped {result['fabrics']} fabric(s): {result['scheduled']} chain(s) (re)created, "
+                f"{result['orphans_removed']} orphaned entr(y/ies) removed."
+            )
+        elif action == 'manual_trigger':
+            if not result['triggered']:
+                self.stdout.write('No fabric with sync enabled.')
+            for item in result['triggered']:
+                verb = 'already queued as' if item['coalesced'] else 'queued as'
+                self.stdout.write(f"Sync of fabric {item['fabric']} (id {item['fabric_id']}) {verb} {item['job_id']}")
+        else:
+            self._print_status(result)
+
+    def _print_status(self, status):
+        self.stdout.write(f"rqworkers on netbox_hedgehog.hedgehog_sync: {', '.join(status['workers']) or 'NONE'}")
+        self.stdout.write(f"rqschedulers: {', '.join(status['schedulers']) or 'NONE'}")
+        for problem in status['problems']:
+            self.stdout.write(self.style.ERROR(f'PROBLEM: {problem}'))
+        now = timezone.now()
+        for fabric in status['fabrics']:
+            state = fabric['sync_status'] + (' (STALE: no sync holds the lock)' if fabric['stale'] else '')
+            schedule = f"every {fabric['sync_interval']}s" if fabric['periodic'] else 'periodic sync off'
+            self.stdout.write('')
+            self.stdout.write(self.style.MIGRATE_HEADING(f"Fabric {fabric['name']} (id {fabric['id']}): {state}"))
+            self.stdout.write(f"  schedule:      {schedule}; Kubernetes: {fabric['connection_status']}")
+            self.stdout.write(f"  last run:      {_when(fabric['last_sync'], now)}"
+                              + (f" (started {fabric['lateness_seconds']:.2f}s after its planned time)"
+                                 if fabric['lateness_seconds'] is not None else ''))
+            self.stdout.write(f"  last success:  {_when(fabric['last_successful_sync'], now)}")
+            self.stdout.write(f"  next run:      {_when(fabric['next_run'], now, missing='not scheduled')}")
+            if fabric['chain_missing']:
+                self.stdout.write(self.style.ERROR('  PROBLEM: no chain is scheduled; run --bootstrap'))
+            if fabric['sync_error']:
+                self.stdout.write(self.style.ERROR('  error:         ' + fabric['sync_error'].replace('\n', '\n' + ' ' * 17)))
+
+
+def _when(iso, now, missing='never'):
+    if iso is None:
+        return missing
+    moment = datetime.fromisoformat(iso)
+    seconds = (moment - now).total_seconds()
+    relative = f'in {seconds:.0f}s' if seconds >= 0 else f'{-seconds:.0f}s ago'
+    return f'{moment:%Y-%m-%d %H:%M:%S} UTC ({relative})'

@@ -1,0 +1,47 @@
+"""Bootstrap the sync chains when a NetBox process starts."""
+
+import logging
+import sys
+import threading
+
+from django.db import connections
+
+from ..settings import plugin_setting
+
+logger = logging.getLogger('netbox_hedgehog.scheduling')
+
+# Management commands during which fabrics must not be scheduled (the schema may not even exist yet).
+SKIPPED_COMMANDS = {
+    'migrate', 'makemigrations', 'showmigrations', 'sqlmigrate', 'collectstatic', 'test', 'check',
+    'createsuperuser', 'shell', 'nbshell', 'dbshell', 'flush', 'reindex', 'start_periodic_sync',
+}
+
+
+def bootstrap_on_startup():
+    """Bootstrap the chains in a background thread, so a missing Redis or database never blocks start-up.
+
+    Called from the plugin's ``ready()``. Bootstrap is idempotent, so every web, worker
+    and scheduler process may run it.
+    """
+    if not plugin_setting('bootstrap_on_ready') or _running_skipped_command():
+        return
+    threading.Thread(target=_bootstrap_quietly, name='netbox-hedgehog-bootstrap', daemon=True).start()
+
+
+def _running_skipped_command():
+    return len(sys.argv) > 1 and sys.argv[1] in SKIPPED_COMMANDS
+
+
+def _bootstrap_quietly():
+    from .scheduler import FabricScheduler
+
+    try:
+        summary = FabricScheduler().bootstrap()
+        logger.info('Sync chains bootstrapped: %s', summary)
+    except Exception as exc:
+        logger.warning(
+            'Could not bootstrap the fabric sync chains (%s); run "manage.py start_periodic_sync --bootstrap" '
+            'once Redis and the database answer', exc,
+        )
+    finally:
+        connections.close_all()

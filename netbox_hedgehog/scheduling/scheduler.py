@@ -1,0 +1,213 @@
+"""The one way anything in the plugin schedules, cancels or triggers a fabric sync."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
+
+import django_rq
+from django.utils import timezone
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq_scheduler import Scheduler
+
+from ..choices import SyncStatusChoices, SyncTriggerChoices
+from ..models import HedgehogFabric
+from ..settings import plugin_setting
+from .health import process_health
+from .locks import is_fabric_locked
+from .status import FabricSyncStatus, SchedulingStatus
+from .timing import next_run_time, whole_second
+
+logger = logging.getLogger('netbox_hedgehog.scheduling')
+
+QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
+CHAIN_JOB_PREFIX = 'netbox_hedgehog-chain-fabric-'
+SYNC_FUNCTION = 'netbox_hedgehog.scheduling.jobs.execute_fabric_sync'
+
+
+def chain_job_id(fabric_id):
+    """The stable rq-scheduler job id of a fabric's periodic chain: one id, so never two chains."""
+    return f'{CHAIN_JOB_PREFIX}{fabric_id}'
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _manual_pending_key(fabric_id):
+    return f'netbox_hedgehog:manual-pending:{fabric_id}'
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    """What ``trigger_now`` did: the job that will run the sync, and whether it was already waiting."""
+
+    job_id: str
+    coalesced: bool
+
+
+class FabricScheduler:
+    """Facade over rq-scheduler and the plugin's RQ queue for the per-fabric sync chains.
+
+    A fabric with periodic sync has exactly one entry in rq-scheduler, under
+    :func:`chain_job_id`; the sync job re-schedules that same entry when it finishes.
+    Manual "sync now" requests are separate, immediate jobs that never touch the chain.
+    """
+
+    def __init__(self, connection=None):
+        self.connection = connection or django_rq.get_connection(QUEUE_NAME)
+        self.queue = Queue(QUEUE_NAME, connection=self.connection)
+        self.scheduler = Scheduler(queue_name=QUEUE_NAME, connection=self.connection)
+
+    # Chains
+
+    def planned_time(self, fabric_id) -> datetime | None:
+        """When rq-scheduler will next start the fabric's chain job (None: not scheduled)."""
+        score = self.connection.zscore(self.scheduler.scheduled_jobs_key, chain_job_id(fabric_id))
+        if score is None:
+            return None
+        return datetime.fromtimestamp(score, tz=dt_timezone.utc)
+
+    def schedule(self, fabric, at: datetime):
+        """Put (or move) the fabric's chain entry at ``at`` and record it as the fabric's next sync."""
+        at = whole_second(at)
+        self.scheduler.enqueue_at(
+            at,
+            SYNC_FUNCTION,
+            fabric.pk,
+            job_id=chain_job_id(fabric.pk),
+            timeout=plugin_setting('sync_job_timeout'),
+            # The successor reuses this job's Redis hash: an expiring result would delete it.
+            job_result_ttl=-1,
+            job_description=f'Periodic sync of fabric {fabric.name}',
+        )
+        HedgehogFabric.objects.filter(pk=fabric.pk).update(next_sync=at)
+        fabric.next_sync = at
+
+    def cancel(self, fabric_id):
+        """Remove the fabric's chain entry; a chain job already queued or running ends on its own."""
+        self.scheduler.cancel(chain_job_id(fabric_id))
+        HedgehogFabric.objects.filter(pk=fabric_id).update(next_sync=None)
+
+    def schedule_next(self, fabric, planned: datetime | None):
+        """Continue the chain after a run that was planned for ``planned``; ends it if the fabric is not periodic."""
+        if not fabric.is_periodic:
+            self.cancel(fabric.pk)
+            return None
+        at = next_run_time(planned, fabric.sync_interval, timezone.now())
+        self.schedule(fabric, at)
+        return at
+
+    def ensure(self, fabric, reanchor=False):
+        """Make the fabric's chain match its settings without ever creating a second one.
+
+        A chain that is waiting in rq-scheduler, queued or running is left alone unless
+        ``reanchor`` is set (the fabric's interval or switches changed): then the entry is
+        moved to the next slot after the last planned run. A fabric without a chain gets one
+        at its next slot, or at once if it never ran.
+        """
+        if not fabric.is_periodic:
+            self.cancel(fabric.pk)
+            return None
+        if not reanchor and (self.planned_time(fabric.pk) is not None or self._chain_in_flight(fabric.pk)):
+            return None
+        now = timezone.now()
+        anchor = fabric.last_sync_planned or fabric.last_sync
+        at = next_run_time(anchor, fabric.sync_interval, now) if anchor else now
+        self.schedule(fabric, at)
+        return at
+
+    def bootstrap(self):
+        """Ensure one chain per periodic fabric and drop chain entries of fabrics that no longer exist.
+
+        Idempotent: running it any number of times leaves one entry per fabric.
+        """
+        fabrics = list(HedgehogFabric.objects.all())
+        scheduled = [self.ensure(fabric) for fabric in fabrics]
+        known = {chain_job_id(fabric.pk) for fabric in fabrics}
+        orphans = [
+            job_id for job_id in self._scheduled_chain_ids() if job_id not in known
+        ]
+        for job_id in orphans:
+            self.scheduler.cancel(job_id)
+        return {
+            'fabrics': len(fabrics),
+            'scheduled': sum(1 for at in scheduled if at is not None),
+            'orphans_removed': len(orphans),
+        }
+
+    def _scheduled_chain_ids(self):
+        job_ids = (_text(job_id) for job_id in self.connection.zrange(self.scheduler.scheduled_jobs_key, 0, -1))
+        return [job_id for job_id in job_ids if job_id.startswith(CHAIN_JOB_PREFIX)]
+
+    def _chain_in_flight(self, fabric_id):
+        """True while the chain job sits in the queue or runs (a crashed run's lock expires, ending this)."""
+        try:
+            job = Job.fetch(chain_job_id(fabric_id), connection=self.connection)
+        except NoSuchJobError:
+            return False
+        status = job.get_status(refresh=False)
+        if status == JobStatus.QUEUED:
+            return job.id in self.queue.get_job_ids()
+        if status == JobStatus.STARTED:
+            return is_fabric_locked(self.connection, fabric_id)
+        return False
+
+    # Manual runs
+
+    def trigger_now(self, fabric) -> TriggerResult:
+        """Queue an immediate sync of the fabric, or return the one already waiting to start.
+
+        The job takes the same fabric lock as the chain (waiting for a running sync to end),
+        so requests that arrive while one is queued are coalesced into it and none is lost.
+        """
+        pending_key = _manual_pending_key(fabric.pk)
+        job_id = f'netbox_hedgehog-manual-fabric-{fabric.pk}-{uuid.uuid4().hex[:12]}'
+        if not self.connection.set(pending_key, job_id, nx=True, ex=plugin_setting('sync_job_timeout')):
+            return TriggerResult(job_id=_text(self.connection.get(pending_key)), coalesced=True)
+        self.queue.enqueue(
+            SYNC_FUNCTION,
+            fabric.pk,
+            trigger=SyncTriggerChoices.MANUAL,
+            job_id=job_id,
+            # The job may first wait up to one sync_job_timeout for a running sync to release the lock.
+            job_timeout=2 * plugin_setting('sync_job_timeout'),
+            result_ttl=600,
+            description=f'Manual sync of fabric {fabric.name}',
+        )
+        return TriggerResult(job_id=job_id, coalesced=False)
+
+    def manual_run_started(self, fabric_id):
+        """Called by a manual job as it starts: later requests must queue a new run, not join this one."""
+        self.connection.delete(_manual_pending_key(fabric_id))
+
+    # Status
+
+    def status(self, fabrics=None) -> SchedulingStatus:
+        """The sync state of the given fabrics (default: all) and whether workers and a scheduler are alive."""
+        if fabrics is None:
+            fabrics = HedgehogFabric.objects.all()
+        return SchedulingStatus(
+            fabrics=[self._fabric_status(fabric) for fabric in fabrics],
+            processes=process_health(self.queue),
+        )
+
+    def _fabric_status(self, fabric):
+        syncing = fabric.sync_status == SyncStatusChoices.SYNCING
+        return FabricSyncStatus(
+            id=fabric.pk,
+            name=fabric.name,
+            sync_enabled=fabric.sync_enabled,
+            periodic=fabric.is_periodic,
+            sync_interval=fabric.sync_interval,
+            sync_status=fabric.sync_status,
+            stale=syncing and not is_fabric_locked(self.connection, fabric.pk),
+            connection_status=fabric.connection_status,
+            last_sync=fabric.last_sync,
+            last_sync_planned=fabric.last_sync_planned,
+            last_successful_sync=fabric.last_successful_sync,
+            next_run=self.planned_time(fabric.pk),
+            sync_error=fabric.sync_error,
+        )
