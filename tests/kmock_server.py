@@ -1,0 +1,164 @@
+"""A Kubernetes API for synchronous tests: kmock's emulator over real HTTP on 127.0.0.1.
+
+kmock only runs inside an event loop, while the code under test (the official ``kubernetes``
+client) is synchronous; :func:`kube_api` therefore runs the emulator on its own loop in a
+background thread, and every change a test makes is applied on that loop::
+
+    with kube_api() as api:
+        api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
+                 'metadata': {'name': 'leaf-01'}, 'spec': {'role': 'server-leaf'}})
+        fabric = SimpleNamespace(pk=1, **api.fabric_fields())
+        listing = list_fabric_resources(fabric)
+        api.fail('Switch', 403)              # every later list of switches answers 403
+        api.list_requests('Switch')          # the list requests so far (.params, .headers)
+
+All Hedgehog kinds of ``FABRIC_KINDS`` are served unless ``kube_api(kinds=...)`` names fewer;
+a kind that is not served answers 404 like on a cluster without its CRD.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import threading
+import uuid
+
+import kmock
+import yaml
+
+from netbox_hedgehog.kinds import FABRIC_KINDS, KINDS_BY_NAME
+
+TOKEN = 'kmock-test-token-0123456789'
+
+
+class PagingKubernetesEmulator(kmock.KubernetesEmulator):
+    """kmock's emulator plus the ``limit``/``continue`` list pagination of a real API server.
+
+    The continue token is the offset of the next item in the (namespace, name) order.
+    """
+
+    async def _serve_list(self, request):
+        listing = await super()._serve_list(request)
+        items = sorted(listing['items'], key=lambda item: (
+            item.get('metadata', {}).get('namespace') or '', item.get('metadata', {}).get('name') or '',
+        ))
+        start = int(request.params.get('continue') or 0)
+        limit = int(request.params.get('limit') or 0)
+        end = start + limit if limit else len(items)
+        metadata = {'resourceVersion': listing['metadata']['resourceVersion']}
+        if end < len(items):
+            metadata['continue'] = str(end)
+        return {**listing, 'metadata': metadata, 'items': items[start:end]}
+
+
+def resource_of(kind):
+    """The kmock resource of a Hedgehog kind name such as ``'Switch'``."""
+    info = KINDS_BY_NAME[kind]
+    return kmock.resource(info.group, info.version, info.plural)
+
+
+class KubeAPI:
+    """A running emulated API; use it only inside ``with kube_api() as api``."""
+
+    def __init__(self, emulator, url, loop):
+        self.emulator = emulator
+        self.url = url
+        self._loop = loop
+        self._versions = itertools.count(1)
+
+    def call(self, function, *args):
+        """Run ``function(*args)`` on the emulator's event loop and return its result."""
+        async def run():
+            return function(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=10)
+
+    def add(self, obj):
+        """Store (or replace) an object given as a full manifest; returns the stored copy.
+
+        Like a real API server, it gets ``namespace: default`` if it has none, a uid on
+        first creation and a new resourceVersion on every write.
+        """
+        metadata = dict(obj.get('metadata') or {})
+        namespace = metadata.setdefault('namespace', 'default')
+        key = (resource_of(obj['kind']), namespace, metadata['name'])
+
+        def store():
+            objects = self.emulator.objects
+            if 'uid' not in metadata:
+                existing = objects[key].get('metadata', {}) if key in objects and not objects[key].deleted else {}
+                metadata['uid'] = existing.get('uid') or str(uuid.uuid4())
+            metadata['resourceVersion'] = str(next(self._versions))
+            stored = {**obj, 'metadata': metadata}
+            self.emulator.objects[key] = stored
+            return stored
+
+        return self.call(store)
+
+    def delete(self, kind, name, namespace='default'):
+        """Remove an object, as ``kubectl delete`` would."""
+        self.call(self.emulator.objects.__delitem__, (resource_of(kind), namespace, name))
+
+    def fail(self, kind, status, reason='Failure'):
+        """Make every later list request for ``kind`` answer ``status`` with a Kubernetes Status body."""
+        body = {
+            'apiVersion': 'v1', 'kind': 'Status', 'metadata': {}, 'status': 'Failure',
+            'code': status, 'reason': reason, 'message': f'{reason} (scripted by the test)',
+        }
+        self.call(lambda: self.emulator['list', resource_of(kind)] << status << body)
+
+    def list_requests(self, kind):
+        """Every list request made for ``kind`` so far, oldest first (kmock ``Request``: .params, .headers)."""
+        resource = resource_of(kind)
+        return self.call(lambda: [
+            request for request in self.emulator
+            if request.action == kmock.action.LIST and request.resource == resource
+        ])
+
+    def fabric_fields(self, **overrides):
+        """Fabric fields that point at this API with a bearer token."""
+        return {
+            'kubernetes_server': self.url, 'kubernetes_token': TOKEN, 'kubernetes_ca_cert': '',
+            'kubernetes_namespace': 'default', 'kubeconfig': '', **overrides,
+        }
+
+    def kubeconfig(self, token=TOKEN):
+        """A kubeconfig (YAML text) whose current context points at this API."""
+        return yaml.safe_dump({
+            'apiVersion': 'v1', 'kind': 'Config',
+            'clusters': [{'name': 'kmock', 'cluster': {'server': self.url}}],
+            'users': [{'name': 'tester', 'user': {'token': token}}],
+            'contexts': [{'name': 'kmock', 'context': {'cluster': 'kmock', 'user': 'tester'}}],
+            'current-context': 'kmock',
+        })
+
+
+@contextlib.contextmanager
+def kube_api(kinds=FABRIC_KINDS):
+    """Serve an emulated Kubernetes API for the duration of the ``with`` block."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name='kmock', daemon=True)
+    thread.start()
+
+    async def start():
+        emulator = PagingKubernetesEmulator()
+        for kind in kinds:
+            emulator.resources[kind.group, kind.version, kind.plural] = {'kind': kind.kind, 'namespaced': True}
+        await emulator.__aenter__()
+        server = kmock.Server(emulator)
+        await server.__aenter__()
+        return emulator, server
+
+    async def stop(emulator, server):
+        await server.__aexit__(None, None, None)
+        await emulator.__aexit__(None, None, None)
+
+    try:
+        emulator, server = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
+        try:
+            yield KubeAPI(emulator, str(server.url).rstrip('/'), loop)
+        finally:
+            asyncio.run_coroutine_threadsafe(stop(emulator, server), loop).result(timeout=10)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -1,0 +1,331 @@
+"""The Git source against real local repositories built with GitPython (no database needed)."""
+
+import re
+import shutil
+import traceback
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from git import Repo
+
+import netbox_hedgehog
+from netbox_hedgehog.kinds import FABRIC_KINDS
+from netbox_hedgehog.sources.base import SourceError
+from netbox_hedgehog.sources.git import mask_credentials, read_git_repository
+
+ALL_KINDS = {kind.kind for kind in FABRIC_KINDS}
+DEMO_WIRING = Path(netbox_hedgehog.__file__).parent / 'fixtures' / 'demo-wiring'
+SAMPLES = Path(__file__).resolve().parents[2] / 'shared' / 'hedgehog' / 'samples'
+
+SWITCH = """\
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Switch
+metadata:
+  name: leaf-01
+  namespace: default
+  labels:
+    rack: r1
+spec:
+  role: server-leaf
+  asn: {asn}
+"""
+SERVER = """\
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Server
+metadata:
+  name: {name}
+spec:
+  description: {name}
+"""
+
+
+class Upstream:
+    """A bare "remote" repository and a working copy that commits and pushes to it."""
+
+    def __init__(self, path):
+        self.bare = Repo.init(path / 'origin.git', bare=True, initial_branch='main')
+        self.work = Repo.init(path / 'work', initial_branch='main')
+        with self.work.config_writer() as config:
+            config.set_value('user', 'name', 'Test').set_value('user', 'email', 'test@example.com')
+        self.work.create_remote('origin', self.bare.working_dir)
+        self.url = self.bare.working_dir
+
+    def commit(self, files=None, delete=(), branch='main', force=False):
+        """Write ``files`` ({path: text}), delete ``delete``, commit and push; return the commit SHA."""
+        root = Path(self.work.working_tree_dir)
+        for name, text in (files or {}).items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        for name in delete:
+            (root / name).unlink()
+        self.work.git.add('--all')
+        self.work.git.commit('--allow-empty', '-m', 'update')
+        self.work.git.push(*(['--force'] if force else []), 'origin', f'HEAD:refs/heads/{branch}')
+        return self.work.head.commit.hexsha
+
+
+@pytest.fixture(autouse=True)
+def git_cache_dir(settings, tmp_path):
+    """Give every test its own clone cache, as fabrics of different tests share primary keys."""
+    plugin = {**settings.PLUGINS_CONFIG['netbox_hedgehog'], 'git_cache_dir': str(tmp_path / 'cache')}
+    settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_hedgehog': plugin}
+    return tmp_path / 'cache'
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    return Upstream(tmp_path)
+
+
+def make_fabric(url, **fields):
+    return SimpleNamespace(**{'pk': 7, 'git_repository_url': str(url), 'git_branch': 'main', 'git_path': '', **fields})
+
+
+def keys(listing):
+    return sorted(obj.key for obj in listing.objects)
+
+
+def test_objects_revision_and_source_paths(upstream):
+    sha = upstream.commit({
+        'wiring/switches.yaml': SWITCH.format(asn=65101),
+        'wiring/servers.yml': '---\n' + SERVER.format(name='server-01') + '---\n' + SERVER.format(name='server-02'),
+        'README.md': '# not read\n',
+    })
+
+    listing = read_git_repository(make_fabric(upstream.url))
+
+    assert listing.source == 'git'
+    assert listing.revision == sha
+    assert listing.problems == []
+    assert listing.complete_kinds == ALL_KINDS
+    assert keys(listing) == [
+        ('Server', 'default', 'server-01'), ('Server', 'default', 'server-02'), ('Switch', 'default', 'leaf-01'),
+    ]
+    switch = next(obj for obj in listing.objects if obj.kind == 'Switch')
+    assert switch.api_version == 'wiring.githedgehog.com/v1beta1'
+    assert switch.spec == {'role': 'server-leaf', 'asn': 65101}
+    assert switch.labels == {'rack': 'r1'}
+    assert switch.source_path == 'wiring/switches.yaml'
+    assert {obj.source_path for obj in listing.objects if obj.kind == 'Server'} == {'wiring/servers.yml'}
+
+
+def test_changes_and_deletions_are_followed_in_the_same_clone(upstream, git_cache_dir):
+    upstream.commit({'switch.yaml': SWITCH.format(asn=65101), 'server.yaml': SERVER.format(name='server-01')})
+    fabric = make_fabric(upstream.url)
+    read_git_repository(fabric)
+    marker = git_cache_dir / 'fabric-7' / '.git' / 'kept-between-runs'
+    marker.touch()
+
+    sha = upstream.commit({'switch.yaml': SWITCH.format(asn=65199)}, delete=['server.yaml'])
+    listing = read_git_repository(fabric)
+
+    assert listing.revision == sha
+    assert keys(listing) == [('Switch', 'default', 'leaf-01')]
+    assert listing.objects[0].spec['asn'] == 65199
+    assert marker.exists(), 'the existing clone was fetched, not cloned again'
+
+
+def test_a_force_pushed_history_is_followed(upstream):
+    upstream.commit({'switch.yaml': SWITCH.format(asn=65101)})
+    upstream.commit({'server.yaml': SERVER.format(name='server-old')})
+    fabric = make_fabric(upstream.url)
+    assert ('Server', 'default', 'server-old') in keys(read_git_repository(fabric))
+
+    upstream.work.git.reset('--hard', 'HEAD~1')
+    rewritten = upstream.commit({'server.yaml': SERVER.format(name='server-new')}, force=True)
+    listing = read_git_repository(fabric)
+
+    assert listing.revision == rewritten
+    assert keys(listing) == [('Server', 'default', 'server-new'), ('Switch', 'default', 'leaf-01')]
+
+
+def test_a_changed_repository_url_is_cloned_anew(tmp_path):
+    first, second = Upstream(tmp_path / 'first'), Upstream(tmp_path / 'second')
+    first.commit({'server.yaml': SERVER.format(name='server-first')})
+    sha = second.commit({'server.yaml': SERVER.format(name='server-second')})
+    read_git_repository(make_fabric(first.url))
+
+    listing = read_git_repository(make_fabric(second.url))
+
+    assert listing.revision == sha
+    assert keys(listing) == [('Server', 'default', 'server-second')]
+
+
+def test_the_configured_branch_is_read(upstream):
+    upstream.commit({'server.yaml': SERVER.format(name='on-main')})
+    sha = upstream.commit({'server.yaml': SERVER.format(name='on-staging')}, branch='staging')
+
+    listing = read_git_repository(make_fabric(upstream.url, git_branch='staging'))
+
+    assert listing.revision == sha
+    assert keys(listing) == [('Server', 'default', 'on-staging')]
+
+
+def test_a_missing_branch_is_a_source_error(upstream):
+    upstream.commit({'server.yaml': SERVER.format(name='server-01')})
+
+    with pytest.raises(SourceError, match=f'^branch nope does not exist in {re.escape(upstream.url)}$'):
+        read_git_repository(make_fabric(upstream.url, git_branch='nope'))
+
+
+def test_a_deleted_branch_is_noticed_on_fetch(upstream):
+    upstream.commit({'server.yaml': SERVER.format(name='server-01')})
+    upstream.commit(branch='feature')
+    fabric = make_fabric(upstream.url, git_branch='feature')
+    read_git_repository(fabric)
+
+    upstream.work.git.push('origin', '--delete', 'feature')
+
+    with pytest.raises(SourceError, match='^branch feature does not exist'):
+        read_git_repository(fabric)
+
+
+def test_an_unreachable_remote_is_a_source_error(tmp_path):
+    missing = tmp_path / 'no-such-repo'
+
+    with pytest.raises(SourceError, match=f"^cannot fetch {re.escape(str(missing))}: fatal: .*does not exist"):
+        read_git_repository(make_fabric(missing))
+
+
+def test_a_directory_that_is_not_a_repository_is_a_source_error(tmp_path):
+    (tmp_path / 'plain').mkdir()
+
+    with pytest.raises(SourceError, match='^cannot fetch .*plain: fatal: '):
+        read_git_repository(make_fabric(tmp_path / 'plain'))
+
+
+def test_credentials_in_the_url_never_reach_the_message():
+    url = 'https://gitops:s3cret-pass@127.0.0.1:1/fabric.git'
+
+    with pytest.raises(SourceError) as caught:
+        read_git_repository(make_fabric(url))
+
+    assert str(caught.value).startswith('cannot fetch https://***@127.0.0.1:1/fabric.git: ')
+    assert 's3cret-pass' not in ''.join(traceback.format_exception(caught.value))
+
+
+def test_mask_credentials():
+    assert mask_credentials('see https://u:p@git.example.com/x and ssh://git@h/y') == \
+        'see https://***@git.example.com/x and ssh://***@h/y'
+
+
+def test_malformed_yaml_names_file_and_line_and_nothing_is_complete(upstream):
+    upstream.commit({
+        'good.yaml': SERVER.format(name='server-01'),
+        'broken.yaml': SERVER.format(name='server-02') + '---\nkind: Server\nmetadata: {name: [unclosed\n',
+    })
+
+    listing = read_git_repository(make_fabric(upstream.url))
+
+    assert len(listing.problems) == 1
+    assert re.fullmatch(r'broken\.yaml: invalid YAML at line (9|10): .+', listing.problems[0]), listing.problems
+    assert keys(listing) == [('Server', 'default', 'server-01')]
+    assert listing.complete_kinds == set()
+
+
+def test_documents_that_cannot_be_taken_are_reported_and_skipped(upstream):
+    documents = [
+        SERVER.format(name='server-01'),
+        'apiVersion: fabricator.githedgehog.com/v1beta1\nkind: Fabricator\nmetadata: {name: default}\n',
+        'apiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata: {namespace: default}\n',
+        'apiVersion: wiring.githedgehog.com/v1beta1\nmetadata: {name: what}\n',
+        '- a\n- list\n',
+        SERVER.format(name='server-01'),
+    ]
+    upstream.commit({'mixed.yaml': '---\n'.join(documents)})
+
+    listing = read_git_repository(make_fabric(upstream.url))
+
+    assert listing.problems == [
+        'mixed.yaml: document 2: unknown kind Fabricator',
+        'mixed.yaml: document 3: no metadata.name',
+        'mixed.yaml: document 4: no kind',
+        'mixed.yaml: document 5: not a mapping',
+        'mixed.yaml: document 6: Server default/server-01 is already defined in mixed.yaml (document 1)',
+    ]
+    assert keys(listing) == [('Server', 'default', 'server-01')]
+    assert listing.complete_kinds == ALL_KINDS
+
+
+def test_comment_only_files_and_empty_documents_are_fine(upstream):
+    upstream.commit({
+        'a-comments.yaml': '# nothing here yet\n#\n',
+        'b-empty.yaml': '',
+        'c-servers.yaml': '---\n# leading comment\n---\n' + SERVER.format(name='server-01') + '---\n---\n',
+    })
+
+    listing = read_git_repository(make_fabric(upstream.url))
+
+    assert listing.problems == []
+    assert keys(listing) == [('Server', 'default', 'server-01')]
+    assert listing.complete_kinds == ALL_KINDS
+
+
+def test_objects_without_namespace_get_default(upstream):
+    upstream.commit({'servers.yaml': SERVER.format(name='server-01')})
+
+    listing = read_git_repository(make_fabric(upstream.url))
+
+    assert listing.objects[0].namespace == 'default'
+
+
+def test_only_the_configured_path_is_read(upstream):
+    upstream.commit({
+        'fabric-a/wiring.yaml': SERVER.format(name='in-a'),
+        'fabric-a/day2/more.yaml': SERVER.format(name='in-a-day2'),
+        'fabric-b/wiring.yaml': SERVER.format(name='in-b'),
+        'top.yaml': SERVER.format(name='at-top'),
+    })
+
+    listing = read_git_repository(make_fabric(upstream.url, git_path='fabric-a/'))
+
+    assert keys(listing) == [('Server', 'default', 'in-a'), ('Server', 'default', 'in-a-day2')]
+    assert sorted(obj.source_path for obj in listing.objects) == ['fabric-a/day2/more.yaml', 'fabric-a/wiring.yaml']
+
+
+@pytest.mark.parametrize('git_path', ['missing', '../..', 'top.yaml'])
+def test_a_path_that_is_not_a_directory_of_the_repository_is_a_source_error(upstream, git_path):
+    upstream.commit({'top.yaml': SERVER.format(name='at-top')})
+
+    with pytest.raises(SourceError, match=f'^the path "{re.escape(git_path)}" does not exist in branch main$'):
+        read_git_repository(make_fabric(upstream.url, git_path=git_path))
+
+
+def test_the_shipped_demo_wiring_parses_cleanly(upstream):
+    upstream.commit({path.name: path.read_text() for path in DEMO_WIRING.glob('*.yaml')})
+
+    listing = read_git_repository(make_fabric(upstream.url))
+
+    assert listing.problems == []
+    counts = {}
+    for obj in listing.objects:
+        counts[obj.kind] = counts.get(obj.kind, 0) + 1
+    assert counts == {
+        'VLANNamespace': 1, 'IPv4Namespace': 1, 'SwitchGroup': 1, 'Switch': 4, 'Server': 3, 'Connection': 7,
+        'VPC': 2, 'VPCAttachment': 2, 'VPCPeering': 1,
+    }
+    assert {obj.namespace for obj in listing.objects} == {'default'}
+    connection_types = {obj.name.split('--')[1] for obj in listing.objects if obj.kind == 'Connection'}
+    assert connection_types == {'fabric', 'eslag', 'bundled', 'unbundled'}
+
+
+SAMPLE_FILES = sorted(SAMPLES.rglob('*.yaml')) if SAMPLES.is_dir() else []
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason=f'the Hedgehog samples are not checked out at {SAMPLES}')
+@pytest.mark.parametrize('sample', SAMPLE_FILES, ids=[str(path.relative_to(SAMPLES)) for path in SAMPLE_FILES])
+def test_every_hedgehog_sample_parses(upstream, sample):
+    shutil.copy(sample, Path(upstream.work.working_tree_dir) / sample.name)
+    upstream.commit()
+
+    listing = read_git_repository(make_fabric(upstream.url))
+
+    # The documentation shows some objects twice, as alternatives of one another.
+    unexpected = [
+        problem for problem in listing.problems
+        if not re.search(r': document \d+: (unknown kind |.* is already defined in )', problem)
+    ]
+    assert unexpected == []
+    assert listing.complete_kinds == ALL_KINDS
+    assert all(obj.source_path == sample.name for obj in listing.objects)
