@@ -1,0 +1,41 @@
+import shutil
+from pathlib import Path
+
+import django_rq
+import git
+import pytest
+
+from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
+from tests.live import LiveProcesses
+
+DEMO_WIRING = Path(__file__).resolve().parents[2] / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring'
+ARTIFACTS = Path(__file__).resolve().parents[2] / 'test-artifacts'
+
+
+@pytest.fixture
+def tasks_redis():
+    """The tests' own tasks Redis database, emptied before each integration test."""
+    connection = django_rq.get_connection(QUEUE_NAME)
+    connection.flushdb()
+    return connection
+
+
+@pytest.fixture
+def live_processes(request, tasks_redis, transactional_db):
+    """One real ``rqworker`` on the plugin's queue and one ``rqscheduler --interval 1``."""
+    log_dir = ARTIFACTS / 'integration' / request.node.name
+    shutil.rmtree(log_dir, ignore_errors=True)
+    with LiveProcesses(log_dir) as processes:
+        yield processes
+
+
+@pytest.fixture
+def gitops_repo(tmp_path):
+    """A local GitOps repository holding the project's demo wiring."""
+    path = tmp_path / 'gitops'
+    shutil.copytree(DEMO_WIRING, path)
+    repo = git.Repo.init(path, initial_branch='main')
+    repo.index.add([str(item.relative_to(path)) for item in path.rglob('*.yaml')])
+    repo.index.commit('demo wiring', author=git.Actor('test', 'test@localhost'),
+                      committer=git.Actor('test', 'test@localhost'))
+    return path

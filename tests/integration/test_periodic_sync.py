@@ -1,0 +1,73 @@
+"""The periodic sync under real processes: rqworker + rqscheduler, PostgreSQL, Redis, Git and kmock."""
+
+import pytest
+
+from netbox_hedgehog.choices import ConnectionStatusChoices, SyncOutcomeChoices, SyncStatusChoices
+from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from netbox_hedgehog.scheduling.scheduler import FabricScheduler, chain_job_id
+from tests.kmock_server import kube_api
+from tests.live import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def finished_runs(fabric):
+    return list(SyncRun.objects.filter(fabric=fabric).exclude(finished_at=None).order_by('started_at'))
+
+
+def test_chain_runs_on_time_without_overlap(live_processes, tasks_redis, gitops_repo):
+    fabric = HedgehogFabric.objects.create(name='precise', git_repository_url=str(gitops_repo), sync_interval=2)
+    FabricScheduler().bootstrap()
+
+    wait_until(lambda: len(finished_runs(fabric)) >= 6, timeout=60, message='six finished runs')
+    runs = finished_runs(fabric)
+
+    stamps = [run.started_at for run in runs]
+    assert len(set(stamps)) == len(stamps) >= 6  # last_sync advanced at least five times
+    assert all(run.outcome == SyncOutcomeChoices.SUCCESS for run in runs), [run.error for run in runs]
+    for earlier, later in zip(runs, runs[1:]):
+        assert later.started_at >= earlier.finished_at, 'two runs of one fabric overlapped'
+        assert (later.planned_at - earlier.planned_at).total_seconds() == 2, 'the chain lost its anchor'
+    lateness = [run.lateness for run in runs[1:]]  # the first run is due "now" at bootstrap
+    assert all(-0.05 <= late <= 2.0 for late in lateness), lateness
+    periods = [(b.started_at - a.started_at).total_seconds() for a, b in zip(runs[1:], runs[2:])]
+    assert abs(sum(periods) / len(periods) - 2) < 0.5, periods
+
+    fabric.refresh_from_db()
+    assert fabric.sync_status == SyncStatusChoices.IN_SYNC
+    assert fabric.last_sync >= runs[-1].started_at
+    assert HedgehogResource.objects.filter(fabric=fabric, source='git', kind='Switch').count() == 4
+    assert [job.decode() for job in tasks_redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)] == [
+        chain_job_id(fabric.pk)
+    ]
+
+
+def test_cluster_resources_reach_netbox_and_an_unreachable_api_keeps_its_chain(live_processes, tasks_redis):
+    with kube_api() as api:
+        api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
+                 'metadata': {'name': 'leaf-01'}, 'spec': {'role': 'server-leaf', 'asn': 65101}})
+        api.add({'apiVersion': 'vpc.githedgehog.com/v1beta1', 'kind': 'VPC',
+                 'metadata': {'name': 'vpc-1'}, 'spec': {'subnets': {'default': {'subnet': '10.0.1.0/24'}}}})
+        reachable = HedgehogFabric.objects.create(name='cluster', sync_interval=2, **api.fabric_fields())
+        unreachable = HedgehogFabric.objects.create(
+            name='unreachable', sync_interval=2, kubernetes_server='https://127.0.0.1:1',
+            kubernetes_token='secret-token-value',
+        )
+        FabricScheduler().bootstrap()
+
+        wait_until(lambda: len(finished_runs(reachable)) >= 1 and len(finished_runs(unreachable)) >= 3,
+                   timeout=60, message='runs of both fabrics')
+
+    stored = HedgehogResource.objects.filter(fabric=reachable, source='kubernetes')
+    assert sorted(stored.values_list('kind', 'name')) == [('Switch', 'leaf-01'), ('VPC', 'vpc-1')]
+    assert stored.get(kind='Switch').spec == {'role': 'server-leaf', 'asn': 65101}
+    reachable.refresh_from_db()
+    assert reachable.connection_status == ConnectionStatusChoices.CONNECTED
+
+    unreachable.refresh_from_db()
+    assert unreachable.sync_status == SyncStatusChoices.ERROR
+    assert unreachable.connection_status == ConnectionStatusChoices.FAILED
+    assert '127.0.0.1:1' in unreachable.sync_error
+    assert 'secret-token-value' not in unreachable.sync_error
+    assert all(run.outcome == SyncOutcomeChoices.FAILED for run in finished_runs(unreachable))
+    assert FabricScheduler().planned_time(unreachable.pk) is not None  # the chain goes on

@@ -1,0 +1,89 @@
+"""Real ``rqworker`` and ``rqscheduler`` processes for integration tests and benchmarks.
+
+They run the same commands an operator runs beside NetBox, with the environment of the
+current process (so they use the same NetBox configuration, database and Redis DBs).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import django_rq
+from rq import Queue
+
+from netbox_hedgehog.scheduling.health import process_health
+from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
+
+NETBOX = str(Path(sys.executable).with_name('netbox'))
+
+
+def wait_until(predicate, timeout, interval=0.1, message='condition'):
+    """Poll ``predicate`` until it returns a truthy value (returned) or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f'{message} not reached within {timeout} s')
+        time.sleep(interval)
+
+
+class LiveProcesses:
+    """Start N workers on the plugin's queue and one scheduler polling every ``scheduler_interval`` s."""
+
+    def __init__(self, log_dir, workers=1, scheduler_interval=1):
+        self.log_dir = Path(log_dir)
+        self.worker_count = workers
+        self.scheduler_interval = scheduler_interval
+        self.processes = {}
+
+    def __enter__(self):
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for index in range(self.worker_count):
+            self.start(f'worker-{index}', 'rqworker', QUEUE_NAME)
+        self.start('scheduler', 'rqscheduler', '--interval', str(self.scheduler_interval))
+        queue = Queue(QUEUE_NAME, connection=django_rq.get_connection(QUEUE_NAME))
+        wait_until(
+            lambda: self._check_alive() and len((health := process_health(queue)).workers) == self.worker_count
+            and health.schedulers,
+            timeout=60, interval=0.2, message='workers and scheduler registered in Redis',
+        )
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop_all()
+
+    def start(self, name, *command):
+        log = open(self.log_dir / f'{name}.log', 'ab')
+        self.processes[name] = subprocess.Popen(
+            [NETBOX, *command], stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            start_new_session=True,
+        )
+        log.close()
+
+    def stop(self, name, sig=signal.SIGTERM, timeout=20):
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def stop_all(self):
+        for name in list(self.processes):
+            self.stop(name)
+
+    def log(self, name):
+        return (self.log_dir / f'{name}.log').read_text(errors='replace')
+
+    def _check_alive(self):
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f'{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}')
+        return True
