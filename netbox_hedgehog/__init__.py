@@ -58,8 +58,9 @@ class HedgehogConfig(PluginConfig):
     def ready(self):
         super().ready()
         from . import signals  # noqa: F401  (connects the fabric schedule hooks)
-        from .scheduling.bootstrap import bootstrap_on_startup
+        from .scheduling.bootstrap import bootstrap_on_startup, preload_sync_job
 
+        preload_sync_job()
         bootstrap_on_startup()
 
 

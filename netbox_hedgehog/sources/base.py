@@ -29,6 +29,9 @@ class ResourceObject:
 class SourceListing:
     """Everything one source holds for a fabric, as read in one sync run.
 
+    ``objects`` holds each key (kind, namespace, name) once; a source that meets a second
+    definition of an object keeps the first and reports the other in ``problems``.
+
     ``complete_kinds`` names the kinds that were listed completely; only objects of those
     kinds may be pruned from NetBox when they are missing from ``objects``.
     ``problems`` holds one readable line per object or file that had to be skipped.

@@ -14,6 +14,8 @@ from .base import ResourceObject, SourceError, SourceListing
 
 # Git must fail rather than wait for a password on a terminal that a worker does not have.
 GIT_ENV = {'GIT_TERMINAL_PROMPT': '0'}
+# libyaml parses ~10x faster than PyYAML's pure-Python loader; same safe subset.
+YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 
 def read_git_repository(fabric):
@@ -104,7 +106,7 @@ def _yaml_files(root, base):
 def _read_file(path, name, listing, seen):
     """Add the file's objects to ``listing``; return False when the file is not valid YAML."""
     try:
-        documents = list(yaml.safe_load_all(path.read_text(encoding='utf-8')))
+        documents = list(yaml.load_all(path.read_text(encoding='utf-8'), Loader=YAML_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         listing.problems.append(f'{name}: invalid YAML at line {mark.line + 1}: {exc.problem}')

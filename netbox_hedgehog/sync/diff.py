@@ -13,20 +13,6 @@ class ResourceDiff:
     update: dict[int, ResourceObject] = field(default_factory=dict)
     delete: list[int] = field(default_factory=list)
     unchanged: int = 0
-    problems: list[str] = field(default_factory=list)
-
-
-def unique_objects(listing: SourceListing, problems: list[str]) -> dict[tuple, ResourceObject]:
-    """Index a listing by object key; an object listed twice (e.g. in two Git files) keeps its last copy."""
-    objects = {}
-    for obj in listing.objects:
-        if obj.key in objects:
-            problems.append(
-                f'{obj.kind} {obj.namespace}/{obj.name} is defined twice '
-                f'({objects[obj.key].source_path} and {obj.source_path}); the last definition was used'
-            )
-        objects[obj.key] = obj
-    return objects
 
 
 def diff_resources(stored: list[dict], listing: SourceListing) -> ResourceDiff:
@@ -36,7 +22,7 @@ def diff_resources(stored: list[dict], listing: SourceListing) -> ResourceDiff:
     so a failed or partial read never prunes anything.
     """
     diff = ResourceDiff()
-    listed = unique_objects(listing, diff.problems)
+    listed = {obj.key: obj for obj in listing.objects}
     by_key = {(row['kind'], row['namespace'], row['name']): row for row in stored}
     for key, obj in listed.items():
         row = by_key.get(key)

@@ -73,7 +73,6 @@ def sync_fabric(fabric) -> SyncResult:
         for listing in listings:
             result.problems.extend(listing.problems)
             diff = diff_resources(stored_resources(fabric, listing.source), listing)
-            result.problems.extend(diff.problems)
             apply_diff(fabric, listing.source, diff)
             result.created += len(diff.create)
             result.updated += len(diff.update)

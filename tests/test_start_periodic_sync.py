@@ -1,0 +1,96 @@
+"""``manage.py start_periodic_sync`` through Django's command runner and as the real ``netbox`` CLI."""
+
+import json
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import django_rq
+import pytest
+from django.core.management import CommandError, call_command
+from rq import Queue
+
+from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, chain_job_id
+
+NETBOX = str(Path(sys.executable).with_name('netbox'))
+
+
+@pytest.fixture
+def tasks_redis():
+    connection = django_rq.get_connection(QUEUE_NAME)
+    connection.flushdb()  # the tests' own Redis database
+    return connection
+
+
+def run(*args):
+    out = StringIO()
+    call_command('start_periodic_sync', *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_bootstrap_then_status_as_json(tasks_redis):
+    fabric = HedgehogFabric.objects.create(name='alpha', git_repository_url='/repo', sync_interval=60)
+    HedgehogFabric.objects.create(name='off', git_repository_url='/repo', scheduler_enabled=False)
+
+    for _ in range(3):
+        assert json.loads(run('--bootstrap', '--json'))['fabrics'] == 2
+    status = json.loads(run('--status', '--json'))
+
+    assert [job.decode() for job in tasks_redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)] == [
+        chain_job_id(fabric.pk)
+    ]
+    by_name = {item['name']: item for item in status['fabrics']}
+    assert by_name['alpha']['next_run'] is not None and by_name['alpha']['chain_missing'] is False
+    assert by_name['off']['next_run'] is None and by_name['off']['periodic'] is False
+    assert by_name['alpha']['sync_status'] == 'never_synced'
+    # No worker or scheduler runs in this test: the status must say so.
+    assert status['workers'] == [] and status['schedulers'] == []
+    assert any('No rqworker' in problem for problem in status['problems'])
+    assert any('No rqscheduler' in problem for problem in status['problems'])
+
+
+@pytest.mark.django_db
+def test_human_status_shows_missing_processes_and_chains(tasks_redis):
+    HedgehogFabric.objects.create(name='lost', git_repository_url='/repo', sync_interval=60)
+
+    output = run('--status')
+
+    assert 'rqworkers on netbox_hedgehog.hedgehog_sync: NONE' in output
+    assert 'PROBLEM: No rqscheduler is running' in output
+    assert 'Fabric lost' in output and 'next run:      not scheduled' in output
+    assert 'PROBLEM: no chain is scheduled; run --bootstrap' in output
+
+
+@pytest.mark.django_db
+def test_manual_trigger_queues_one_job_and_coalesces(tasks_redis):
+    fabric = HedgehogFabric.objects.create(name='now', git_repository_url='/repo')
+
+    first = json.loads(run('--manual-trigger', '--fabric-id', str(fabric.pk), '--json'))['triggered'][0]
+    second = json.loads(run('--manual-trigger', '--fabric-id', str(fabric.pk), '--json'))['triggered'][0]
+
+    assert first['coalesced'] is False and second == {**first, 'coalesced': True}
+    assert Queue(QUEUE_NAME, connection=tasks_redis).get_job_ids() == [first['job_id']]
+
+
+@pytest.mark.django_db
+def test_manual_trigger_of_a_disabled_fabric_is_refused(tasks_redis):
+    fabric = HedgehogFabric.objects.create(name='disabled', git_repository_url='/repo', sync_enabled=False)
+    with pytest.raises(CommandError, match='Sync is disabled for fabric disabled'):
+        run('--manual-trigger', '--fabric-id', str(fabric.pk))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(('args', 'message'), [
+    (['--status', '--bootstrap'], 'Choose exactly one of --bootstrap, --status, --manual-trigger.'),
+    ([], 'Choose exactly one of --bootstrap, --status, --manual-trigger.'),
+    (['--status', '--fabric-id', '999999'], 'No fabric with id 999999.'),
+])
+def test_wrong_input_gives_a_one_line_error_and_a_non_zero_exit(args, message):
+    completed = subprocess.run([NETBOX, 'start_periodic_sync', *args], capture_output=True, text=True, timeout=120)
+
+    assert completed.returncode != 0
+    assert completed.stderr.strip() == f'CommandError: {message}'
+    assert completed.stdout == ''

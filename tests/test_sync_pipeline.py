@@ -1,0 +1,118 @@
+"""The sync pipeline against real sources: a local Git repository and a kmock-served API."""
+
+import shutil
+from pathlib import Path
+
+import git
+import pytest
+
+from netbox_hedgehog.choices import ConnectionStatusChoices
+from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
+from netbox_hedgehog.sync.pipeline import sync_fabric
+from tests.kmock_server import kube_api
+
+pytestmark = pytest.mark.django_db
+
+DEMO_WIRING = Path(__file__).resolve().parents[1] / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring'
+AUTHOR = git.Actor('test', 'test@localhost')
+
+
+@pytest.fixture(autouse=True)
+def git_cache(settings, tmp_path):
+    settings.PLUGINS_CONFIG['netbox_hedgehog']['git_cache_dir'] = str(tmp_path / 'cache')
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = tmp_path / 'gitops'
+    shutil.copytree(DEMO_WIRING, path)
+    repository = git.Repo.init(path, initial_branch='main')
+    commit_all(repository, 'demo wiring')
+    return repository
+
+
+def commit_all(repository, message):
+    repository.git.add('-A')
+    repository.index.commit(message, author=AUTHOR, committer=AUTHOR)
+
+
+def git_fabric(repository, name='gitops'):
+    return HedgehogFabric.objects.create(name=name, git_repository_url=repository.working_tree_dir)
+
+
+def test_initial_sync_creates_and_resync_writes_nothing(repo, django_assert_max_num_queries):
+    fabric = git_fabric(repo)
+
+    first = sync_fabric(fabric)
+
+    assert first.succeeded, first.error_text()
+    assert first.created == HedgehogResource.objects.filter(fabric=fabric, source='git').count() > 20
+    assert first.git_commit == repo.head.commit.hexsha
+    switch = HedgehogResource.objects.get(fabric=fabric, kind='Switch', name='leaf-01')
+    assert switch.source_path == 'wiring.yaml'
+    assert switch.spec['role'] == 'server-leaf'
+
+    # An unchanged resync reads the rows once and writes nothing: the savepoint and one select.
+    with django_assert_max_num_queries(3):
+        second = sync_fabric(fabric)
+    assert (second.created, second.updated, second.deleted, second.unchanged) == (0, 0, 0, first.created)
+
+
+def test_changes_and_deletions_in_git_reach_netbox(repo):
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    wiring = Path(repo.working_tree_dir) / 'wiring.yaml'
+    wiring.write_text(wiring.read_text().replace('asn: 65101', 'asn: 65199'))
+    (Path(repo.working_tree_dir) / 'vpcs.yaml').unlink()
+    commit_all(repo, 'change an ASN, drop the VPCs')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.updated == 1
+    assert result.deleted > 0
+    assert not HedgehogResource.objects.filter(fabric=fabric, kind='VPC').exists()
+    assert HedgehogResource.objects.get(fabric=fabric, kind='Switch', spec__asn=65199)
+
+
+def test_a_malformed_file_is_reported_and_prunes_nothing(repo):
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    before = HedgehogResource.objects.filter(fabric=fabric).count()
+    (Path(repo.working_tree_dir) / 'vpcs.yaml').write_text('kind: VPC\nmetadata: {name: [unclosed\n')
+    commit_all(repo, 'break a file')
+
+    result = sync_fabric(fabric)
+
+    assert not result.succeeded
+    assert 'vpcs.yaml: invalid YAML at line' in result.error_text()
+    assert result.deleted == 0
+    assert HedgehogResource.objects.filter(fabric=fabric).count() == before
+
+
+def test_a_failing_source_keeps_its_data_while_the_other_syncs(repo):
+    with kube_api() as api:
+        api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
+                 'metadata': {'name': 'leaf-01'}, 'spec': {'role': 'server-leaf'}})
+        fabric = HedgehogFabric.objects.create(
+            name='both', git_repository_url=repo.working_tree_dir, **api.fabric_fields(),
+        )
+        assert sync_fabric(fabric).succeeded
+        api.fail('Switch', 401)
+
+        result = sync_fabric(fabric)
+
+    assert result.connection_status == ConnectionStatusChoices.FAILED
+    assert result.errors == [f'Kubernetes: the token was rejected (401) listing '
+                             f'switches.wiring.githedgehog.com at {api.url}']
+    assert HedgehogResource.objects.filter(fabric=fabric, source='kubernetes').count() == 1
+    assert result.unchanged == HedgehogResource.objects.filter(fabric=fabric, source='git').count()
+
+
+def test_a_fabric_without_sources_fails_with_a_clear_error():
+    fabric = HedgehogFabric.objects.create(name='empty')
+
+    result = sync_fabric(fabric)
+
+    assert not result.succeeded
+    assert result.error_text() == 'No source configured: set a Kubernetes API or a Git repository.'
