@@ -57,7 +57,13 @@ class HedgehogConfig(PluginConfig):
 
     def ready(self):
         super().ready()
+        from django.conf import settings
+
         from . import signals  # noqa: F401  (connects the fabric schedule hooks)
+        from .metrics import register_collector
+
+        if settings.METRICS_ENABLED:
+            register_collector()
         from .scheduling.bootstrap import bootstrap_on_startup, preload_sync_job
 
         preload_sync_job()
