@@ -34,8 +34,9 @@ def test_chain_runs_on_time_without_overlap(live_processes, tasks_redis, gitops_
     assert abs(sum(periods) / len(periods) - 2) < 0.5, periods
 
     fabric.refresh_from_db()
-    assert fabric.sync_status == SyncStatusChoices.IN_SYNC
-    assert fabric.last_sync >= runs[-1].started_at
+    # The chain keeps running: the fabric may be in its next run right now.
+    assert fabric.sync_status in (SyncStatusChoices.IN_SYNC, SyncStatusChoices.SYNCING)
+    assert fabric.last_successful_sync >= runs[-1].started_at
     assert HedgehogResource.objects.filter(fabric=fabric, source='git', kind='Switch').count() == 4
     assert [job.decode() for job in tasks_redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)] == [
         chain_job_id(fabric.pk)

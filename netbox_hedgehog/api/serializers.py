@@ -1,0 +1,81 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from netbox.api.fields import ChoiceField, RelatedObjectCountField
+from netbox.api.serializers import BaseModelSerializer, NetBoxModelSerializer
+
+from ..choices import (
+    ConnectionStatusChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices,
+)
+from ..models import HedgehogFabric, HedgehogResource, SyncRun
+
+__all__ = (
+    'HedgehogFabricSerializer',
+    'HedgehogResourceSerializer',
+    'SyncJobSerializer',
+    'SyncRunSerializer',
+)
+
+
+class HedgehogFabricSerializer(NetBoxModelSerializer):
+    """A fabric; the token and the kubeconfig can be written but are never returned."""
+
+    kubernetes_token = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={'input_type': 'password'},
+        help_text=_('Write-only; omit it to keep the stored token, send "" to remove it'),
+    )
+    kubeconfig = serializers.CharField(
+        write_only=True, required=False, allow_blank=True,
+        help_text=_('Write-only; omit it to keep the stored kubeconfig, send "" to remove it'),
+    )
+    sync_status = ChoiceField(choices=SyncStatusChoices, read_only=True)
+    connection_status = ChoiceField(choices=ConnectionStatusChoices, read_only=True)
+    resource_count = RelatedObjectCountField('resources')
+
+    class Meta:
+        model = HedgehogFabric
+        fields = [
+            'id', 'url', 'display_url', 'display', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace',
+            'kubernetes_token', 'kubernetes_ca_cert', 'kubeconfig', 'git_repository_url', 'git_branch', 'git_path',
+            'sync_enabled', 'scheduler_enabled', 'sync_interval', 'sync_status', 'sync_error', 'connection_status',
+            'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync', 'resource_count', 'comments',
+            'tags', 'custom_fields', 'created', 'last_updated',
+        ]
+        brief_fields = ('id', 'url', 'display', 'name', 'description', 'sync_status')
+
+
+class HedgehogResourceSerializer(NetBoxModelSerializer):
+    fabric = HedgehogFabricSerializer(nested=True, read_only=True)
+    source = ChoiceField(choices=ResourceSourceChoices, read_only=True)
+
+    class Meta:
+        model = HedgehogResource
+        fields = [
+            'id', 'url', 'display_url', 'display', 'fabric', 'source', 'api_version', 'kind', 'namespace', 'name',
+            'spec', 'labels', 'annotations', 'resource_version', 'uid', 'source_path', 'tags', 'custom_fields',
+            'created', 'last_updated',
+        ]
+        brief_fields = ('id', 'url', 'display', 'fabric', 'kind', 'namespace', 'name', 'source')
+
+
+class SyncRunSerializer(BaseModelSerializer):
+    fabric = HedgehogFabricSerializer(nested=True, read_only=True)
+    trigger = ChoiceField(choices=SyncTriggerChoices, read_only=True)
+    outcome = ChoiceField(choices=SyncOutcomeChoices, read_only=True)
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            'id', 'url', 'display_url', 'display', 'fabric', 'trigger', 'outcome', 'job_id', 'planned_at',
+            'started_at', 'finished_at', 'duration', 'lateness', 'created', 'updated', 'deleted', 'unchanged',
+            'git_commit', 'error',
+        ]
+        brief_fields = ('id', 'url', 'display', 'fabric', 'outcome', 'started_at')
+
+
+class SyncJobSerializer(serializers.Serializer):
+    """The answer to a sync request: which job will run it, and whether it joined one already queued."""
+
+    fabric = serializers.IntegerField()
+    job_id = serializers.CharField()
+    coalesced = serializers.BooleanField()

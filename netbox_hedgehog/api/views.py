@@ -1,0 +1,62 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.routers import APIRootView
+
+from netbox.api.authentication import TokenPermissions
+from netbox.api.viewsets import NetBoxModelViewSet, NetBoxReadOnlyModelViewSet
+
+from .. import filtersets
+from ..models import HedgehogFabric, HedgehogResource, SyncRun
+from ..scheduling.scheduler import FabricScheduler
+from . import serializers
+
+
+class HedgehogRootView(APIRootView):
+    def get_view_name(self):
+        return 'Hedgehog'
+
+
+class TokenChangePermission(TokenPermissions):
+    """A sync request acts on the fabric without adding anything: require change, not the add a POST maps to."""
+
+    perms_map = {
+        **TokenPermissions.perms_map,
+        'POST': ['%(app_label)s.change_%(model_name)s'],
+    }
+
+
+class HedgehogFabricViewSet(NetBoxModelViewSet):
+    queryset = HedgehogFabric.objects.all()
+    serializer_class = serializers.HedgehogFabricSerializer
+    filterset_class = filtersets.HedgehogFabricFilterSet
+
+    def get_permissions(self):
+        if self.action == 'sync':
+            return [TokenChangePermission()]
+        return super().get_permissions()
+
+    @extend_schema(request=None, responses={202: serializers.SyncJobSerializer})
+    @action(detail=True, methods=['post'])
+    def sync(self, request, pk):
+        """Queue an immediate sync of the fabric (or join the one already queued); it runs in the worker."""
+        fabric = get_object_or_404(HedgehogFabric.objects.restrict(request.user, 'change'), pk=pk)
+        result = FabricScheduler().trigger_now(fabric)
+        data = {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}
+        return Response(serializers.SyncJobSerializer(data).data, status=status.HTTP_202_ACCEPTED)
+
+
+class HedgehogResourceViewSet(NetBoxReadOnlyModelViewSet):
+    """Resources are written by the sync only; the API reads them."""
+
+    queryset = HedgehogResource.objects.all()
+    serializer_class = serializers.HedgehogResourceSerializer
+    filterset_class = filtersets.HedgehogResourceFilterSet
+
+
+class SyncRunViewSet(NetBoxReadOnlyModelViewSet):
+    queryset = SyncRun.objects.all()
+    serializer_class = serializers.SyncRunSerializer
+    filterset_class = filtersets.SyncRunFilterSet

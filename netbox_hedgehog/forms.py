@@ -1,0 +1,169 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from netbox.forms import NetBoxModelBulkEditForm, NetBoxModelFilterSetForm, NetBoxModelForm
+from netbox.forms.mixins import SavedFiltersMixin
+from utilities.forms import BOOLEAN_WITH_BLANK_CHOICES, FilterForm
+from utilities.forms.fields import CommentField, DynamicModelMultipleChoiceField, TagFilterField
+from utilities.forms.rendering import FieldSet
+from utilities.forms.widgets import BulkEditNullBooleanSelect
+
+from .choices import (
+    ConnectionStatusChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices,
+)
+from .models import HedgehogFabric, HedgehogResource, SyncRun
+
+__all__ = (
+    'HedgehogFabricBulkEditForm',
+    'HedgehogFabricFilterForm',
+    'HedgehogFabricForm',
+    'HedgehogResourceFilterForm',
+    'SyncRunFilterForm',
+)
+
+
+class WriteOnlyFieldsMixin(forms.Form):
+    """Model form fields holding secrets: never sent back to the browser, kept when left empty.
+
+    The stored value is removed from the form's initial data, so no widget can render it.
+    On edit an empty submission keeps the stored secret (the operator cannot see it, so an
+    empty input means "unchanged"); a ``clear_<field>`` checkbox is the way to remove it.
+    """
+
+    write_only_fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._stored_secrets = {name: getattr(self.instance, name) for name in self.write_only_fields}
+        for name in self.write_only_fields:
+            self.initial.pop(name, None)
+            if self._stored_secrets[name]:
+                self.fields[name].help_text = _('A value is stored. Leave empty to keep it.')
+            else:
+                del self.fields[f'clear_{name}']
+
+    def clean(self):
+        super().clean()
+        cleaned_data = self.cleaned_data
+        for name in self.write_only_fields:
+            if cleaned_data.get(f'clear_{name}'):
+                cleaned_data[name] = ''
+            elif not cleaned_data.get(name):
+                cleaned_data[name] = self._stored_secrets[name]
+        return cleaned_data
+
+
+class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
+    """Create or edit a fabric; field errors come from ``HedgehogFabric.clean()`` through ModelForm validation."""
+
+    write_only_fields = ('kubernetes_token', 'kubeconfig')
+
+    kubernetes_token = forms.CharField(
+        label=_('Kubernetes token'),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
+        help_text=HedgehogFabric._meta.get_field('kubernetes_token').help_text,
+    )
+    clear_kubernetes_token = forms.BooleanField(label=_('Remove the stored token'), required=False)
+    kubeconfig = forms.CharField(
+        label=_('kubeconfig'),
+        required=False,
+        widget=forms.Textarea(attrs={'rows': 6, 'class': 'font-monospace', 'autocomplete': 'off'}),
+        help_text=HedgehogFabric._meta.get_field('kubeconfig').help_text,
+    )
+    clear_kubeconfig = forms.BooleanField(label=_('Remove the stored kubeconfig'), required=False)
+    comments = CommentField()
+
+    fieldsets = (
+        FieldSet('name', 'description', 'tags', name=_('Fabric')),
+        FieldSet(
+            'kubernetes_server', 'kubernetes_namespace', 'kubernetes_token', 'clear_kubernetes_token',
+            'kubernetes_ca_cert', 'kubeconfig', 'clear_kubeconfig', name=_('Kubernetes'),
+        ),
+        FieldSet('git_repository_url', 'git_branch', 'git_path', name=_('Git')),
+        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', name=_('Sync')),
+    )
+
+    class Meta:
+        model = HedgehogFabric
+        fields = (
+            'name', 'description', 'kubernetes_server', 'kubernetes_namespace', 'kubernetes_token',
+            'kubernetes_ca_cert', 'kubeconfig', 'git_repository_url', 'git_branch', 'git_path', 'sync_enabled',
+            'scheduler_enabled', 'sync_interval', 'comments', 'tags',
+        )
+        widgets = {
+            'kubernetes_ca_cert': forms.Textarea(attrs={'rows': 4, 'class': 'font-monospace'}),
+        }
+
+
+class HedgehogFabricBulkEditForm(NetBoxModelBulkEditForm):
+    model = HedgehogFabric
+
+    sync_enabled = forms.NullBooleanField(
+        label=_('Sync enabled'), required=False, widget=BulkEditNullBooleanSelect(),
+    )
+    scheduler_enabled = forms.NullBooleanField(
+        label=_('Periodic sync'), required=False, widget=BulkEditNullBooleanSelect(),
+    )
+    sync_interval = forms.IntegerField(
+        label=_('Sync interval'), required=False, min_value=0,
+        help_text=HedgehogFabric._meta.get_field('sync_interval').help_text,
+    )
+    description = forms.CharField(label=_('Description'), max_length=200, required=False)
+
+    fieldsets = (
+        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', 'description'),
+    )
+    nullable_fields = ('description',)
+
+
+class HedgehogFabricFilterForm(NetBoxModelFilterSetForm):
+    model = HedgehogFabric
+
+    fieldsets = (
+        FieldSet('q', 'filter_id', 'tag'),
+        FieldSet('sync_status', 'connection_status', name=_('Status')),
+        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', name=_('Sync')),
+    )
+    sync_status = forms.MultipleChoiceField(label=_('Sync status'), choices=SyncStatusChoices, required=False)
+    connection_status = forms.MultipleChoiceField(
+        label=_('Connection status'), choices=ConnectionStatusChoices, required=False,
+    )
+    sync_enabled = forms.NullBooleanField(
+        label=_('Sync enabled'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+    )
+    scheduler_enabled = forms.NullBooleanField(
+        label=_('Periodic sync'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+    )
+    sync_interval = forms.IntegerField(label=_('Sync interval'), required=False, min_value=0)
+    tag = TagFilterField(model)
+
+
+class HedgehogResourceFilterForm(NetBoxModelFilterSetForm):
+    model = HedgehogResource
+
+    fieldsets = (
+        FieldSet('q', 'filter_id', 'tag'),
+        FieldSet('fabric_id', 'source', 'kind', 'namespace', name=_('Resource')),
+    )
+    fabric_id = DynamicModelMultipleChoiceField(
+        queryset=HedgehogFabric.objects.all(), required=False, label=_('Fabric'),
+    )
+    source = forms.MultipleChoiceField(label=_('Source'), choices=ResourceSourceChoices, required=False)
+    kind = forms.CharField(label=_('Kind'), required=False)
+    namespace = forms.CharField(label=_('Namespace'), required=False)
+    tag = TagFilterField(model)
+
+
+class SyncRunFilterForm(SavedFiltersMixin, FilterForm):
+    model = SyncRun
+
+    fieldsets = (
+        FieldSet('q', 'filter_id'),
+        FieldSet('fabric_id', 'trigger', 'outcome', name=_('Run')),
+    )
+    fabric_id = DynamicModelMultipleChoiceField(
+        queryset=HedgehogFabric.objects.all(), required=False, label=_('Fabric'),
+    )
+    trigger = forms.MultipleChoiceField(label=_('Trigger'), choices=SyncTriggerChoices, required=False)
+    outcome = forms.MultipleChoiceField(label=_('Outcome'), choices=SyncOutcomeChoices, required=False)

@@ -1,0 +1,182 @@
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from netbox.object_actions import AddObject, BulkDelete, BulkEdit, BulkExport, CloneObject, DeleteObject, EditObject
+from netbox.ui import layout
+from netbox.ui.actions import LinkAction
+from netbox.ui.panels import CommentsPanel, ContextTablePanel, ObjectsTablePanel
+from netbox.views import generic
+from netbox.views.generic.base import BaseMultiObjectView, BaseObjectView
+from extras.ui.panels import CustomFieldsPanel, TagsPanel
+from utilities.permissions import get_permission_for_model
+from utilities.query import count_related
+from utilities.views import GetReturnURLMixin, register_model_view
+
+from .. import filtersets, forms, panels, tables
+from ..models import HedgehogFabric, HedgehogResource
+from ..object_actions import BulkScheduleSync, ScheduleSync
+from ..scheduling.scheduler import FabricScheduler
+
+__all__ = (
+    'HedgehogFabricBulkDeleteView',
+    'HedgehogFabricBulkEditView',
+    'HedgehogFabricBulkScheduleSyncView',
+    'HedgehogFabricDeleteView',
+    'HedgehogFabricEditView',
+    'HedgehogFabricListView',
+    'HedgehogFabricScheduleSyncView',
+    'HedgehogFabricView',
+)
+
+RECENT_SYNC_RUNS = 10
+
+
+def _fabric_list_queryset():
+    return HedgehogFabric.objects.annotate(resource_count=count_related(HedgehogResource, 'fabric'))
+
+
+@register_model_view(HedgehogFabric, 'list', path='', detail=False)
+class HedgehogFabricListView(generic.ObjectListView):
+    queryset = _fabric_list_queryset()
+    filterset = filtersets.HedgehogFabricFilterSet
+    filterset_form = forms.HedgehogFabricFilterForm
+    table = tables.HedgehogFabricTable
+    actions = (AddObject, BulkExport, BulkScheduleSync, BulkEdit, BulkDelete)
+
+
+@register_model_view(HedgehogFabric)
+class HedgehogFabricView(generic.ObjectView):
+    queryset = HedgehogFabric.objects.all()
+    actions = (ScheduleSync, CloneObject, EditObject, DeleteObject)
+    layout = layout.SimpleLayout(
+        left_panels=[
+            panels.FabricPanel(),
+            panels.FabricKubernetesPanel(),
+            panels.FabricGitPanel(),
+            TagsPanel(),
+            CommentsPanel(),
+        ],
+        right_panels=[
+            panels.FabricStatusPanel(),
+            panels.FabricSyncSettingsPanel(),
+            CustomFieldsPanel(),
+        ],
+        bottom_panels=[
+            ContextTablePanel(
+                'sync_run_table',
+                title=gettext_lazy('Last sync runs'),
+                actions=[
+                    LinkAction(
+                        'plugins:netbox_hedgehog:syncrun_list',
+                        url_params={'fabric_id': lambda ctx: ctx['object'].pk},
+                        label=gettext_lazy('All runs'),
+                        button_icon='history',
+                    ),
+                ],
+            ),
+            ObjectsTablePanel(
+                model='netbox_hedgehog.HedgehogResource',
+                filters={'fabric_id': lambda ctx: ctx['object'].pk},
+                exclude_columns=['fabric'],
+            ),
+        ],
+    )
+
+    def get_extra_context(self, request, instance):
+        runs = instance.sync_runs.restrict(request.user, 'view')[:RECENT_SYNC_RUNS]
+        table = tables.SyncRunTable(runs, exclude=('fabric',), orderable=False)
+        table.configure(request)
+        return {'sync_run_table': table}
+
+
+@register_model_view(HedgehogFabric, 'add', detail=False)
+@register_model_view(HedgehogFabric, 'edit')
+class HedgehogFabricEditView(generic.ObjectEditView):
+    queryset = HedgehogFabric.objects.all()
+    form = forms.HedgehogFabricForm
+
+
+@register_model_view(HedgehogFabric, 'delete')
+class HedgehogFabricDeleteView(generic.ObjectDeleteView):
+    queryset = HedgehogFabric.objects.all()
+
+
+@register_model_view(HedgehogFabric, 'bulk_edit', path='edit', detail=False)
+class HedgehogFabricBulkEditView(generic.BulkEditView):
+    queryset = _fabric_list_queryset()
+    filterset = filtersets.HedgehogFabricFilterSet
+    table = tables.HedgehogFabricTable
+    form = forms.HedgehogFabricBulkEditForm
+
+
+@register_model_view(HedgehogFabric, 'bulk_delete', path='delete', detail=False)
+class HedgehogFabricBulkDeleteView(generic.BulkDeleteView):
+    queryset = _fabric_list_queryset()
+    filterset = filtersets.HedgehogFabricFilterSet
+    table = tables.HedgehogFabricTable
+
+
+class ChangePermissionMixin:
+    """Triggering a sync changes no field, but acts on the fabric: it takes the change permission.
+
+    ``ObjectPermissionRequiredMixin`` then narrows ``self.queryset`` with
+    ``restrict(user, 'change')``, so object-level constraints apply as well.
+    """
+
+    def get_required_permission(self):
+        return get_permission_for_model(HedgehogFabric, 'change')
+
+
+@register_model_view(HedgehogFabric, 'schedule_sync', path='schedule-sync')
+class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, BaseObjectView):
+    """Queue an immediate sync of one fabric; the sync runs in the worker, never in this request.
+
+    A browser's form POST (which prefers HTML) is redirected back with a message; any other
+    client gets ``{"fabric", "job_id", "coalesced"}`` as JSON with status 202.
+    """
+
+    queryset = HedgehogFabric.objects.all()
+
+    def post(self, request, pk):
+        fabric = self.get_object(pk=pk)
+        result = FabricScheduler().trigger_now(fabric)
+        if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
+            _message_for(request, fabric, result)
+            return redirect(self.get_return_url(request, fabric))
+        return JsonResponse(
+            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}, status=202,
+        )
+
+
+@register_model_view(HedgehogFabric, 'bulk_schedule_sync', path='schedule-sync', detail=False)
+class HedgehogFabricBulkScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, BaseMultiObjectView):
+    """The list's "Schedule sync" bulk action: queue an immediate sync of each selected fabric."""
+
+    queryset = HedgehogFabric.objects.all()
+    filterset = filtersets.HedgehogFabricFilterSet
+
+    def post(self, request):
+        if request.POST.get('_all'):
+            fabrics = self.filterset(request.GET, self.queryset, request=request).qs
+        else:
+            fabrics = self.queryset.filter(pk__in=request.POST.getlist('pk'))
+        if not fabrics:
+            messages.warning(request, _('No fabrics were selected that you may sync.'))
+        scheduler = FabricScheduler()
+        for fabric in fabrics:
+            _message_for(request, fabric, scheduler.trigger_now(fabric))
+        return redirect(self.get_return_url(request))
+
+
+def _message_for(request, fabric, result):
+    if result.coalesced:
+        messages.info(request, _('A sync of {fabric} was already queued (job {job}).').format(
+            fabric=fabric, job=result.job_id,
+        ))
+    else:
+        messages.success(request, _('Queued a sync of {fabric} (job {job}).').format(
+            fabric=fabric, job=result.job_id,
+        ))

@@ -1,0 +1,132 @@
+"""The opt-in Django admin and its "Schedule sync" action.
+
+``django.contrib.admin`` is installed only with the plugin setting ``enable_django_admin``,
+and INSTALLED_APPS cannot change inside a process: the admin tests below run in a pytest
+subprocess whose configuration turns the setting on (``HEDGEHOG_ENABLE_DJANGO_ADMIN``, on
+a database of its own), launched by ``test_admin_enabled_suite``. In the default process they
+are skipped, and the tests there check that the plugin works without the admin.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import django_rq
+import pytest
+from django.apps import apps
+from django.conf import settings
+
+from core.models import ObjectType
+from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
+from users.models import ObjectPermission
+from utilities.testing import TestCase
+from utilities.testing.mixins import RQQueueTestMixin
+
+ADMIN_INSTALLED = apps.is_installed('django.contrib.admin')
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(ADMIN_INSTALLED, reason='this process is the admin-enabled run')
+def test_admin_enabled_suite():
+    """Run this module with the admin enabled, in a subprocess on its own database, and require it to pass."""
+    env = {
+        **os.environ,
+        'HEDGEHOG_ENABLE_DJANGO_ADMIN': '1',
+        'HEDGEHOG_DB_NAME': f"{settings.DATABASES['default']['NAME']}_admin",
+    }
+    result = subprocess.run(
+        [sys.executable, '-m', 'pytest', __file__, '-q', '-p', 'no:cacheprovider', '-rs'],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    assert ' passed' in result.stdout and ' skipped' in result.stdout
+
+
+@pytest.mark.skipif(ADMIN_INSTALLED, reason='checks the default, admin-less configuration')
+class WithoutAdminTestCase(TestCase):
+
+    def test_no_admin_url(self):
+        self.assertEqual(self.client.get('/plugins/hedgehog/admin/').status_code, 404)
+
+    def test_admin_module_is_harmless(self):
+        import netbox_hedgehog.admin as module
+
+        self.assertFalse(hasattr(module, 'admin_site'))
+
+
+@pytest.mark.skipif(not ADMIN_INSTALLED, reason='needs enable_django_admin (run by test_admin_enabled_suite)')
+class AdminScheduleSyncTestCase(RQQueueTestMixin, TestCase):
+    rq_queue_names = (QUEUE_NAME,)
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.fabrics = [
+            HedgehogFabric.objects.create(name='fabric-1', kubernetes_server='https://10.0.0.1:6443',
+                                          kubernetes_token='admin-secret-token'),
+            HedgehogFabric.objects.create(name='fabric-2'),
+        ]
+
+    def setUp(self):
+        super().setUp()
+        # Admin URLs reverse only inside an admin request (see netbox_hedgehog.admin), so spell them out.
+        self.changelist = '/plugins/hedgehog/admin/netbox_hedgehog/hedgehogfabric/'
+
+    def grant(self, *actions):
+        permission = ObjectPermission.objects.create(name='fabrics', actions=list(actions))
+        permission.users.add(self.user)
+        permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
+
+    def run_action(self):
+        return self.client.post(self.changelist, {
+            'action': 'schedule_sync', '_selected_action': [f.pk for f in self.fabrics], 'index': 0,
+        })
+
+    def queued_fabric_ids(self):
+        return sorted(job.args[0] for job in django_rq.get_queue(QUEUE_NAME).get_jobs())
+
+    def test_admin_is_served_under_the_plugin(self):
+        self.grant('view', 'change')
+        self.assertEqual(self.client.get('/plugins/hedgehog/admin/').status_code, 200)
+        response = self.client.get(self.changelist)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, 'Schedule sync')
+        change = self.client.get(f'{self.changelist}{self.fabrics[0].pk}/change/')
+        self.assertEqual(change.status_code, 200)
+        self.assertNotContains(change, 'admin-secret-token')
+        self.assertNotContains(change, 'kubernetes_token')
+
+    def test_schedule_sync_action_queues_the_selected_fabrics(self):
+        self.grant('view', 'change')
+        response = self.run_action()
+        self.assertRedirects(response, self.changelist, fetch_redirect_response=False)
+        self.assertEqual(self.queued_fabric_ids(), [f.pk for f in self.fabrics])
+        self.run_action()
+        self.assertEqual(self.queued_fabric_ids(), [f.pk for f in self.fabrics])
+
+    def test_schedule_sync_action_needs_the_change_permission(self):
+        self.grant('view')
+        response = self.client.get(self.changelist)
+        self.assertNotContains(response, 'value="schedule_sync"')
+        self.run_action()
+        self.assertEqual(self.queued_fabric_ids(), [])
+
+    def test_anonymous_users_are_sent_to_netbox_login(self):
+        self.client.logout()
+        response = self.client.get(self.changelist, follow=True)
+        self.assertTrue(response.redirect_chain[-1][0].startswith(settings.LOGIN_URL), response.redirect_chain)
+
+    def test_schedule_sync_action_checks_the_permission_itself(self):
+        from django.core.exceptions import PermissionDenied
+        from django.test import RequestFactory
+
+        from netbox_hedgehog.admin import admin_site
+
+        self.grant('view')
+        request = RequestFactory().post(self.changelist)
+        request.user = self.user
+        model_admin = admin_site.get_model_admin(HedgehogFabric)
+        with self.assertRaises(PermissionDenied):
+            model_admin.schedule_sync(request, HedgehogFabric.objects.all())
+        self.assertEqual(self.queued_fabric_ids(), [])

@@ -1,0 +1,156 @@
+"""The REST API, through NetBox's API view test cases, and the write-only secrets."""
+
+from django.urls import reverse
+from rest_framework import status
+
+from netbox_hedgehog.choices import ResourceSourceChoices
+from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
+from utilities.testing import APITestCase, APIViewTestCases, TestCase
+
+from tests.fabric_data import KUBECONFIG, KUBECONFIG_SECRET, TOKEN, create_fabrics
+
+
+class PluginAPIMixin:
+    view_namespace = 'plugins-api:netbox_hedgehog'
+
+
+class HedgehogFabricAPITestCase(
+    PluginAPIMixin,
+    APIViewTestCases.GetObjectViewTestCase,
+    APIViewTestCases.ListObjectsViewTestCase,
+    APIViewTestCases.CreateObjectViewTestCase,
+    APIViewTestCases.UpdateObjectViewTestCase,
+    APIViewTestCases.DeleteObjectViewTestCase,
+):
+    model = HedgehogFabric
+    brief_fields = ['description', 'display', 'id', 'name', 'sync_status', 'url']
+    bulk_update_data = {'sync_interval': 600, 'scheduler_enabled': False}
+    bulk_update_invalid_data = {'kubernetes_server': 'not-a-url'}
+    # Write-only: never in a response (FabricSecretsAPITestCase checks how they are stored).
+    validation_excluded_fields = ['kubernetes_token', 'kubeconfig']
+
+    @classmethod
+    def setUpTestData(cls):
+        create_fabrics()
+        cls.create_data = [
+            {
+                'name': 'fabric-4', 'kubernetes_server': 'https://10.4.0.1:6443', 'kubernetes_token': 'token-4',
+                'sync_interval': 60,
+            },
+            {'name': 'fabric-5', 'kubeconfig': KUBECONFIG, 'sync_enabled': False},
+            {'name': 'fabric-6', 'git_repository_url': 'https://example.com/6.git', 'git_branch': 'release'},
+        ]
+
+
+class HedgehogResourceAPITestCase(
+    PluginAPIMixin,
+    APIViewTestCases.GetObjectViewTestCase,
+    APIViewTestCases.ListObjectsViewTestCase,
+):
+    model = HedgehogResource
+    brief_fields = ['display', 'fabric', 'id', 'kind', 'name', 'namespace', 'source', 'url']
+
+    @classmethod
+    def setUpTestData(cls):
+        fabric = create_fabrics()[0]
+        for name in ('leaf-1', 'leaf-2', 'spine-1'):
+            HedgehogResource.objects.create(
+                fabric=fabric, source=ResourceSourceChoices.GIT, api_version='wiring.githedgehog.com/v1beta1',
+                kind='Switch', name=name, spec={'role': 'spine'},
+            )
+
+    def test_resources_are_read_only(self):
+        """The sync owns resources: the API reads them and refuses writes."""
+        self.add_permissions('netbox_hedgehog.add_hedgehogresource', 'netbox_hedgehog.change_hedgehogresource')
+        resource = HedgehogResource.objects.first()
+        response = self.client.patch(self._get_detail_url(resource), {'name': 'x'}, format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_405_METHOD_NOT_ALLOWED)
+
+
+class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
+    """The token and the kubeconfig can be written through the API and are never returned by it."""
+
+    model = HedgehogFabric
+
+    @classmethod
+    def setUpTestData(cls):
+        create_fabrics()
+
+    def setUp(self):
+        super().setUp()
+        self.add_permissions(*(f'netbox_hedgehog.{a}_hedgehogfabric' for a in ('view', 'add', 'change')))
+        self.add_permissions('netbox_hedgehog.view_hedgehogresource')
+
+    def assertNoSecrets(self, response, *secrets):
+        body = response.content.decode()
+        for secret in (TOKEN, KUBECONFIG_SECRET, *secrets):
+            self.assertNotIn(secret, body)
+        self.assertNotIn('kubernetes_token', body)
+        self.assertNotIn('"kubeconfig"', body)
+
+    def test_read_responses_carry_no_secrets(self):
+        HedgehogResource.objects.create(
+            fabric=HedgehogFabric.objects.get(name='fabric-1'), source=ResourceSourceChoices.KUBERNETES,
+            api_version='v1', kind='Switch', name='leaf-1',
+        )
+        urls = [self._get_list_url(), f'{self._get_list_url()}?brief=1',
+                reverse('plugins-api:netbox_hedgehog-api:hedgehogresource-list')]
+        urls += [self._get_detail_url(fabric) for fabric in HedgehogFabric.objects.all()]
+        for url in urls:
+            with self.subTest(url=url):
+                response = self.client.get(url, **self.header)
+                self.assertHttpStatus(response, status.HTTP_200_OK)
+                self.assertNoSecrets(response)
+
+    def test_write_responses_carry_no_secrets_and_omitting_a_secret_keeps_it(self):
+        response = self.client.post(self._get_list_url(), {
+            'name': 'fabric-new', 'kubernetes_server': 'https://10.9.0.1:6443', 'kubernetes_token': 'new-secret',
+        }, format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_201_CREATED)
+        self.assertNoSecrets(response, 'new-secret')
+        fabric = HedgehogFabric.objects.get(name='fabric-new')
+        self.assertEqual(fabric.kubernetes_token, 'new-secret')
+
+        response = self.client.patch(
+            self._get_detail_url(fabric), {'description': 'edited'}, format='json', **self.header,
+        )
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        self.assertNoSecrets(response, 'new-secret')
+        fabric.refresh_from_db()
+        self.assertEqual(fabric.kubernetes_token, 'new-secret')
+
+        response = self.client.patch(
+            self._get_detail_url(fabric), {'kubernetes_token': 'rotated'}, format='json', **self.header,
+        )
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        self.assertNoSecrets(response, 'new-secret', 'rotated')
+        fabric.refresh_from_db()
+        self.assertEqual(fabric.kubernetes_token, 'rotated')
+
+    def test_model_validation_applies(self):
+        response = self.client.post(self._get_list_url(), {
+            'name': 'both', 'kubernetes_server': 'https://10.9.0.1:6443', 'kubeconfig': KUBECONFIG,
+        }, format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_400_BAD_REQUEST)
+        self.assertIn('kubeconfig', response.data)
+        self.assertNotIn(KUBECONFIG_SECRET, response.content.decode())
+
+
+class FabricSecretsUITestCase(TestCase):
+    """The fabric detail page and its edit form never contain the stored secrets."""
+
+    @classmethod
+    def setUpTestData(cls):
+        create_fabrics()
+
+    def test_detail_and_edit_pages(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.change_hedgehogfabric')
+        for fabric in HedgehogFabric.objects.all():
+            for url in (fabric.get_absolute_url(),
+                        reverse('plugins:netbox_hedgehog:hedgehogfabric_edit', args=[fabric.pk])):
+                with self.subTest(url=url):
+                    response = self.client.get(url)
+                    self.assertEqual(response.status_code, 200)
+                    body = response.content.decode()
+                    self.assertNotIn(TOKEN, body)
+                    self.assertNotIn(KUBECONFIG_SECRET, body)
