@@ -24,6 +24,7 @@ class HedgehogConfig(PluginConfig):
     min_version = '4.7.0'
     max_version = '4.7.99'
     queues = ['hedgehog_sync']
+    graphql_schema = 'graphql.schema.schema'
     default_settings = {
         # Bootstrap one rq-scheduler chain per fabric when a NetBox process starts.
         'bootstrap_on_ready': True,
@@ -61,13 +62,12 @@ class HedgehogConfig(PluginConfig):
 
         from . import signals  # noqa: F401  (connects the fabric schedule hooks)
         from .metrics import register_collector
+        from .scheduling import watchdog  # noqa: F401  (registers the watchdog system job)
+        from .scheduling.bootstrap import start_process_services
 
         if settings.METRICS_ENABLED:
             register_collector()
-        from .scheduling.bootstrap import bootstrap_on_startup, preload_sync_job
-
-        preload_sync_job()
-        bootstrap_on_startup()
+        start_process_services()
 
 
 config = HedgehogConfig

@@ -1,4 +1,4 @@
-"""Bootstrap the sync chains when a NetBox process starts."""
+"""What a NetBox process does for the sync chains when it starts, by the role the process has."""
 
 import logging
 import sys
@@ -32,15 +32,22 @@ def _running_skipped_command():
     return len(sys.argv) > 1 and sys.argv[1] in SKIPPED_COMMANDS
 
 
-def preload_sync_job():
-    """Import the sync job (and the Kubernetes client with it) once in an ``rqworker`` process.
+def start_process_services():
+    """Called from ``ready()``: the start-up work of web, worker and scheduler processes.
 
-    RQ forks a work horse per job and resolves the job function there: without this, every
-    sync would first spend ~0.3 s importing the Kubernetes client into a throw-away process.
-    Web processes do not pay for it.
+    An ``rqworker`` imports the sync job once (and the Kubernetes client with it): RQ forks a
+    work horse per job and resolves the job function there, so without this every sync would
+    first spend ~0.3 s importing into a throw-away process. The ``rqscheduler`` keeps the
+    watchdog system job seeded. Every process bootstraps the chains.
     """
-    if len(sys.argv) > 1 and sys.argv[1] in ('rqworker', 'rqworker-pool'):
+    command = sys.argv[1] if len(sys.argv) > 1 else ''
+    if command in ('rqworker', 'rqworker-pool'):
         from . import jobs  # noqa: F401
+    if command == 'rqscheduler':
+        from .watchdog import keep_watchdog_scheduled
+
+        keep_watchdog_scheduled()
+    bootstrap_on_startup()
 
 
 def _bootstrap_quietly():

@@ -1,8 +1,10 @@
 """Is anything going to run the scheduled syncs? Liveness of RQ workers and rq-scheduler processes."""
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from rq import Worker
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq_scheduler import Scheduler
 
 
@@ -33,13 +35,40 @@ class ProcessHealth:
         return problems
 
 
-def process_health(queue) -> ProcessHealth:
-    """Workers registered for ``queue`` and schedulers whose heartbeat key has not expired or died."""
-    workers = sorted(worker.name for worker in Worker.all(queue=queue))
-    connection = queue.connection
-    schedulers = []
-    for key in connection.scan_iter(match=f'{Scheduler.redis_scheduler_namespace_prefix}*'):
+def live_workers(queue, hostname=None, worker_ttl=DEFAULT_WORKER_TTL):
+    """Names of the workers registered for ``queue`` whose last heartbeat is at most ``worker_ttl`` s old.
+
+    A registered worker's key outlives its last heartbeat by up to ``worker_ttl + 60`` s, so
+    a worker killed with SIGKILL (or frozen) still shows up for minutes; an idle healthy worker
+    heartbeats every ``worker_ttl - 15`` s. ``hostname`` keeps only workers on that host, so a
+    container's health check verifies its own worker rather than any worker anywhere.
+    """
+    now = datetime.now(timezone.utc)
+    names = []
+    for worker in Worker.all(queue=queue):
+        if hostname is not None and worker.hostname != hostname:
+            continue
+        beat = worker.last_heartbeat  # rq parses it as an aware UTC datetime
+        if beat is None or (now - beat).total_seconds() > worker_ttl:
+            continue
+        names.append(worker.name)
+    return sorted(names)
+
+
+def live_schedulers(connection):
+    """Names of the rq-scheduler instances whose key (expiring ``interval + 10`` s) exists without a death mark."""
+    prefix = Scheduler.redis_scheduler_namespace_prefix
+    names = []
+    for key in connection.scan_iter(match=f'{prefix}*'):
         if not connection.hexists(key, 'death'):
             name = key.decode() if isinstance(key, bytes) else key
-            schedulers.append(name.removeprefix(Scheduler.redis_scheduler_namespace_prefix))
-    return ProcessHealth(workers=workers, schedulers=sorted(schedulers))
+            names.append(name.removeprefix(prefix))
+    return sorted(names)
+
+
+def process_health(queue, hostname=None, worker_ttl=DEFAULT_WORKER_TTL) -> ProcessHealth:
+    """Workers for ``queue`` with a fresh heartbeat (on ``hostname`` if given) and live schedulers."""
+    return ProcessHealth(
+        workers=live_workers(queue, hostname=hostname, worker_ttl=worker_ttl),
+        schedulers=live_schedulers(queue.connection),
+    )

@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
@@ -12,8 +13,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq_scheduler import Scheduler
 
-from ..choices import SyncStatusChoices, SyncTriggerChoices
-from ..models import HedgehogFabric
+from ..choices import SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices
+from ..models import HedgehogFabric, SyncRun
 from ..settings import plugin_setting
 from .health import process_health
 from .locks import is_fabric_locked
@@ -25,6 +26,9 @@ logger = logging.getLogger('netbox_hedgehog.scheduling')
 QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
 CHAIN_JOB_PREFIX = 'netbox_hedgehog-chain-fabric-'
 SYNC_FUNCTION = 'netbox_hedgehog.scheduling.jobs.execute_fabric_sync'
+INTERRUPTED_SYNC = (
+    'The sync was interrupted before it finished (its worker stopped or was killed); the next run retries it.'
+)
 
 
 def chain_job_id(fabric_id):
@@ -137,6 +141,42 @@ class FabricScheduler:
             'scheduled': sum(1 for at in scheduled if at is not None),
             'orphans_removed': len(orphans),
         }
+
+    def repair(self):
+        """Bring every chain back in line: what the watchdog runs each minute.
+
+        On top of :meth:`bootstrap` (lost chains re-created, orphans dropped), removes
+        duplicate queue entries of a chain job and ends "syncing" states whose sync died
+        with its worker (the fabric's lock expired, so no sync is running).
+        """
+        report = self.bootstrap()
+        report['duplicates_removed'] = self._remove_duplicate_queue_entries()
+        report['stale_syncs_cleared'] = self._clear_stale_syncs()
+        return report
+
+    def _remove_duplicate_queue_entries(self):
+        queued = Counter(job_id for job_id in self.queue.get_job_ids() if job_id.startswith(CHAIN_JOB_PREFIX))
+        removed = 0
+        for job_id, count in queued.items():
+            if count > 1:
+                removed += self.connection.lrem(self.queue.key, count - 1, job_id)
+        return removed
+
+    def _clear_stale_syncs(self):
+        stale = [
+            fabric_id
+            for fabric_id in HedgehogFabric.objects.filter(sync_status=SyncStatusChoices.SYNCING)
+            .values_list('pk', flat=True)
+            if not is_fabric_locked(self.connection, fabric_id)
+        ]
+        if stale:
+            HedgehogFabric.objects.filter(pk__in=stale, sync_status=SyncStatusChoices.SYNCING).update(
+                sync_status=SyncStatusChoices.ERROR, sync_error=INTERRUPTED_SYNC,
+            )
+            SyncRun.objects.filter(fabric__in=stale, outcome=SyncOutcomeChoices.RUNNING).update(
+                outcome=SyncOutcomeChoices.FAILED, finished_at=timezone.now(), error=INTERRUPTED_SYNC,
+            )
+        return len(stale)
 
     def _scheduled_chain_ids(self):
         job_ids = (_text(job_id) for job_id in self.connection.zrange(self.scheduler.scheduled_jobs_key, 0, -1))
