@@ -35,6 +35,7 @@ class SyncCollector:
     def _fabric_metrics(self):
         from .choices import SyncStatusChoices
         from .models import HedgehogFabric, HedgehogResource
+        from .scheduling.status import last_start_lateness
 
         now = timezone.now()
         by_status = GaugeMetricFamily(f'{PREFIX}_fabrics', 'Fabrics by sync status', labels=['sync_status'])
@@ -49,13 +50,12 @@ class SyncCollector:
             f'{PREFIX}_last_start_lateness_seconds',
             'How late the last periodic run started against its planned time', labels=['fabric'],
         )
-        for name, last_success, last_sync, planned in HedgehogFabric.objects.values_list(
-            'name', 'last_successful_sync', 'last_sync', 'last_sync_planned'
-        ):
+        late_by = last_start_lateness()
+        for fabric_id, name, last_success in HedgehogFabric.objects.values_list('pk', 'name', 'last_successful_sync'):
             if last_success:
                 success_age.add_metric([name], (now - last_success).total_seconds())
-            if last_sync and planned:
-                lateness.add_metric([name], (last_sync - planned).total_seconds())
+            if fabric_id in late_by:
+                lateness.add_metric([name], late_by[fabric_id])
         resources = GaugeMetricFamily(
             f'{PREFIX}_resources', 'Fabric resources stored in NetBox', labels=['fabric', 'source'],
         )

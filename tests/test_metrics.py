@@ -28,8 +28,12 @@ def test_metrics_reflect_fabrics_runs_and_resources():
         last_sync=now - timedelta(seconds=10), last_sync_planned=now - timedelta(seconds=10.25),
     )
     for seconds, outcome in ((2, SyncOutcomeChoices.SUCCESS), (4, SyncOutcomeChoices.FAILED)):
-        SyncRun.objects.create(fabric=fabric, trigger='schedule', started_at=now,
-                               finished_at=now + timedelta(seconds=seconds), outcome=outcome)
+        SyncRun.objects.create(fabric=fabric, trigger='schedule', started_at=now - timedelta(seconds=10 * seconds),
+                               planned_at=now - timedelta(seconds=10 * seconds + 0.25),
+                               finished_at=now - timedelta(seconds=9 * seconds), outcome=outcome)
+    # A later manual run has no planned time: it must not count as lateness.
+    SyncRun.objects.create(fabric=fabric, trigger='manual', started_at=now, finished_at=now,
+                           outcome=SyncOutcomeChoices.SUCCESS)
     HedgehogResource.objects.create(fabric=fabric, source='git', api_version='v', kind='Switch', name='s1')
 
     text = scrape()
@@ -38,7 +42,7 @@ def test_metrics_reflect_fabrics_runs_and_resources():
     assert 'netbox_hedgehog_fabrics{sync_status="error"} 1.0' in text
     assert 'netbox_hedgehog_fabrics{sync_status="in_sync"} 0.0' in text
     assert 'netbox_hedgehog_sync_runs_total{fabric="metered",outcome="failed"} 1.0' in text
-    assert 'netbox_hedgehog_sync_run_duration_seconds_count{fabric="metered"} 2.0' in text
+    assert 'netbox_hedgehog_sync_run_duration_seconds_count{fabric="metered"} 3.0' in text
     assert 'netbox_hedgehog_sync_run_duration_seconds_sum{fabric="metered"} 6.0' in text
     assert 'netbox_hedgehog_last_start_lateness_seconds{fabric="metered"} 0.25' in text
     assert 'netbox_hedgehog_resources{fabric="metered",source="git"} 1.0' in text

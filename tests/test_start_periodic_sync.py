@@ -1,6 +1,7 @@
 """``manage.py start_periodic_sync`` through Django's command runner and as the real ``netbox`` CLI."""
 
 import json
+from datetime import timedelta
 import subprocess
 import sys
 from io import StringIO
@@ -9,9 +10,10 @@ from pathlib import Path
 import django_rq
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from rq import Queue
 
-from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.models import HedgehogFabric, SyncRun
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, chain_job_id
 
 NETBOX = str(Path(sys.executable).with_name('netbox'))
@@ -50,6 +52,19 @@ def test_bootstrap_then_status_as_json(tasks_redis):
     assert status['workers'] == [] and status['schedulers'] == []
     assert any('No rqworker' in problem for problem in status['problems'])
     assert any('No rqscheduler' in problem for problem in status['problems'])
+
+
+@pytest.mark.django_db
+def test_status_reports_the_lateness_of_the_last_periodic_run(tasks_redis):
+    fabric = HedgehogFabric.objects.create(name='timed', git_repository_url='/repo')
+    planned = timezone.now() - timedelta(minutes=5)
+    SyncRun.objects.create(fabric=fabric, trigger='schedule', planned_at=planned,
+                           started_at=planned + timedelta(seconds=0.5), finished_at=planned + timedelta(seconds=1))
+    SyncRun.objects.create(fabric=fabric, trigger='manual', started_at=timezone.now())
+
+    (status,) = json.loads(run('--status', '--json', '--fabric-id', str(fabric.pk)))['fabrics']
+    assert status['last_start_lateness'] == 0.5
+    assert 'last periodic run started 0.50s after its planned time' in run('--status')
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ from ..models import HedgehogFabric, SyncRun
 from ..settings import plugin_setting
 from .health import process_health
 from .locks import is_fabric_locked
-from .status import FabricSyncStatus, SchedulingStatus
+from .status import FabricSyncStatus, SchedulingStatus, last_start_lateness
 from .timing import next_run_time, whole_second
 
 logger = logging.getLogger('netbox_hedgehog.scheduling')
@@ -229,12 +229,13 @@ class FabricScheduler:
         """The sync state of the given fabrics (default: all) and whether workers and a scheduler are alive."""
         if fabrics is None:
             fabrics = HedgehogFabric.objects.all()
+        lateness = last_start_lateness()
         return SchedulingStatus(
-            fabrics=[self._fabric_status(fabric) for fabric in fabrics],
+            fabrics=[self._fabric_status(fabric, lateness.get(fabric.pk)) for fabric in fabrics],
             processes=process_health(self.queue),
         )
 
-    def _fabric_status(self, fabric):
+    def _fabric_status(self, fabric, lateness):
         syncing = fabric.sync_status == SyncStatusChoices.SYNCING
         return FabricSyncStatus(
             id=fabric.pk,
@@ -246,7 +247,7 @@ class FabricScheduler:
             stale=syncing and not is_fabric_locked(self.connection, fabric.pk),
             connection_status=fabric.connection_status,
             last_sync=fabric.last_sync,
-            last_sync_planned=fabric.last_sync_planned,
+            last_start_lateness=lateness,
             last_successful_sync=fabric.last_successful_sync,
             next_run=self.planned_time(fabric.pk),
             sync_error=fabric.sync_error,

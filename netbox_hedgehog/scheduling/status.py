@@ -3,8 +3,23 @@
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from ..choices import SyncStatusChoices
+from ..choices import SyncStatusChoices, SyncTriggerChoices
+from ..models import SyncRun
 from .health import ProcessHealth
+
+
+def last_start_lateness():
+    """Seconds by which each fabric's latest periodic run started after its planned time, by fabric id.
+
+    Read from the run records, because a manual run in between has no planned time.
+    """
+    runs = (
+        SyncRun.objects.filter(trigger=SyncTriggerChoices.SCHEDULE, planned_at__isnull=False)
+        .order_by('fabric_id', '-started_at')
+        .distinct('fabric_id')
+        .values_list('fabric_id', 'planned_at', 'started_at')
+    )
+    return {fabric_id: (started - planned).total_seconds() for fabric_id, planned, started in runs}
 
 
 @dataclass(frozen=True)
@@ -20,17 +35,10 @@ class FabricSyncStatus:
     stale: bool
     connection_status: str
     last_sync: datetime | None
-    last_sync_planned: datetime | None
+    last_start_lateness: float | None
     last_successful_sync: datetime | None
     next_run: datetime | None
     sync_error: str
-
-    @property
-    def lateness(self):
-        """Seconds between the last periodic run's planned and actual start."""
-        if self.last_sync is None or self.last_sync_planned is None:
-            return None
-        return (self.last_sync - self.last_sync_planned).total_seconds()
 
     @property
     def chain_missing(self):
@@ -42,7 +50,6 @@ class FabricSyncStatus:
         for name, value in data.items():
             if isinstance(value, datetime):
                 data[name] = value.isoformat()
-        data['lateness_seconds'] = self.lateness
         data['chain_missing'] = self.chain_missing
         return data
 

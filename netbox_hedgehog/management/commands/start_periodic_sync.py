@@ -93,9 +93,9 @@ class Command(BaseCommand):
             self.stdout.write('')
             self.stdout.write(self.style.MIGRATE_HEADING(f"Fabric {fabric['name']} (id {fabric['id']}): {state}"))
             self.stdout.write(f"  schedule:      {schedule}; Kubernetes: {fabric['connection_status']}")
-            self.stdout.write(f"  last run:      {_when(fabric['last_sync'], now)}"
-                              + (f" (started {fabric['lateness_seconds']:.2f}s after its planned time)"
-                                 if fabric['lateness_seconds'] is not None else ''))
+            self.stdout.write(f"  last run:      {_when(fabric['last_sync'], now)}")
+            if fabric['last_start_lateness'] is not None:
+                self.stdout.write(f"  last periodic run started {fabric['last_start_lateness']:.2f}s after its planned time")
             self.stdout.write(f"  last success:  {_when(fabric['last_successful_sync'], now)}")
             self.stdout.write(f"  next run:      {_when(fabric['next_run'], now, missing='not scheduled')}")
             if fabric['chain_missing']:
