@@ -13,7 +13,7 @@ logger = logging.getLogger('netbox_hedgehog.scheduling')
 # Management commands during which fabrics must not be scheduled (the schema may not even exist yet).
 SKIPPED_COMMANDS = {
     'migrate', 'makemigrations', 'showmigrations', 'sqlmigrate', 'collectstatic', 'test', 'check',
-    'createsuperuser', 'shell', 'nbshell', 'dbshell', 'flush', 'reindex', 'start_periodic_sync',
+    'createsuperuser', 'shell', 'nbshell', 'dbshell', 'flush', 'reindex', 'start_periodic_sync', 'hedgehog_health',
 }
 
 
