@@ -52,7 +52,8 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
         fields = (
             'id', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace', 'git_repository_url',
             'git_branch', 'git_path', 'sync_enabled', 'scheduler_enabled', 'sync_interval', 'sync_error',
-            'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync',
+            'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync', 'connection_message',
+            'connection_checked',
         )
 
     def search(self, queryset, name, value):

@@ -8,6 +8,7 @@ from netbox.object_actions import ObjectAction
 __all__ = (
     'BulkScheduleSync',
     'ScheduleSync',
+    'ConnectionTestAction',
 )
 
 
@@ -34,3 +35,17 @@ class BulkScheduleSync(ObjectAction):
     multi = True
     permissions_required = {'change'}
     template_name = 'netbox_hedgehog/buttons/bulk_schedule_sync.html'
+
+
+class ConnectionTestAction(ObjectAction):
+    """Queue a test of the fabric's Kubernetes API and Git remote (a POST form on its detail page)."""
+
+    name = 'test_connection'
+    label = _('Test connection')
+    permissions_required = {'change'}
+    url_kwargs = ['pk']
+    template_name = 'netbox_hedgehog/buttons/test_connection.html'
+
+    @classmethod
+    def get_context(cls, context, obj):
+        return {'csrf_token': get_token(context['request'])}

@@ -7,6 +7,7 @@ from netbox.ui import attrs, panels
 from netbox.ui.actions import CopyContent
 
 __all__ = (
+    'FabricConnectionPanel',
     'FabricGitPanel',
     'FabricKubernetesPanel',
     'FabricPanel',
@@ -24,6 +25,12 @@ class PresenceAttr(attrs.TextAttr):
 
     def get_value(self, obj):
         return _('Set') if getattr(obj, self.accessor) else _('Not set')
+
+
+class MultilineTextAttr(attrs.TextAttr):
+    """Text whose lines stay lines (one per source, for example)."""
+
+    template_name = 'netbox_hedgehog/attrs/multiline.html'
 
 
 class FabricPanel(panels.ObjectAttributesPanel):
@@ -65,6 +72,14 @@ class FabricStatusPanel(panels.ObjectAttributesPanel):
     last_successful_sync = attrs.DateTimeAttr('last_successful_sync', label=_('Last success'))
     next_sync = attrs.DateTimeAttr('next_sync', label=_('Next run'))
     connection_status = attrs.ChoiceAttr('connection_status', label=_('Connection'))
+
+
+class FabricConnectionPanel(panels.ObjectAttributesPanel):
+    """The outcome of the last "Test connection" (the status is also set by every sync)."""
+
+    title = _('Connection test')
+    connection_checked = attrs.DateTimeAttr('connection_checked', label=_('Last tested'))
+    connection_message = MultilineTextAttr('connection_message', label=_('Result'), style='font-monospace')
 
 
 class ResourcePanel(panels.ObjectAttributesPanel):

@@ -11,8 +11,8 @@ from ..settings import plugin_setting
 
 # Written only by the sync job and the scheduler, never by an edit of the fabric.
 SYNC_STATE_FIELDS = frozenset((
-    'sync_status', 'sync_error', 'connection_status', 'last_sync', 'last_sync_planned', 'last_successful_sync',
-    'next_sync',
+    'sync_status', 'sync_error', 'connection_status', 'connection_message', 'connection_checked', 'last_sync',
+    'last_sync_planned', 'last_successful_sync', 'next_sync',
 ))
 
 
@@ -76,6 +76,11 @@ class HedgehogFabric(NetBoxModel):
     connection_status = models.CharField(
         verbose_name=_('connection status'), max_length=20, choices=ConnectionStatusChoices,
         default=ConnectionStatusChoices.UNKNOWN, editable=False,
+    )
+    # Written by the "Test connection" job (scheduling/connection.py): what it found, per source.
+    connection_message = models.TextField(verbose_name=_('connection test result'), blank=True, editable=False)
+    connection_checked = models.DateTimeField(
+        verbose_name=_('connection tested'), null=True, blank=True, editable=False,
     )
     last_sync = models.DateTimeField(verbose_name=_('last sync'), null=True, blank=True, editable=False)
     last_sync_planned = models.DateTimeField(

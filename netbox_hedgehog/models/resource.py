@@ -48,3 +48,6 @@ class HedgehogResource(NetBoxModel):
 
     def get_absolute_url(self):
         return reverse('plugins:netbox_hedgehog:hedgehogresource', args=[self.pk])
+
+    def get_source_color(self):
+        return ResourceSourceChoices.colors.get(self.source)

@@ -43,6 +43,13 @@ class SyncRun(models.Model):
     def get_absolute_url(self):
         return reverse('plugins:netbox_hedgehog:syncrun', args=[self.pk])
 
+    # Badge colours for tables and panels (NetBox's ChoiceFieldColumn/ChoiceAttr call get_<field>_color()).
+    def get_trigger_color(self):
+        return SyncTriggerChoices.colors.get(self.trigger)
+
+    def get_outcome_color(self):
+        return SyncOutcomeChoices.colors.get(self.outcome)
+
     @property
     def lateness(self):
         """Seconds between the planned and the actual start (None for unplanned runs)."""

@@ -17,7 +17,8 @@ from utilities.views import GetReturnURLMixin, register_model_view
 
 from .. import filtersets, forms, panels, tables
 from ..models import HedgehogFabric, HedgehogResource
-from ..object_actions import BulkScheduleSync, ScheduleSync
+from ..object_actions import BulkScheduleSync, ConnectionTestAction, ScheduleSync
+from ..scheduling.connection import enqueue_connection_test
 from ..scheduling.scheduler import FabricScheduler
 
 __all__ = (
@@ -28,6 +29,7 @@ __all__ = (
     'HedgehogFabricEditView',
     'HedgehogFabricListView',
     'HedgehogFabricScheduleSyncView',
+    'HedgehogFabricTestConnectionView',
     'HedgehogFabricView',
 )
 
@@ -50,7 +52,7 @@ class HedgehogFabricListView(generic.ObjectListView):
 @register_model_view(HedgehogFabric)
 class HedgehogFabricView(generic.ObjectView):
     queryset = HedgehogFabric.objects.all()
-    actions = (ScheduleSync, CloneObject, EditObject, DeleteObject)
+    actions = (ScheduleSync, ConnectionTestAction, CloneObject, EditObject, DeleteObject)
     layout = layout.SimpleLayout(
         left_panels=[
             panels.FabricPanel(),
@@ -61,6 +63,7 @@ class HedgehogFabricView(generic.ObjectView):
         ],
         right_panels=[
             panels.FabricStatusPanel(),
+            panels.FabricConnectionPanel(),
             panels.FabricSyncSettingsPanel(),
             CustomFieldsPanel(),
         ],
@@ -145,6 +148,36 @@ class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, B
         result = FabricScheduler().trigger_now(fabric)
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
             _message_for(request, fabric, result)
+            return redirect(self.get_return_url(request, fabric))
+        return JsonResponse(
+            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}, status=202,
+        )
+
+
+@register_model_view(HedgehogFabric, 'test_connection', path='test-connection')
+class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin, BaseObjectView):
+    """Queue a test of the fabric's sources; the worker runs it and records the result on the fabric.
+
+    Like "Sync now": a browser's form POST is redirected back with a message; any other
+    client gets ``{"fabric", "job_id", "coalesced"}`` as JSON with status 202 (the job's
+    result, and the fabric's ``connection_status``/``connection_message``, hold the outcome).
+    """
+
+    queryset = HedgehogFabric.objects.all()
+
+    def post(self, request, pk):
+        fabric = self.get_object(pk=pk)
+        result = enqueue_connection_test(fabric)
+        if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
+            if result.coalesced:
+                messages.info(request, _('A connection test of {fabric} is already queued (job {job}).').format(
+                    fabric=fabric, job=result.job_id,
+                ))
+            else:
+                messages.success(request, _(
+                    'Queued a connection test of {fabric} (job {job}); reload the page in a few seconds for the '
+                    'result.'
+                ).format(fabric=fabric, job=result.job_id))
             return redirect(self.get_return_url(request, fabric))
         return JsonResponse(
             {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}, status=202,

@@ -1,0 +1,71 @@
+"""GraphQL filters. Like the REST filtersets, the fabric's secrets have no filter (one could guess them)."""
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+import strawberry_django
+from strawberry.scalars import ID
+from strawberry_django import DatetimeFilterLookup, FilterLookup, StrFilterLookup
+
+from netbox.graphql.filters import BaseModelFilter, NetBoxModelFilter, register_filter
+
+from .. import models
+
+if TYPE_CHECKING:
+    from netbox.graphql.filter_lookups import IntegerLookup
+
+__all__ = (
+    'HedgehogFabricFilter',
+    'HedgehogResourceFilter',
+    'SyncRunFilter',
+)
+
+
+@register_filter(models.HedgehogFabric, lookups=True)
+class HedgehogFabricFilter(NetBoxModelFilter):
+    name: StrFilterLookup | None = strawberry_django.filter_field()
+    description: StrFilterLookup | None = strawberry_django.filter_field()
+    kubernetes_server: StrFilterLookup | None = strawberry_django.filter_field()
+    kubernetes_namespace: StrFilterLookup | None = strawberry_django.filter_field()
+    git_repository_url: StrFilterLookup | None = strawberry_django.filter_field()
+    git_branch: StrFilterLookup | None = strawberry_django.filter_field()
+    git_path: StrFilterLookup | None = strawberry_django.filter_field()
+    sync_enabled: FilterLookup[bool] | None = strawberry_django.filter_field()
+    scheduler_enabled: FilterLookup[bool] | None = strawberry_django.filter_field()
+    sync_interval: Annotated['IntegerLookup', strawberry.lazy('netbox.graphql.filter_lookups')] | None = (
+        strawberry_django.filter_field()
+    )
+    sync_status: StrFilterLookup | None = strawberry_django.filter_field()
+    connection_status: StrFilterLookup | None = strawberry_django.filter_field()
+    last_sync: DatetimeFilterLookup | None = strawberry_django.filter_field()
+    last_successful_sync: DatetimeFilterLookup | None = strawberry_django.filter_field()
+    next_sync: DatetimeFilterLookup | None = strawberry_django.filter_field()
+
+
+@register_filter(models.HedgehogResource, lookups=True)
+class HedgehogResourceFilter(NetBoxModelFilter):
+    fabric: Annotated['HedgehogFabricFilter', strawberry.lazy('netbox_hedgehog.graphql.filters')] | None = (
+        strawberry_django.filter_field()
+    )
+    fabric_id: ID | None = strawberry_django.filter_field()
+    source: StrFilterLookup | None = strawberry_django.filter_field()
+    api_version: StrFilterLookup | None = strawberry_django.filter_field()
+    kind: StrFilterLookup | None = strawberry_django.filter_field()
+    namespace: StrFilterLookup | None = strawberry_django.filter_field()
+    name: StrFilterLookup | None = strawberry_django.filter_field()
+    source_path: StrFilterLookup | None = strawberry_django.filter_field()
+
+
+@register_filter(models.SyncRun, lookups=True)
+class SyncRunFilter(BaseModelFilter):
+    fabric: Annotated['HedgehogFabricFilter', strawberry.lazy('netbox_hedgehog.graphql.filters')] | None = (
+        strawberry_django.filter_field()
+    )
+    fabric_id: ID | None = strawberry_django.filter_field()
+    trigger: StrFilterLookup | None = strawberry_django.filter_field()
+    outcome: StrFilterLookup | None = strawberry_django.filter_field()
+    job_id: StrFilterLookup | None = strawberry_django.filter_field()
+    planned_at: DatetimeFilterLookup | None = strawberry_django.filter_field()
+    started_at: DatetimeFilterLookup | None = strawberry_django.filter_field()
+    finished_at: DatetimeFilterLookup | None = strawberry_django.filter_field()
+    git_commit: StrFilterLookup | None = strawberry_django.filter_field()

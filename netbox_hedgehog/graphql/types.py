@@ -1,0 +1,59 @@
+"""GraphQL types. The fabric type leaves out ``kubernetes_token`` and ``kubeconfig``: secrets are write-only."""
+
+from typing import Annotated
+
+import strawberry
+import strawberry_django
+
+from netbox.graphql.types import BaseObjectType, NetBoxObjectType, register_type
+
+from .. import models
+from .filters import HedgehogFabricFilter, HedgehogResourceFilter, SyncRunFilter
+
+__all__ = (
+    'HedgehogFabricType',
+    'HedgehogResourceType',
+    'SyncRunType',
+)
+
+# Never exposed: not as a field, not as a filter.
+FABRIC_SECRET_FIELDS = ('kubernetes_token', 'kubeconfig')
+
+
+@register_type(
+    models.HedgehogFabric,
+    exclude=list(FABRIC_SECRET_FIELDS),
+    filters=HedgehogFabricFilter,
+    pagination=True,
+)
+class HedgehogFabricType(NetBoxObjectType):
+    resources: list[Annotated['HedgehogResourceType', strawberry.lazy('netbox_hedgehog.graphql.types')]]
+    sync_runs: list[Annotated['SyncRunType', strawberry.lazy('netbox_hedgehog.graphql.types')]]
+
+
+@register_type(
+    models.HedgehogResource,
+    fields='__all__',
+    filters=HedgehogResourceFilter,
+    pagination=True,
+)
+class HedgehogResourceType(NetBoxObjectType):
+    fabric: Annotated['HedgehogFabricType', strawberry.lazy('netbox_hedgehog.graphql.types')]
+
+
+@register_type(
+    models.SyncRun,
+    fields='__all__',
+    filters=SyncRunFilter,
+    pagination=True,
+)
+class SyncRunType(BaseObjectType):
+    fabric: Annotated['HedgehogFabricType', strawberry.lazy('netbox_hedgehog.graphql.types')]
+
+    @strawberry_django.field
+    def duration(self) -> float | None:
+        return self.duration
+
+    @strawberry_django.field
+    def lateness(self) -> float | None:
+        return self.lateness

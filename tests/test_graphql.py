@@ -1,0 +1,226 @@
+"""The GraphQL API: the plugin's types in NetBox's schema, object permissions, and no secrets.
+
+NetBox's ``APIViewTestCases.GraphQLTestCase`` runs the single and list queries (anonymous:
+refused; an impossible object-permission constraint: nothing; permitted: everything) and one
+filter test per filter kind. tests/test_api.py's cases are built from the REST mixins only
+(not ``APIViewTestCase``), so they do not run GraphQL tests; the cases below do.
+"""
+
+import json
+
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import status
+
+from core.models import ObjectType
+from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.graphql.types import HedgehogFabricType, HedgehogResourceType, SyncRunType
+from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from users.models import ObjectPermission
+from utilities.testing import APITestCase, APIViewTestCases
+
+from tests.fabric_data import KUBECONFIG_SECRET, TOKEN, create_fabrics
+
+
+def create_resources_and_runs():
+    fabrics = create_fabrics()
+    for fabric in fabrics[:2]:
+        for name in ('leaf-1', 'spine-1'):
+            HedgehogResource.objects.create(
+                fabric=fabric, source=ResourceSourceChoices.GIT, api_version='wiring.githedgehog.com/v1beta1',
+                kind='Switch', name=name, spec={'role': 'spine' if name.startswith('spine') else 'server-leaf'},
+                source_path='wiring.yaml',
+            )
+    now = timezone.now()
+    for fabric, outcome, trigger in (
+        (fabrics[0], SyncOutcomeChoices.SUCCESS, SyncTriggerChoices.SCHEDULE),
+        (fabrics[0], SyncOutcomeChoices.FAILED, SyncTriggerChoices.MANUAL),
+        (fabrics[2], SyncOutcomeChoices.SUCCESS, SyncTriggerChoices.MANUAL),
+    ):
+        SyncRun.objects.create(
+            fabric=fabric, trigger=trigger, outcome=outcome, started_at=now, finished_at=now, planned_at=now,
+            created=3, git_commit='0123456789abcdef0123456789abcdef01234567', job_id=f'job-{fabric.pk}-{outcome}',
+        )
+    return fabrics
+
+
+class HedgehogFabricGraphQLTestCase(APIViewTestCases.GraphQLTestCase):
+    model = HedgehogFabric
+    graphql_base_name = 'hedgehog_fabric'
+
+    @classmethod
+    def setUpTestData(cls):
+        create_resources_and_runs()
+
+
+class HedgehogResourceGraphQLTestCase(APIViewTestCases.GraphQLTestCase):
+    model = HedgehogResource
+    graphql_base_name = 'hedgehog_resource'
+
+    @classmethod
+    def setUpTestData(cls):
+        create_resources_and_runs()
+
+    def setUp(self):
+        super().setUp()
+        # The type's ``fabric`` is not nullable: without view permission on fabrics the query errors.
+        self.add_permissions('netbox_hedgehog.view_hedgehogfabric')
+
+
+class SyncRunGraphQLTestCase(APIViewTestCases.GraphQLTestCase):
+    model = SyncRun
+    graphql_base_name = 'hedgehog_sync_run'
+
+    @classmethod
+    def setUpTestData(cls):
+        create_resources_and_runs()
+
+    def setUp(self):
+        super().setUp()
+        # The type's ``fabric`` is not nullable: without view permission on fabrics the query errors.
+        self.add_permissions('netbox_hedgehog.view_hedgehogfabric')
+
+
+class HedgehogSchemaCoverageTestCase(APIViewTestCases.GraphQLSchemaCoverageTestCase):
+    """Every root query type of the plugin has a GraphQLTestCase above (a new type without one fails here)."""
+
+    def iter_test_module_names(self):
+        yield 'tests.test_graphql'
+
+    def get_schema_type_classes(self):
+        return {
+            type_class: model for type_class, model in super().get_schema_type_classes().items()
+            if model._meta.app_label == 'netbox_hedgehog'
+        }
+
+    def test_plugin_types_are_in_the_schema(self):
+        self.assertEqual(
+            set(self.get_schema_type_classes()), {HedgehogFabricType, HedgehogResourceType, SyncRunType},
+        )
+
+
+class HedgehogGraphQLQueryTestCase(APITestCase):
+    """Hand-written queries: what an operator's script would ask."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.fabrics = create_resources_and_runs()
+
+    def grant_view(self, model, **constraints):
+        permission = ObjectPermission.objects.create(
+            name=f'view {model._meta.model_name}', actions=['view'], constraints=constraints or None,
+        )
+        permission.users.add(self.user)
+        permission.object_types.add(ObjectType.objects.get_for_model(model))
+
+    def query(self, text):
+        response = self.client.post(reverse('graphql'), data={'query': text}, format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        return json.loads(response.content)
+
+    def test_fabric_with_its_resources_and_runs(self):
+        for model in (HedgehogFabric, HedgehogResource, SyncRun):
+            self.grant_view(model)
+        fabric = self.fabrics[0]
+        data = self.query(f"""{{
+            hedgehog_fabric(id: {fabric.pk}) {{
+                name kubernetes_server sync_status connection_status
+                resources {{ kind name source spec }}
+                sync_runs {{ trigger outcome created git_commit fabric {{ name }} }}
+            }}
+        }}""")
+        self.assertNotIn('errors', data)
+        result = data['data']['hedgehog_fabric']
+        self.assertEqual(result['name'], 'fabric-1')
+        self.assertEqual(result['kubernetes_server'], 'https://10.0.0.1:6443')
+        self.assertEqual(result['sync_status'], 'never_synced')
+        self.assertEqual(
+            sorted((r['kind'], r['name'], r['source']) for r in result['resources']),
+            [('Switch', 'leaf-1', 'git'), ('Switch', 'spine-1', 'git')],
+        )
+        self.assertIn({'role': 'spine'}, [r['spec'] for r in result['resources']])
+        self.assertEqual(
+            sorted((r['trigger'], r['outcome']) for r in result['sync_runs']),
+            [('manual', 'failed'), ('schedule', 'success')],
+        )
+        self.assertEqual({r['fabric']['name'] for r in result['sync_runs']}, {'fabric-1'})
+
+    def test_lists_and_filters(self):
+        for model in (HedgehogFabric, HedgehogResource, SyncRun):
+            self.grant_view(model)
+        data = self.query("""{
+            hedgehog_fabric_list { name }
+            hedgehog_resource_list(filters: {name: {exact: "spine-1"}}) { name fabric { name } }
+            hedgehog_sync_run_list(filters: {trigger: {exact: "manual"}}) { outcome fabric { name } }
+        }""")
+        self.assertNotIn('errors', data)
+        self.assertEqual([f['name'] for f in data['data']['hedgehog_fabric_list']],
+                         ['fabric-1', 'fabric-2', 'fabric-3'])
+        self.assertEqual(sorted(r['fabric']['name'] for r in data['data']['hedgehog_resource_list']),
+                         ['fabric-1', 'fabric-2'])
+        self.assertEqual(
+            sorted((r['fabric']['name'], r['outcome']) for r in data['data']['hedgehog_sync_run_list']),
+            [('fabric-1', 'failed'), ('fabric-3', 'success')],
+        )
+
+    def test_secrets_are_not_in_the_schema(self):
+        self.grant_view(HedgehogFabric)
+        data = self.query('{ __type(name: "HedgehogFabricType") { fields { name } } }')
+        fields = {field['name'] for field in data['data']['__type']['fields']}
+        self.assertIn('kubernetes_server', fields)
+        self.assertIn('connection_status', fields)
+        self.assertNotIn('kubernetes_token', fields)
+        self.assertNotIn('kubeconfig', fields)
+        data = self.query('{ __type(name: "HedgehogFabricFilter") { inputFields { name } } }')
+        filters = {field['name'] for field in data['data']['__type']['inputFields']}
+        self.assertIn('kubernetes_server', filters)
+        self.assertFalse(filters & {'kubernetes_token', 'kubeconfig'})
+
+    def test_asking_for_a_secret_fails(self):
+        self.grant_view(HedgehogFabric)
+        for field in ('kubernetes_token', 'kubeconfig'):
+            with self.subTest(field=field):
+                response = self.client.post(
+                    reverse('graphql'), data={'query': f'{{ hedgehog_fabric_list {{ name {field} }} }}'},
+                    format='json', **self.header,
+                )
+                body = response.content.decode()
+                data = json.loads(body)
+                self.assertIsNone(data.get('data'))
+                self.assertIn(f"Cannot query field '{field}'", data['errors'][0]['message'])
+                self.assertNotIn(TOKEN, body)
+                self.assertNotIn(KUBECONFIG_SECRET, body)
+        # Through a relation, too.
+        self.grant_view(SyncRun)
+        data = self.query('{ hedgehog_sync_run_list { fabric { kubernetes_token } } }')
+        self.assertIn('errors', data)
+        # And filtering on a secret (guessing it one query at a time) is refused.
+        data = self.query(f'{{ hedgehog_fabric_list(filters: {{kubernetes_token: {{exact: "{TOKEN}"}}}}) {{ id }} }}')
+        self.assertIn('errors', data)
+
+    def test_object_permissions_restrict_results(self):
+        self.grant_view(HedgehogFabric, name='fabric-2')
+        self.grant_view(HedgehogResource, fabric__name='fabric-1')
+        self.grant_view(SyncRun, outcome='failed')
+        data = self.query("""{
+            hedgehog_fabric_list { name }
+            hedgehog_resource_list { name source_path }
+            hedgehog_sync_run_list { outcome }
+        }""")
+        self.assertNotIn('errors', data)
+        self.assertEqual([f['name'] for f in data['data']['hedgehog_fabric_list']], ['fabric-2'])
+        self.assertEqual(sorted(r['name'] for r in data['data']['hedgehog_resource_list']), ['leaf-1', 'spine-1'])
+        self.assertEqual(data['data']['hedgehog_sync_run_list'], [{'outcome': 'failed'}])
+        # A fabric outside the constraint cannot be fetched by id either.
+        data = self.query(f'{{ hedgehog_fabric(id: {self.fabrics[0].pk}) {{ name }} }}')
+        self.assertIsNone(data['data'])
+        self.assertIn('errors', data)
+        # A related fabric's resources are restricted by the resource permission.
+        data = self.query(f'{{ hedgehog_fabric(id: {self.fabrics[1].pk}) {{ name resources {{ name }} }} }}')
+        self.assertNotIn('errors', data)
+        self.assertEqual(data['data']['hedgehog_fabric'], {'name': 'fabric-2', 'resources': []})
+
+    def test_without_view_permission_nothing_is_returned(self):
+        data = self.query('{ hedgehog_fabric_list { name } hedgehog_sync_run_list { id } }')
+        self.assertNotIn('errors', data)
+        self.assertEqual(data['data'], {'hedgehog_fabric_list': [], 'hedgehog_sync_run_list': []})
