@@ -22,7 +22,7 @@ class SyncStatusChoices(ChoiceSet):
 
 
 class ConnectionStatusChoices(ChoiceSet):
-    """Whether the last attempt to reach the fabric's Kubernetes API worked."""
+    """Whether the last sync or connection test could read every source the fabric has."""
 
     UNKNOWN = 'unknown'
     NOT_CONFIGURED = 'not_configured'

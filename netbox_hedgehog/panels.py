@@ -71,7 +71,7 @@ class FabricStatusPanel(panels.ObjectAttributesPanel):
     last_sync = attrs.DateTimeAttr('last_sync', label=_('Last run'))
     last_successful_sync = attrs.DateTimeAttr('last_successful_sync', label=_('Last success'))
     next_sync = attrs.DateTimeAttr('next_sync', label=_('Next run'))
-    connection_status = attrs.ChoiceAttr('connection_status', label=_('Connection'))
+    connection_status = attrs.ChoiceAttr('connection_status', label=_('Source connection'))
 
 
 class FabricConnectionPanel(panels.ObjectAttributesPanel):

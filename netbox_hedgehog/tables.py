@@ -68,8 +68,12 @@ class SyncRunTable(NetBoxTable):
     outcome = columns.ChoiceFieldColumn(verbose_name=_('Outcome'))
     planned_at = columns.DateTimeColumn(verbose_name=_('Planned'))
     finished_at = columns.DateTimeColumn(verbose_name=_('Finished'))
-    duration = tables.Column(verbose_name=_('Duration (s)'), orderable=False)
-    lateness = tables.Column(verbose_name=_('Late by (s)'), orderable=False)
+    duration = columns.TemplateColumn(
+        verbose_name=_('Duration (s)'), orderable=False, template_code='{{ value|floatformat:3 }}',
+    )
+    lateness = columns.TemplateColumn(
+        verbose_name=_('Late by (s)'), orderable=False, template_code='{{ value|floatformat:3 }}',
+    )
     error = columns.TemplateColumn(verbose_name=_('Error'), template_code='{{ value|truncatechars:80 }}')
     actions = columns.ActionsColumn(actions=())
 

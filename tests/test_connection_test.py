@@ -12,8 +12,8 @@ from rq.job import Job
 from core.models import ObjectType
 from netbox_hedgehog.choices import ConnectionStatusChoices
 from netbox_hedgehog.models import HedgehogFabric
-from netbox_hedgehog.scheduling.connection import CHECK_FUNCTION, check_fabric_connection
-from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
+from netbox_hedgehog.scheduling.connection import check_fabric_connection
+from netbox_hedgehog.scheduling.scheduler import CONNECTION_TEST_FUNCTION, QUEUE_NAME
 from users.models import ObjectPermission
 from utilities.testing import TestCase
 from utilities.testing.mixins import RQQueueTestMixin
@@ -67,7 +67,7 @@ class ConnectionTestViewTestCase(RQQueueTestMixin, TestCase):
         body = response.json()
         self.assertEqual(body['fabric'], self.fabric.pk)
         self.assertFalse(body['coalesced'])
-        self.assertEqual(self.queued(), [(CHECK_FUNCTION, (self.fabric.pk,))])
+        self.assertEqual(self.queued(), [(CONNECTION_TEST_FUNCTION, (self.fabric.pk,))])
         self.assertEqual(django_rq.get_queue(QUEUE_NAME).get_job_ids(), [body['job_id']])
         self.fabric.refresh_from_db()
         self.assertEqual(self.fabric.connection_status, ConnectionStatusChoices.UNKNOWN)
@@ -116,7 +116,7 @@ class ConnectionTestViewTestCase(RQQueueTestMixin, TestCase):
         self.assertHttpStatus(self.client.post(self.url(self.fabric), HTTP_ACCEPT='application/json'), 404)
         self.assertEqual(self.queued(), [])
         self.assertHttpStatus(self.client.post(self.url(self.other), HTTP_ACCEPT='application/json'), 202)
-        self.assertEqual(self.queued(), [(CHECK_FUNCTION, (self.other.pk,))])
+        self.assertEqual(self.queued(), [(CONNECTION_TEST_FUNCTION, (self.other.pk,))])
 
     def test_get_is_not_allowed(self):
         self.grant(['view', 'change'])

@@ -38,7 +38,7 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
             'id', 'url', 'display_url', 'display', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace',
             'kubernetes_token', 'kubernetes_ca_cert', 'kubeconfig', 'git_repository_url', 'git_branch', 'git_path',
             'sync_enabled', 'scheduler_enabled', 'sync_interval', 'sync_status', 'sync_error', 'connection_status',
-            'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync', 'resource_count', 'comments',
+            'connection_message', 'connection_checked', 'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync', 'resource_count', 'comments',
             'tags', 'custom_fields', 'created', 'last_updated',
         ]
         brief_fields = ('id', 'url', 'display', 'name', 'description', 'sync_status')

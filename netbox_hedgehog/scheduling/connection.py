@@ -1,6 +1,7 @@
 """The fabric's "Test connection": one cheap call per source, run in the worker, result kept on the fabric.
 
-The web request only enqueues :func:`check_fabric_connection` on the plugin's queue; the job
+The web request only enqueues :func:`check_fabric_connection` on the plugin's queue
+(``FabricScheduler.trigger_connection_test``); the job
 asks the Kubernetes API for one object of one kind (with the sync's own client setup) and
 runs ``git ls-remote`` for the branch, then writes ``connection_status``,
 ``connection_message`` and ``connection_checked`` on the fabric and returns the same as its
@@ -8,61 +9,27 @@ RQ job result.
 """
 
 import logging
-import uuid
 from dataclasses import asdict, dataclass
 
-import django_rq
 import urllib3
 from django.utils import timezone
 from git import GitCommandError
 from git.cmd import Git
 from kubernetes import client
-from rq import Queue
 
 from ..choices import ConnectionStatusChoices
 from ..kinds import KINDS_BY_NAME
 from ..models import HedgehogFabric
 from ..settings import plugin_setting
 from ..sources.base import SourceError
-from ..sources.git import GIT_ENV, _git_message, mask_credentials
-from ..sources.kubernetes import _api_error, _connection_error, build_api_client
-from .scheduler import QUEUE_NAME
+from ..sources.git import GIT_ENV, git_error_message, mask_credentials
+from ..sources.kubernetes import api_error, build_api_client, connection_error
+from .scheduler import CONNECTION_TEST, FabricScheduler
 
 logger = logging.getLogger('netbox_hedgehog.connection')
 
-CHECK_FUNCTION = 'netbox_hedgehog.scheduling.connection.check_fabric_connection'
 # The kind asked for: every Hedgehog fabric has switches.
 PROBE_KIND = KINDS_BY_NAME['Switch']
-PENDING_TTL = 300
-
-
-def _pending_key(fabric_id):
-    return f'netbox_hedgehog:connection-test-pending:{fabric_id}'
-
-
-@dataclass(frozen=True)
-class ConnectionTestRequest:
-    job_id: str
-    coalesced: bool
-
-
-def enqueue_connection_test(fabric, connection=None) -> ConnectionTestRequest:
-    """Queue a connection test of the fabric, or return the one already waiting to start."""
-    connection = connection or django_rq.get_connection(QUEUE_NAME)
-    job_id = f'netbox_hedgehog-connection-test-fabric-{fabric.pk}-{uuid.uuid4().hex[:12]}'
-    if not connection.set(_pending_key(fabric.pk), job_id, nx=True, ex=PENDING_TTL):
-        pending = connection.get(_pending_key(fabric.pk))
-        return ConnectionTestRequest(job_id=pending.decode() if isinstance(pending, bytes) else pending,
-                                     coalesced=True)
-    Queue(QUEUE_NAME, connection=connection).enqueue(
-        CHECK_FUNCTION,
-        fabric.pk,
-        job_id=job_id,
-        job_timeout=4 * plugin_setting('kubernetes_timeout') + 30,
-        result_ttl=3600,
-        description=f'Connection test of fabric {fabric.name}',
-    )
-    return ConnectionTestRequest(job_id=job_id, coalesced=False)
 
 
 @dataclass
@@ -91,9 +58,9 @@ def check_kubernetes(fabric) -> SourceCheck:
                 f'{host} answers, but does not serve {PROBE_KIND.plural}.{PROBE_KIND.group} '
                 '(are the Hedgehog CRDs installed?)'
             ))
-        return SourceCheck(False, str(_api_error(exc, host, PROBE_KIND, namespace)))
+        return SourceCheck(False, str(api_error(exc, host, PROBE_KIND, namespace)))
     except urllib3.exceptions.HTTPError as exc:
-        return SourceCheck(False, _connection_error(exc, host))
+        return SourceCheck(False, connection_error(exc, host))
     finally:
         api_client.close()
     return SourceCheck(True, f'{host}: may list {PROBE_KIND.plural} in namespace {namespace}')
@@ -109,7 +76,7 @@ def check_git(fabric) -> SourceCheck:
             kill_after_timeout=plugin_setting('kubernetes_timeout'),
         )
     except GitCommandError as exc:
-        return SourceCheck(False, f'cannot reach {shown}: {_git_message(exc)}')
+        return SourceCheck(False, f'cannot reach {shown}: {git_error_message(exc)}')
     if not output.strip():
         return SourceCheck(False, f'{shown} has no branch {branch}')
     commit = output.split()[0]
@@ -118,8 +85,8 @@ def check_git(fabric) -> SourceCheck:
 
 def check_fabric_connection(fabric_id):
     """The job: check each configured source, record the outcome on the fabric, return it."""
+    FabricScheduler().job_started(CONNECTION_TEST, fabric_id)
     fabric = HedgehogFabric.objects.filter(pk=fabric_id).first()
-    django_rq.get_connection(QUEUE_NAME).delete(_pending_key(fabric_id))
     if fabric is None:
         return {'fabric': fabric_id, 'status': None, 'message': 'The fabric no longer exists.'}
     checks = {}

@@ -11,7 +11,7 @@ from ..models import HedgehogFabric, SyncRun
 from ..settings import plugin_setting
 from ..sync.pipeline import SyncResult, sync_fabric
 from .locks import holding_fabric_lock
-from .scheduler import FabricScheduler
+from .scheduler import MANUAL_SYNC, FabricScheduler
 
 logger = logging.getLogger('netbox_hedgehog.sync')
 
@@ -39,7 +39,7 @@ def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE):
     periodic = trigger == SyncTriggerChoices.SCHEDULE
     planned = (fabric.next_sync or started) if periodic else None
     if not periodic:
-        scheduler.manual_run_started(fabric_id)
+        scheduler.job_started(MANUAL_SYNC, fabric_id)
     try:
         lock_wait = 0 if periodic else plugin_setting('sync_job_timeout')
         with holding_fabric_lock(scheduler.connection, fabric_id, wait_seconds=lock_wait) as acquired:

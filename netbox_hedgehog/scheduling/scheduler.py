@@ -26,6 +26,10 @@ logger = logging.getLogger('netbox_hedgehog.scheduling')
 QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
 CHAIN_JOB_PREFIX = 'netbox_hedgehog-chain-fabric-'
 SYNC_FUNCTION = 'netbox_hedgehog.scheduling.jobs.execute_fabric_sync'
+CONNECTION_TEST_FUNCTION = 'netbox_hedgehog.scheduling.connection.check_fabric_connection'
+# Immediate jobs per fabric, coalesced while one of the same action waits in the queue.
+MANUAL_SYNC = 'manual'
+CONNECTION_TEST = 'connection-test'
 INTERRUPTED_SYNC = (
     'The sync was interrupted before it finished (its worker stopped or was killed); the next run retries it.'
 )
@@ -40,13 +44,13 @@ def _text(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _manual_pending_key(fabric_id):
-    return f'netbox_hedgehog:manual-pending:{fabric_id}'
+def _pending_key(action, fabric_id):
+    return f'netbox_hedgehog:{action}-pending:{fabric_id}'
 
 
 @dataclass(frozen=True)
 class TriggerResult:
-    """What ``trigger_now`` did: the job that will run the sync, and whether it was already waiting."""
+    """What an immediate request did: the job that will run, and whether it was already waiting."""
 
     job_id: str
     coalesced: bool
@@ -195,7 +199,7 @@ class FabricScheduler:
             return is_fabric_locked(self.connection, fabric_id)
         return False
 
-    # Manual runs
+    # Immediate jobs
 
     def trigger_now(self, fabric) -> TriggerResult:
         """Queue an immediate sync of the fabric, or return the one already waiting to start.
@@ -203,25 +207,36 @@ class FabricScheduler:
         The job takes the same fabric lock as the chain (waiting for a running sync to end),
         so requests that arrive while one is queued are coalesced into it and none is lost.
         """
-        pending_key = _manual_pending_key(fabric.pk)
-        job_id = f'netbox_hedgehog-manual-fabric-{fabric.pk}-{uuid.uuid4().hex[:12]}'
-        if not self.connection.set(pending_key, job_id, nx=True, ex=plugin_setting('sync_job_timeout')):
+        return self._enqueue_coalesced(
+            MANUAL_SYNC, fabric, SYNC_FUNCTION,
+            # The job may first wait up to one sync_job_timeout for a running sync to release the lock.
+            timeout=2 * plugin_setting('sync_job_timeout'),
+            description=f'Manual sync of fabric {fabric.name}',
+            trigger=SyncTriggerChoices.MANUAL,
+        )
+
+    def trigger_connection_test(self, fabric) -> TriggerResult:
+        """Queue a test of the fabric's sources (see :mod:`.connection`), coalesced like ``trigger_now``."""
+        return self._enqueue_coalesced(
+            CONNECTION_TEST, fabric, CONNECTION_TEST_FUNCTION,
+            timeout=4 * plugin_setting('kubernetes_timeout') + 30,
+            description=f'Connection test of fabric {fabric.name}',
+        )
+
+    def job_started(self, action, fabric_id):
+        """Called by an immediate job as it starts: later requests must queue a new job, not join this one."""
+        self.connection.delete(_pending_key(action, fabric_id))
+
+    def _enqueue_coalesced(self, action, fabric, function, timeout, description, **kwargs):
+        pending_key = _pending_key(action, fabric.pk)
+        job_id = f'netbox_hedgehog-{action}-fabric-{fabric.pk}-{uuid.uuid4().hex[:12]}'
+        if not self.connection.set(pending_key, job_id, nx=True, ex=timeout):
             return TriggerResult(job_id=_text(self.connection.get(pending_key)), coalesced=True)
         self.queue.enqueue(
-            SYNC_FUNCTION,
-            fabric.pk,
-            trigger=SyncTriggerChoices.MANUAL,
-            job_id=job_id,
-            # The job may first wait up to one sync_job_timeout for a running sync to release the lock.
-            job_timeout=2 * plugin_setting('sync_job_timeout'),
-            result_ttl=600,
-            description=f'Manual sync of fabric {fabric.name}',
+            function, fabric.pk, job_id=job_id, job_timeout=timeout, result_ttl=3600, description=description,
+            **kwargs,
         )
         return TriggerResult(job_id=job_id, coalesced=False)
-
-    def manual_run_started(self, fabric_id):
-        """Called by a manual job as it starts: later requests must queue a new run, not join this one."""
-        self.connection.delete(_manual_pending_key(fabric_id))
 
     # Status
 

@@ -57,7 +57,7 @@ def _update_clone(fabric):
         else:
             repo.git.fetch('--prune', '--force', 'origin')
     except GitCommandError as exc:
-        raise SourceError(f'cannot fetch {mask_credentials(url)}: {_git_message(exc)}') from None
+        raise SourceError(f'cannot fetch {mask_credentials(url)}: {git_error_message(exc)}') from None
     ref = f'refs/remotes/origin/{branch}'
     try:
         repo.git.rev_parse('--verify', '--quiet', f'{ref}^{{commit}}')
@@ -86,7 +86,7 @@ def _existing_clone(path, url):
     return repo
 
 
-def _git_message(exc):
+def git_error_message(exc):
     """What went wrong, from git's stderr: the lines up to the first ``fatal:`` (ssh explains itself before it)."""
     text = str(exc.stderr).strip().removeprefix("stderr: '").removesuffix("'")
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith('Cloning into')]

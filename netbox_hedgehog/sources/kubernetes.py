@@ -99,16 +99,16 @@ def _list_kind(api, kind, namespace, timeout):
         except client.ApiException as exc:
             if exc.status == 404:
                 return None
-            raise _api_error(exc, api.api_client.configuration.host, kind, namespace) from exc
+            raise api_error(exc, api.api_client.configuration.host, kind, namespace) from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise SourceError(_connection_error(exc, api.api_client.configuration.host)) from exc
+            raise SourceError(connection_error(exc, api.api_client.configuration.host)) from exc
         items.extend(page.get('items') or [])
         token = (page.get('metadata') or {}).get('continue')
         if not token:
             return items
 
 
-def _api_error(exc, host, kind, namespace):
+def api_error(exc, host, kind, namespace):
     resource = f'{kind.plural}.{kind.group}'
     if exc.status == 401:
         return SourceError(f'the token was rejected (401) listing {resource} at {host}')
@@ -119,7 +119,7 @@ def _api_error(exc, host, kind, namespace):
     return SourceError(f'the Kubernetes API answered {exc.status} {exc.reason} listing {resource}')
 
 
-def _connection_error(exc, host):
+def connection_error(exc, host):
     reason = getattr(exc, 'reason', None) or exc  # MaxRetryError wraps the last failure
     # NewConnectionError subclasses ConnectTimeoutError in urllib3 2, so it must be tested first.
     if isinstance(reason, urllib3.exceptions.NameResolutionError):

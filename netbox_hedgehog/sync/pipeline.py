@@ -40,24 +40,28 @@ class SyncResult:
 
 
 def read_sources(fabric, result: SyncResult):
-    """Read every source the fabric has; a failing source is recorded in ``result`` and left out."""
-    listings = []
+    """Read every source the fabric has; a failing source is recorded in ``result`` and left out.
+
+    ``connection_status`` says whether every configured source could be read.
+    """
+    readers = []
     if fabric.has_kubernetes_source:
-        try:
-            listings.append(list_fabric_resources(fabric))
-            result.connection_status = ConnectionStatusChoices.CONNECTED
-        except SourceError as exc:
-            result.connection_status = ConnectionStatusChoices.FAILED
-            result.errors.append(f'Kubernetes: {exc}')
+        readers.append(('Kubernetes', list_fabric_resources))
     if fabric.has_git_source:
-        try:
-            listing = read_git_repository(fabric)
-            result.git_commit = listing.revision
-            listings.append(listing)
-        except SourceError as exc:
-            result.errors.append(f'Git: {exc}')
-    if not fabric.has_kubernetes_source and not fabric.has_git_source:
+        readers.append(('Git', read_git_repository))
+    if not readers:
         result.errors.append('No source configured: set a Kubernetes API or a Git repository.')
+        return []
+    listings = []
+    for label, read in readers:
+        try:
+            listings.append(read(fabric))
+        except SourceError as exc:
+            result.errors.append(f'{label}: {exc}')
+    result.git_commit = next((listing.revision for listing in listings if listing.source == 'git'), '')
+    result.connection_status = (
+        ConnectionStatusChoices.FAILED if result.errors else ConnectionStatusChoices.CONNECTED
+    )
     return listings
 
 

@@ -18,7 +18,6 @@ from utilities.views import GetReturnURLMixin, register_model_view
 from .. import filtersets, forms, panels, tables
 from ..models import HedgehogFabric, HedgehogResource
 from ..object_actions import BulkScheduleSync, ConnectionTestAction, ScheduleSync
-from ..scheduling.connection import enqueue_connection_test
 from ..scheduling.scheduler import FabricScheduler
 
 __all__ = (
@@ -167,7 +166,7 @@ class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin,
 
     def post(self, request, pk):
         fabric = self.get_object(pk=pk)
-        result = enqueue_connection_test(fabric)
+        result = FabricScheduler().trigger_connection_test(fabric)
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
             if result.coalesced:
                 messages.info(request, _('A connection test of {fabric} is already queued (job {job}).').format(
