@@ -10,6 +10,8 @@ background thread, and every change a test makes is applied on that loop::
         fabric = SimpleNamespace(pk=1, **api.fabric_fields())
         listing = list_fabric_resources(fabric)
         api.fail('Switch', 403)              # every later list of switches answers 403
+        api.delay('VPC', 5)                  # every later list of VPCs answers 5 s late
+        api.delay('VPC', None)               # ... and on time again (also wakes waiting requests)
         api.list_requests('Switch')          # the list requests so far (.params, .headers)
 
 All Hedgehog kinds of ``FABRIC_KINDS`` are served unless ``kube_api(kinds=...)`` names fewer;
@@ -34,9 +36,18 @@ class PagingKubernetesEmulator(kmock.KubernetesEmulator):
     """kmock's emulator plus the ``limit``/``continue`` list pagination of a real API server.
 
     The continue token is the offset of the next item in the (namespace, name) order.
+    ``list_delays`` (resource -> seconds) holds list answers back, like a slow or hanging
+    API server; setting ``list_release`` wakes every request that is being held.
     """
 
+    list_delays = None
+    list_release = None
+
     async def _serve_list(self, request):
+        delay = (self.list_delays or {}).get(request.resource)
+        if delay and self.list_release is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.list_release.wait(), delay)
         listing = await super()._serve_list(request)
         items = sorted(listing['items'], key=lambda item: (
             item.get('metadata', {}).get('namespace') or '', item.get('metadata', {}).get('name') or '',
@@ -64,6 +75,7 @@ class KubeAPI:
         self.url = url
         self._loop = loop
         self._versions = itertools.count(1)
+        self._failures = {}
 
     def call(self, function, *args):
         """Run ``function(*args)`` on the emulator's event loop and return its result."""
@@ -104,7 +116,41 @@ class KubeAPI:
             'apiVersion': 'v1', 'kind': 'Status', 'metadata': {}, 'status': 'Failure',
             'code': status, 'reason': reason, 'message': f'{reason} (scripted by the test)',
         }
-        self.call(lambda: self.emulator['list', resource_of(kind)] << status << body)
+        reaction = self.call(lambda: self.emulator['list', resource_of(kind)] << status << body)
+        self._failures.setdefault(kind, []).append(reaction)
+
+    def recover(self, kind):
+        """Undo :meth:`fail` for ``kind``: its list requests are served normally again."""
+        reactions = self._failures.pop(kind, [])
+
+        def remove():
+            for reaction in reactions:
+                for root in reaction._walk(kmock.Root, unique=True):
+                    root._payloads[:] = [payload for payload in root._payloads if payload is not reaction]
+
+        self.call(remove)
+
+    def delay(self, kind, seconds):
+        """Make every later list request for ``kind`` answer ``seconds`` late (a large value: it hangs).
+
+        ``seconds=None`` (or 0) ends the delay, and also answers the requests being held right now.
+        """
+        resource = resource_of(kind)
+
+        def update():
+            emulator = self.emulator
+            if emulator.list_delays is None:
+                emulator.list_delays = {}
+            if seconds:
+                if emulator.list_release is None or emulator.list_release.is_set():
+                    emulator.list_release = asyncio.Event()
+                emulator.list_delays[resource] = seconds
+            else:
+                emulator.list_delays.pop(resource, None)
+                if not emulator.list_delays and emulator.list_release is not None:
+                    emulator.list_release.set()
+
+        self.call(update)
 
     def list_requests(self, kind):
         """Every list request made for ``kind`` so far, oldest first (kmock ``Request``: .params, .headers)."""
@@ -149,6 +195,8 @@ def kube_api(kinds=FABRIC_KINDS):
         return emulator, server
 
     async def stop(emulator, server):
+        if emulator.list_release is not None:  # answer held requests, or the server waits for them
+            emulator.list_release.set()
         await server.__aexit__(None, None, None)
         await emulator.__aexit__(None, None, None)
 

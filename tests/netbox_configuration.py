@@ -56,3 +56,12 @@ PLUGINS_CONFIG = {
 }
 
 LOGGING = {'version': 1, 'disable_existing_loggers': False}
+
+# Fault-injection tests and benchmarks shorten these for the processes they start (unset: the plugin's defaults).
+for _variable, _setting, _type in (
+    ('HEDGEHOG_LOCK_EXPIRE', 'lock_expire', int),
+    ('HEDGEHOG_KUBERNETES_TIMEOUT', 'kubernetes_timeout', float),
+    ('HEDGEHOG_SYNC_JOB_TIMEOUT', 'sync_job_timeout', int),
+):
+    if os.environ.get(_variable):
+        PLUGINS_CONFIG['netbox_hedgehog'][_setting] = _type(os.environ[_variable])

@@ -92,7 +92,7 @@ class Command(BaseCommand):
             schedule = f"every {fabric['sync_interval']}s" if fabric['periodic'] else 'periodic sync off'
             self.stdout.write('')
             self.stdout.write(self.style.MIGRATE_HEADING(f"Fabric {fabric['name']} (id {fabric['id']}): {state}"))
-            self.stdout.write(f"  schedule:      {schedule}; Kubernetes: {fabric['connection_status']}")
+            self.stdout.write(f"  schedule:      {schedule}; sources: {fabric['connection_status']}")
             self.stdout.write(f"  last run:      {_when(fabric['last_sync'], now)}")
             if fabric['last_start_lateness'] is not None:
                 self.stdout.write(f"  last periodic run started {fabric['last_start_lateness']:.2f}s after its planned time")
