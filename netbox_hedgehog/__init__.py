@@ -36,6 +36,10 @@ class HedgehogConfig(PluginConfig):
         'lock_expire': 60,
         # Per-request timeout against the Kubernetes API, in seconds.
         'kubernetes_timeout': 30,
+        # Attempts per Kubernetes request on transient errors (timeouts, 429, 5xx), with exponential backoff.
+        'kubernetes_retries': 3,
+        # Sync run records kept per fabric; older ones are deleted after each run.
+        'sync_run_retention': 500,
         # Where working clones of the fabrics' Git repositories are kept (None: a temp directory).
         'git_cache_dir': None,
         # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.

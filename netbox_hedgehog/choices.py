@@ -38,14 +38,18 @@ class ConnectionStatusChoices(ChoiceSet):
 
 
 class SyncTriggerChoices(ChoiceSet):
-    """What started a sync run."""
+    """What started a sync run: its chain, an operator, or a chain (re)created by bootstrap or the watchdog."""
 
     SCHEDULE = 'schedule'
     MANUAL = 'manual'
+    BOOTSTRAP = 'bootstrap'
+    WATCHDOG = 'watchdog'
 
     CHOICES = [
         (SCHEDULE, _('Schedule'), 'blue'),
         (MANUAL, _('Manual'), 'purple'),
+        (BOOTSTRAP, _('Bootstrap'), 'cyan'),
+        (WATCHDOG, _('Watchdog'), 'orange'),
     ]
 
 
@@ -54,12 +58,14 @@ class SyncOutcomeChoices(ChoiceSet):
 
     RUNNING = 'running'
     SUCCESS = 'success'
+    PARTIAL = 'partial'
     FAILED = 'failed'
     SKIPPED = 'skipped'
 
     CHOICES = [
         (RUNNING, _('Running'), 'blue'),
         (SUCCESS, _('Success'), 'green'),
+        (PARTIAL, _('Partial'), 'orange'),
         (FAILED, _('Failed'), 'red'),
         (SKIPPED, _('Skipped'), 'gray'),
     ]
@@ -74,4 +80,20 @@ class ResourceSourceChoices(ChoiceSet):
     CHOICES = [
         (KUBERNETES, _('Kubernetes'), 'blue'),
         (GIT, _('Git'), 'teal'),
+    ]
+
+
+class DriftStateChoices(ChoiceSet):
+    """How an object in Git (desired) compares with the same object in the cluster (actual)."""
+
+    IN_SYNC = 'in_sync'
+    ONLY_IN_GIT = 'only_in_git'
+    ONLY_IN_CLUSTER = 'only_in_cluster'
+    DIFFERS = 'differs'
+
+    CHOICES = [
+        (IN_SYNC, _('In sync'), 'green'),
+        (ONLY_IN_GIT, _('Only in Git'), 'orange'),
+        (ONLY_IN_CLUSTER, _('Only in cluster'), 'orange'),
+        (DIFFERS, _('Differs'), 'red'),
     ]

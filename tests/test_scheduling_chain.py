@@ -31,7 +31,7 @@ def sync_calls(monkeypatch):
     """Replace the pipeline: the chain must not depend on what a sync does."""
     calls = []
 
-    def fake_sync(fabric):
+    def fake_sync(fabric, **options):
         calls.append(fabric.pk)
         return SyncResult(created=1)
 
@@ -110,7 +110,7 @@ def test_chain_survives_an_exception_in_the_sync(redis, monkeypatch):
     fabric = make_fabric('exploding')
     FabricScheduler().ensure(fabric)
 
-    def explode(fabric):
+    def explode(fabric, **options):
         raise RuntimeError('boom')
 
     monkeypatch.setattr(jobs, 'sync_fabric', explode)
@@ -130,7 +130,7 @@ def test_chain_survives_an_exception_in_the_sync(redis, monkeypatch):
 
 def test_failed_sync_is_recorded_as_error_and_chain_continues(redis, monkeypatch):
     fabric = make_fabric('failing')
-    monkeypatch.setattr(jobs, 'sync_fabric', lambda fabric: SyncResult(errors=['Git: remote unreachable']))
+    monkeypatch.setattr(jobs, 'sync_fabric', lambda fabric, **options: SyncResult(errors=['Git: remote unreachable']))
 
     execute_fabric_sync(fabric.pk)
 
@@ -155,7 +155,7 @@ def test_chain_ends_for_a_deleted_fabric(redis, sync_calls):
 def test_chain_ends_for_a_fabric_disabled_during_its_run(redis, monkeypatch):
     fabric = make_fabric('disabled-midway')
 
-    def disable_then_sync(fabric):
+    def disable_then_sync(fabric, **options):
         HedgehogFabric.objects.filter(pk=fabric.pk).update(sync_enabled=False)
         return SyncResult()
 
@@ -214,7 +214,7 @@ def test_manual_trigger_is_coalesced_until_it_starts(redis, sync_calls):
     assert queue.get_job_ids() == [first.job_id]
     job = queue.fetch_job(first.job_id)
     assert job.args == (fabric.pk,)
-    assert job.kwargs == {'trigger': SyncTriggerChoices.MANUAL}
+    assert job.kwargs == {'trigger': SyncTriggerChoices.MANUAL, 'dry_run': False, 'allow_empty_kinds': False}
 
     execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL)
 
@@ -294,3 +294,57 @@ def test_sync_interval_must_be_zero_or_at_least_the_minimum(settings, monkeypatc
     with pytest.raises(ValidationError) as error:
         HedgehogFabric(name='too-fast', sync_interval=29).full_clean()
     assert 'at least 30 seconds' in error.value.message_dict['sync_interval'][0]
+
+
+def test_first_run_of_a_bootstrapped_chain_is_recorded_as_such(redis, sync_calls):
+    fabric = make_fabric('origin')
+    FabricScheduler().bootstrap()
+
+    execute_fabric_sync(fabric.pk)
+    execute_fabric_sync(fabric.pk)
+
+    triggers = list(SyncRun.objects.filter(fabric=fabric).order_by('started_at').values_list('trigger', flat=True))
+    assert triggers == [SyncTriggerChoices.BOOTSTRAP, SyncTriggerChoices.SCHEDULE]
+
+
+def test_a_dry_run_is_recorded_but_leaves_the_fabric_alone(redis, monkeypatch):
+    fabric = make_fabric('dry')
+    seen = []
+
+    def fake_sync(fabric, dry_run, allow_empty_kinds):
+        seen.append(dry_run)
+        return SyncResult(created=5)
+
+    monkeypatch.setattr(jobs, 'sync_fabric', fake_sync)
+    execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL, dry_run=True)
+
+    assert seen == [True]
+    run = SyncRun.objects.get(fabric=fabric)
+    assert run.dry_run and run.created == 5 and run.outcome == SyncOutcomeChoices.SUCCESS
+    fabric.refresh_from_db()
+    assert fabric.sync_status == SyncStatusChoices.NEVER_SYNCED and fabric.last_sync is None
+
+
+@pytest.mark.parametrize(('result', 'status'), [
+    (SyncResult(), SyncStatusChoices.IN_SYNC),
+    (SyncResult(drift_count=3), SyncStatusChoices.OUT_OF_SYNC),
+    (SyncResult(problems=['x.yaml: invalid']), SyncStatusChoices.OUT_OF_SYNC),
+    (SyncResult(errors=['Git: unreachable']), SyncStatusChoices.ERROR),
+])
+def test_fabric_status_follows_the_outcome_honestly(redis, monkeypatch, result, status):
+    fabric = make_fabric('honest')
+    monkeypatch.setattr(jobs, 'sync_fabric', lambda fabric, **options: result)
+
+    execute_fabric_sync(fabric.pk)
+
+    fabric.refresh_from_db()
+    assert fabric.sync_status == status
+    assert (fabric.last_successful_sync is not None) == (result.outcome == SyncOutcomeChoices.SUCCESS)
+
+
+def test_old_run_records_are_trimmed(redis, sync_calls, settings, monkeypatch):
+    monkeypatch.setitem(settings.PLUGINS_CONFIG['netbox_hedgehog'], 'sync_run_retention', 3)
+    fabric = make_fabric('retained')
+    for _ in range(5):
+        execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL)
+    assert SyncRun.objects.filter(fabric=fabric).count() == 3

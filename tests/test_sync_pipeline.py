@@ -36,6 +36,14 @@ def commit_all(repository, message):
     repository.index.commit(message, author=AUTHOR, committer=AUTHOR)
 
 
+def remove_document(path, name):
+    """Drop the YAML document of the object called ``name`` from a multi-document file."""
+    documents = path.read_text().split('\n---\n')
+    kept = [document for document in documents if f'\n  name: {name}\n' not in f'\n{document}\n']
+    assert len(kept) == len(documents) - 1
+    path.write_text('\n---\n'.join(kept))
+
+
 def git_fabric(repository, name='gitops'):
     return HedgehogFabric.objects.create(name=name, git_repository_url=repository.working_tree_dir)
 
@@ -63,16 +71,19 @@ def test_changes_and_deletions_in_git_reach_netbox(repo):
     sync_fabric(fabric)
     wiring = Path(repo.working_tree_dir) / 'wiring.yaml'
     wiring.write_text(wiring.read_text().replace('asn: 65101', 'asn: 65199'))
-    (Path(repo.working_tree_dir) / 'vpcs.yaml').unlink()
-    commit_all(repo, 'change an ASN, drop the VPCs')
+    remove_document(Path(repo.working_tree_dir) / 'vpcs.yaml', 'vpc-02')
+    commit_all(repo, 'change an ASN, drop vpc-02')
 
     result = sync_fabric(fabric)
 
     assert result.succeeded, result.error_text()
     assert result.updated == 1
-    assert result.deleted > 0
-    assert not HedgehogResource.objects.filter(fabric=fabric, kind='VPC').exists()
-    assert HedgehogResource.objects.get(fabric=fabric, kind='Switch', spec__asn=65199)
+    assert result.deleted == 1
+    assert list(HedgehogResource.objects.filter(fabric=fabric, kind='VPC').values_list('name', flat=True)) == [
+        'vpc-01'
+    ]
+    switch = HedgehogResource.objects.get(fabric=fabric, kind='Switch', spec__asn=65199)
+    assert switch.asn == 65199  # the key-field column follows the spec
 
 
 def test_a_malformed_file_is_reported_and_prunes_nothing(repo):
@@ -116,3 +127,88 @@ def test_a_fabric_without_sources_fails_with_a_clear_error():
 
     assert not result.succeeded
     assert result.error_text() == 'No source configured: set a Kubernetes API or a Git repository.'
+
+
+def test_each_step_is_timed_and_counted(repo):
+    result = sync_fabric(git_fabric(repo))
+
+    assert set(result.step_durations) == {'fetch_git', 'diff', 'apply'}
+    assert all(seconds >= 0 for seconds in result.step_durations.values())
+    assert result.outcome == 'success' and result.invalid == 0
+
+
+def test_invalid_objects_make_the_run_partial(repo):
+    (Path(repo.working_tree_dir) / 'extra.yaml').write_text(
+        'apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata: {}\nspec: {}\n'
+        '---\napiVersion: example.com/v1\nkind: Unknown\nmetadata: {name: x}\n'
+    )
+    commit_all(repo, 'two bad documents')
+
+    result = sync_fabric(git_fabric(repo))
+
+    assert result.outcome == 'partial'
+    assert result.invalid == 2
+    assert result.created > 20  # the valid objects were synced all the same
+
+
+def test_dry_run_counts_the_diff_and_writes_nothing(repo):
+    fabric = git_fabric(repo)
+
+    result = sync_fabric(fabric, dry_run=True)
+
+    assert result.created > 20
+    assert not HedgehogResource.objects.filter(fabric=fabric).exists()
+
+
+def test_a_kind_that_suddenly_empties_is_kept_until_confirmed(repo):
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    vpcs = HedgehogResource.objects.filter(fabric=fabric, kind='VPC').count()
+    (Path(repo.working_tree_dir) / 'vpcs.yaml').unlink()
+    commit_all(repo, 'all VPC objects gone')
+
+    guarded = sync_fabric(fabric)
+
+    assert guarded.outcome == 'partial'
+    assert guarded.prune_skipped >= vpcs
+    assert f'git: lists no VPC objects although NetBox holds {vpcs}' in guarded.error_text()
+    assert HedgehogResource.objects.filter(fabric=fabric, kind='VPC').count() == vpcs
+
+    confirmed = sync_fabric(fabric, allow_empty_kinds=True)
+
+    assert confirmed.succeeded and confirmed.deleted >= vpcs
+    assert not HedgehogResource.objects.filter(fabric=fabric, kind='VPC').exists()
+
+
+def test_prune_off_keeps_objects_deleted_from_the_source(repo):
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    remove_document(Path(repo.working_tree_dir) / 'wiring.yaml', 'server-03')
+    commit_all(repo, 'server-03 removed')
+    HedgehogFabric.objects.filter(pk=fabric.pk).update(prune=False)
+    fabric.refresh_from_db()
+
+    result = sync_fabric(fabric)
+
+    assert result.deleted == 0 and result.prune_skipped == 1
+    assert HedgehogResource.objects.filter(fabric=fabric, name='server-03').exists()
+
+
+def test_drift_between_git_and_the_cluster_is_counted(repo):
+    with kube_api() as api:
+        api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
+                 'metadata': {'name': 'leaf-01', 'labels': {'fabric.githedgehog.com/profile': 'x'}},
+                 'spec': {'role': 'server-leaf', 'asn': 1}})
+        fabric = HedgehogFabric.objects.create(
+            name='drifting', git_repository_url=repo.working_tree_dir, **api.fabric_fields(),
+        )
+        result = sync_fabric(fabric)
+
+    git_objects = HedgehogResource.objects.filter(fabric=fabric, source='git').count()
+    leaf = HedgehogResource.objects.get(fabric=fabric, source='kubernetes', name='leaf-01')
+    assert leaf.drift_state == 'differs'  # the ASN differs from Git
+    assert HedgehogResource.objects.filter(fabric=fabric, drift_state='only_in_git').count() == git_objects - 1
+    # Every Git object but leaf-01 is missing from the cluster, and leaf-01 differs.
+    assert result.drift_count == git_objects
+    fabric.refresh_from_db()
+    assert fabric.drift_count == git_objects

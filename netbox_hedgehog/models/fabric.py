@@ -43,6 +43,10 @@ class HedgehogFabric(NetBoxModel):
     kubernetes_namespace = models.CharField(
         verbose_name=_('Kubernetes namespace'), max_length=253, default='default',
     )
+    kubernetes_verify_tls = models.BooleanField(
+        verbose_name=_('verify TLS'), default=True,
+        help_text=_('Verify the API server certificate (turn off only for a lab cluster)'),
+    )
     kubeconfig = models.TextField(
         verbose_name=_('kubeconfig'), blank=True,
         help_text=_('A complete kubeconfig (YAML); used instead of server/token/CA (write-only)'),
@@ -51,6 +55,14 @@ class HedgehogFabric(NetBoxModel):
     git_repository_url = models.CharField(
         verbose_name=_('Git repository'), max_length=500, blank=True,
         help_text=_('https://, ssh:// or a local path of the GitOps repository'),
+    )
+    git_token = models.TextField(
+        verbose_name=_('Git token'), blank=True,
+        help_text=_('Access token for an https:// repository (write-only)'),
+    )
+    git_ssh_key = models.TextField(
+        verbose_name=_('Git SSH key'), blank=True,
+        help_text=_('Private key (PEM/OpenSSH) for an ssh:// or git@ repository (write-only)'),
     )
     git_branch = models.CharField(verbose_name=_('Git branch'), max_length=255, default='main')
     git_path = models.CharField(
@@ -66,6 +78,11 @@ class HedgehogFabric(NetBoxModel):
     sync_interval = models.PositiveIntegerField(
         verbose_name=_('sync interval'), default=300,
         help_text=_('Seconds between periodic syncs; 0 turns periodic sync off'),
+    )
+
+    prune = models.BooleanField(
+        verbose_name=_('prune'), default=True,
+        help_text=_('Delete resources from NetBox that their source no longer has (never after a failed or partial read)'),
     )
 
     sync_status = models.CharField(
@@ -90,6 +107,10 @@ class HedgehogFabric(NetBoxModel):
         verbose_name=_('last successful sync'), null=True, blank=True, editable=False,
     )
     next_sync = models.DateTimeField(verbose_name=_('next sync'), null=True, blank=True, editable=False)
+    drift_count = models.PositiveIntegerField(
+        verbose_name=_('drift'), default=0, editable=False,
+        help_text=_('Objects whose Git and cluster versions differ or exist in one source only'),
+    )
 
     clone_fields = (
         'kubernetes_server', 'kubernetes_ca_cert', 'kubernetes_namespace', 'git_repository_url', 'git_branch',

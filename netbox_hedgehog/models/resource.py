@@ -1,10 +1,11 @@
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from netbox.models import NetBoxModel
 
-from ..choices import ResourceSourceChoices
+from ..choices import DriftStateChoices, ResourceSourceChoices
 
 
 class HedgehogResource(NetBoxModel):
@@ -23,6 +24,7 @@ class HedgehogResource(NetBoxModel):
     namespace = models.CharField(verbose_name=_('namespace'), max_length=253, default='default')
     name = models.CharField(verbose_name=_('name'), max_length=253)
     spec = models.JSONField(verbose_name=_('spec'), default=dict, blank=True)
+    status = models.JSONField(verbose_name=_('status'), default=dict, blank=True)
     labels = models.JSONField(verbose_name=_('labels'), default=dict, blank=True)
     annotations = models.JSONField(verbose_name=_('annotations'), default=dict, blank=True)
     resource_version = models.CharField(verbose_name=_('resource version'), max_length=100, blank=True)
@@ -30,6 +32,33 @@ class HedgehogResource(NetBoxModel):
     source_path = models.CharField(
         verbose_name=_('source path'), max_length=500, blank=True,
         help_text=_('File in the Git repository this object was read from'),
+    )
+
+
+    # Key fields of the kinds, as real columns for listing and filtering (see netbox_hedgehog.keys).
+    role = models.CharField(verbose_name=_('role'), max_length=50, blank=True)
+    asn = models.BigIntegerField(verbose_name=_('ASN'), null=True, blank=True)
+    profile = models.CharField(verbose_name=_('profile'), max_length=253, blank=True)
+    connection_type = models.CharField(verbose_name=_('connection type'), max_length=30, blank=True)
+    devices = ArrayField(
+        models.CharField(max_length=253), verbose_name=_('devices'), default=list, blank=True,
+        help_text=_('Switches, servers and gateways the object refers to'),
+    )
+    ports = ArrayField(
+        models.CharField(max_length=300), verbose_name=_('ports'), default=list, blank=True,
+        help_text=_('Port endpoints as device/port'),
+    )
+    subnets = ArrayField(models.CharField(max_length=64), verbose_name=_('subnets'), default=list, blank=True)
+    vpc = models.CharField(verbose_name=_('VPC'), max_length=253, blank=True)
+    connection = models.CharField(verbose_name=_('connection'), max_length=253, blank=True)
+    ipv4_namespace = models.CharField(verbose_name=_('IPv4 namespace'), max_length=253, blank=True)
+    vlan_namespace = models.CharField(verbose_name=_('VLAN namespace'), max_length=253, blank=True)
+    heartbeat = models.DateTimeField(verbose_name=_('last heartbeat'), null=True, blank=True)
+    applied_generation = models.BigIntegerField(verbose_name=_('applied generation'), null=True, blank=True)
+
+    drift_state = models.CharField(
+        verbose_name=_('drift'), max_length=20, choices=DriftStateChoices, blank=True,
+        help_text=_('Git (desired) compared with the cluster (actual); empty when the fabric has only one source'),
     )
 
     class Meta:
@@ -51,3 +80,6 @@ class HedgehogResource(NetBoxModel):
 
     def get_source_color(self):
         return ResourceSourceChoices.colors.get(self.source)
+
+    def get_drift_state_color(self):
+        return DriftStateChoices.colors.get(self.drift_state)

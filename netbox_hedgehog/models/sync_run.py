@@ -21,11 +21,26 @@ class SyncRun(models.Model):
     outcome = models.CharField(
         verbose_name=_('outcome'), max_length=20, choices=SyncOutcomeChoices, default=SyncOutcomeChoices.RUNNING,
     )
+    dry_run = models.BooleanField(
+        verbose_name=_('dry run'), default=False, help_text=_('The diff was computed and recorded, not applied'),
+    )
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0, help_text=_('Objects or files skipped as invalid'))
+    prune_skipped = models.PositiveIntegerField(
+        default=0, help_text=_('Objects kept although their source no longer lists them (pruning was unsafe or off)'),
+    )
     git_commit = models.CharField(verbose_name=_('Git commit'), max_length=40, blank=True)
+    kubernetes_revision = models.CharField(
+        verbose_name=_('Kubernetes revision'), max_length=500, blank=True,
+        help_text=_('resourceVersion of each kind\'s list, as kind=version'),
+    )
+    step_durations = models.JSONField(
+        verbose_name=_('step durations'), default=dict, blank=True,
+        help_text=_('Seconds spent in each step of the run (fetch_kubernetes, fetch_git, diff, apply)'),
+    )
     error = models.TextField(verbose_name=_('error'), blank=True)
 
     # NetBox's views and API filter every queryset through object permissions (``restrict()``).

@@ -11,12 +11,17 @@ from ..models import HedgehogFabric, SyncRun
 from ..settings import plugin_setting
 from ..sync.pipeline import SyncResult, sync_fabric
 from .locks import holding_fabric_lock
-from .scheduler import MANUAL_SYNC, FabricScheduler
+from .scheduler import FabricScheduler, manual_action
 
 logger = logging.getLogger('netbox_hedgehog.sync')
 
+FABRIC_STATUS_OF_OUTCOME = {
+    SyncOutcomeChoices.FAILED: SyncStatusChoices.ERROR,
+    SyncOutcomeChoices.PARTIAL: SyncStatusChoices.OUT_OF_SYNC,
+}
 
-def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE):
+
+def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE, dry_run=False, allow_empty_kinds=False):
     """Sync one fabric, record the outcome, and (for the periodic chain) schedule the next run.
 
     Steps: take the fabric's lock (a periodic run that finds it held records a skip; a
@@ -24,46 +29,50 @@ def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE):
     outcome on the fabric and in a :class:`SyncRun`. Whatever happens in between — an
     exception, a skip, a disabled fabric — the periodic chain is continued in ``finally``,
     anchored on this run's planned time; it ends only when the fabric was deleted, disabled
-    or its interval set to 0.
+    or its interval set to 0. Manual runs may be dry runs (the diff is recorded, not
+    applied) or confirm pruning of kinds a source suddenly lists as empty.
     """
     started = timezone.now()
     job = get_current_job()
-    job_id = job.id if job else ''
     scheduler = FabricScheduler()
+    periodic = trigger == SyncTriggerChoices.SCHEDULE
+    if not periodic:
+        scheduler.job_started(manual_action(dry_run, allow_empty_kinds), fabric_id)
     fabric = HedgehogFabric.objects.filter(pk=fabric_id).first()
     if fabric is None:
         logger.info('Fabric %s no longer exists; nothing to sync', fabric_id)
-        if trigger == SyncTriggerChoices.SCHEDULE:
+        if periodic:
             scheduler.cancel(fabric_id)
         return
-    periodic = trigger == SyncTriggerChoices.SCHEDULE
-    planned = (fabric.next_sync or started) if periodic else None
-    if not periodic:
-        scheduler.job_started(MANUAL_SYNC, fabric_id)
+    run = SyncRun(
+        fabric=fabric, trigger=scheduler.chain_origin(fabric_id) if periodic else trigger,
+        job_id=job.id if job else '', planned_at=(fabric.next_sync or started) if periodic else None,
+        started_at=started, dry_run=dry_run,
+    )
     try:
         lock_wait = 0 if periodic else plugin_setting('sync_job_timeout')
         with holding_fabric_lock(scheduler.connection, fabric_id, wait_seconds=lock_wait) as acquired:
             if not acquired:
-                _record_skip(fabric, trigger, job_id, planned, started, 'Another sync of this fabric was running.')
+                _record_skip(run, 'Another sync of this fabric was running.')
             elif not fabric.sync_enabled:
-                _record_skip(fabric, trigger, job_id, planned, started, 'Sync is disabled for this fabric.')
+                _record_skip(run, 'Sync is disabled for this fabric.')
             else:
-                _run(fabric, trigger, job_id, planned, started)
+                _run(fabric, run, allow_empty_kinds)
     finally:
         if periodic:
-            _continue_chain(scheduler, fabric, planned)
+            _continue_chain(scheduler, fabric, run.planned_at)
+        _trim_run_records(fabric)
 
 
-def _run(fabric, trigger, job_id, planned, started):
-    run = SyncRun.objects.create(
-        fabric=fabric, trigger=trigger, job_id=job_id, planned_at=planned, started_at=started,
-    )
-    stamp = {'sync_status': SyncStatusChoices.SYNCING, 'last_sync': started}
-    if planned is not None:
-        stamp['last_sync_planned'] = planned
-    HedgehogFabric.objects.filter(pk=fabric.pk).update(**stamp)
+def _run(fabric, run, allow_empty_kinds):
+    run.save()
+    if not run.dry_run:
+        stamp = {'sync_status': SyncStatusChoices.SYNCING, 'last_sync': run.started_at}
+        if run.planned_at is not None:
+            stamp['last_sync_planned'] = run.planned_at
+        HedgehogFabric.objects.filter(pk=fabric.pk).update(**stamp)
     try:
-        result = sync_fabric(fabric)
+        result = sync_fabric(fabric, dry_run=run.dry_run, allow_empty_kinds=allow_empty_kinds)
     except Exception as exc:
         logger.exception('Sync of fabric %s failed unexpectedly', fabric)
         _record_outcome(fabric, run, SyncResult(errors=[f'Unexpected error: {exc!r}']), keep_connection_status=True)
@@ -72,18 +81,24 @@ def _run(fabric, trigger, job_id, planned, started):
 
 
 def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=False):
-    finished = timezone.now()
     error = result.error_text()
-    run.finished_at = finished
-    run.outcome = SyncOutcomeChoices.SUCCESS if result.succeeded else SyncOutcomeChoices.FAILED
-    run.created, run.updated, run.deleted, run.unchanged = (
-        result.created, result.updated, result.deleted, result.unchanged,
-    )
-    run.git_commit = result.git_commit
+    run.finished_at = timezone.now()
+    run.outcome = result.outcome
+    for name in ('created', 'updated', 'deleted', 'unchanged', 'invalid', 'prune_skipped', 'git_commit',
+                 'kubernetes_revision', 'step_durations'):
+        setattr(run, name, getattr(result, name))
     run.error = error
     run.save()
+    log = logger.info if result.succeeded else logger.warning
+    log('Sync of fabric %s%s: %s (%d created, %d updated, %d deleted, %d unchanged, %d invalid) %s',
+        fabric, ' (dry run)' if run.dry_run else '', run.outcome, run.created, run.updated, run.deleted,
+        run.unchanged, run.invalid, error)
+    if run.dry_run:
+        return
     state = {
-        'sync_status': SyncStatusChoices.IN_SYNC if result.succeeded else SyncStatusChoices.ERROR,
+        'sync_status': FABRIC_STATUS_OF_OUTCOME.get(
+            result.outcome, SyncStatusChoices.OUT_OF_SYNC if result.drift_count else SyncStatusChoices.IN_SYNC,
+        ),
         'sync_error': error,
     }
     if not keep_connection_status:
@@ -91,17 +106,28 @@ def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=Fals
     if result.succeeded:
         state['last_successful_sync'] = run.started_at
     HedgehogFabric.objects.filter(pk=fabric.pk).update(**state)
-    log = logger.info if result.succeeded else logger.warning
-    log('Sync of fabric %s: %s (%d created, %d updated, %d deleted, %d unchanged) %s',
-        fabric, run.outcome, run.created, run.updated, run.deleted, run.unchanged, error)
 
 
-def _record_skip(fabric, trigger, job_id, planned, started, reason):
-    logger.info('Sync of fabric %s skipped: %s', fabric, reason)
-    SyncRun.objects.create(
-        fabric=fabric, trigger=trigger, job_id=job_id, planned_at=planned, started_at=started,
-        finished_at=timezone.now(), outcome=SyncOutcomeChoices.SKIPPED, error=reason,
-    )
+def _record_skip(run, reason):
+    logger.info('Sync of fabric %s skipped: %s', run.fabric, reason)
+    run.finished_at = timezone.now()
+    run.outcome = SyncOutcomeChoices.SKIPPED
+    run.error = reason
+    run.save()
+
+
+def _trim_run_records(fabric):
+    """Keep the newest ``sync_run_retention`` run records of the fabric."""
+    try:
+        keep = plugin_setting('sync_run_retention')
+        oldest_kept = (
+            SyncRun.objects.filter(fabric_id=fabric.pk).order_by('-started_at')
+            .values_list('started_at', flat=True)[keep - 1:keep].first()
+        )
+        if oldest_kept is not None:
+            SyncRun.objects.filter(fabric_id=fabric.pk, started_at__lt=oldest_kept).delete()
+    except DatabaseError:
+        logger.exception('Could not trim the sync run records of fabric %s', fabric)
 
 
 def _continue_chain(scheduler, fabric, planned):

@@ -27,8 +27,7 @@ QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
 CHAIN_JOB_PREFIX = 'netbox_hedgehog-chain-fabric-'
 SYNC_FUNCTION = 'netbox_hedgehog.scheduling.jobs.execute_fabric_sync'
 CONNECTION_TEST_FUNCTION = 'netbox_hedgehog.scheduling.connection.check_fabric_connection'
-# Immediate jobs per fabric, coalesced while one of the same action waits in the queue.
-MANUAL_SYNC = 'manual'
+# Immediate jobs per fabric are coalesced while one of the same action waits in the queue.
 CONNECTION_TEST = 'connection-test'
 INTERRUPTED_SYNC = (
     'The sync was interrupted before it finished (its worker stopped or was killed); the next run retries it.'
@@ -42,6 +41,15 @@ def chain_job_id(fabric_id):
 
 def _text(value):
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _chain_origin_key(fabric_id):
+    return f'netbox_hedgehog:chain-origin:{fabric_id}'
+
+
+def manual_action(dry_run=False, allow_empty_kinds=False):
+    """The coalescing name of a manual sync request: requests differing in their options never merge."""
+    return '-'.join(['manual', *(['dry-run'] if dry_run else []), *(['allow-empty'] if allow_empty_kinds else [])])
 
 
 def _pending_key(action, fabric_id):
@@ -108,13 +116,14 @@ class FabricScheduler:
         self.schedule(fabric, at)
         return at
 
-    def ensure(self, fabric, reanchor=False):
+    def ensure(self, fabric, reanchor=False, origin=None):
         """Make the fabric's chain match its settings without ever creating a second one.
 
         A chain that is waiting in rq-scheduler, queued or running is left alone unless
         ``reanchor`` is set (the fabric's interval or switches changed): then the entry is
         moved to the next slot after the last planned run. A fabric without a chain gets one
-        at its next slot, or at once if it never ran.
+        at its next slot, or at once if it never ran; ``origin`` (bootstrap or watchdog) is
+        then recorded as the trigger of that chain's first run.
         """
         if not fabric.is_periodic:
             self.cancel(fabric.pk)
@@ -124,16 +133,23 @@ class FabricScheduler:
         now = timezone.now()
         anchor = fabric.last_sync_planned or fabric.last_sync
         at = next_run_time(anchor, fabric.sync_interval, now) if anchor else now
+        if origin:
+            self.connection.set(_chain_origin_key(fabric.pk), origin, ex=fabric.sync_interval + 3600)
         self.schedule(fabric, at)
         return at
 
-    def bootstrap(self):
+    def chain_origin(self, fabric_id):
+        """The trigger to record for a chain run: who (re)created the chain, for its first run only."""
+        origin = self.connection.getdel(_chain_origin_key(fabric_id))
+        return _text(origin) if origin else SyncTriggerChoices.SCHEDULE
+
+    def bootstrap(self, origin=SyncTriggerChoices.BOOTSTRAP):
         """Ensure one chain per periodic fabric and drop chain entries of fabrics that no longer exist.
 
         Idempotent: running it any number of times leaves one entry per fabric.
         """
         fabrics = list(HedgehogFabric.objects.all())
-        scheduled = [self.ensure(fabric) for fabric in fabrics]
+        scheduled = [self.ensure(fabric, origin=origin) for fabric in fabrics]
         known = {chain_job_id(fabric.pk) for fabric in fabrics}
         orphans = [
             job_id for job_id in self._scheduled_chain_ids() if job_id not in known
@@ -153,7 +169,7 @@ class FabricScheduler:
         duplicate queue entries of a chain job and ends "syncing" states whose sync died
         with its worker (the fabric's lock expired, so no sync is running).
         """
-        report = self.bootstrap()
+        report = self.bootstrap(origin=SyncTriggerChoices.WATCHDOG)
         report['duplicates_removed'] = self._remove_duplicate_queue_entries()
         report['stale_syncs_cleared'] = self._clear_stale_syncs()
         return report
@@ -201,18 +217,20 @@ class FabricScheduler:
 
     # Immediate jobs
 
-    def trigger_now(self, fabric) -> TriggerResult:
+    def trigger_now(self, fabric, dry_run=False, allow_empty_kinds=False) -> TriggerResult:
         """Queue an immediate sync of the fabric, or return the one already waiting to start.
 
         The job takes the same fabric lock as the chain (waiting for a running sync to end),
         so requests that arrive while one is queued are coalesced into it and none is lost.
+        ``dry_run`` records the diff without applying it; ``allow_empty_kinds`` confirms
+        pruning kinds that a source suddenly lists as empty.
         """
         return self._enqueue_coalesced(
-            MANUAL_SYNC, fabric, SYNC_FUNCTION,
+            manual_action(dry_run, allow_empty_kinds), fabric, SYNC_FUNCTION,
             # The job may first wait up to one sync_job_timeout for a running sync to release the lock.
             timeout=2 * plugin_setting('sync_job_timeout'),
-            description=f'Manual sync of fabric {fabric.name}',
-            trigger=SyncTriggerChoices.MANUAL,
+            description=f'Manual {"dry run" if dry_run else "sync"} of fabric {fabric.name}',
+            trigger=SyncTriggerChoices.MANUAL, dry_run=dry_run, allow_empty_kinds=allow_empty_kinds,
         )
 
     def trigger_connection_test(self, fabric) -> TriggerResult:

@@ -14,6 +14,7 @@ class ResourceObject:
     namespace: str
     name: str
     spec: dict
+    status: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
     annotations: dict = field(default_factory=dict)
     resource_version: str = ''

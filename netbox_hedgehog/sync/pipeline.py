@@ -1,16 +1,25 @@
 import logging
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from ..choices import ConnectionStatusChoices
+from ..choices import ConnectionStatusChoices, ResourceSourceChoices, SyncOutcomeChoices
 from ..sources.base import SourceError
 from ..sources.git import read_git_repository
 from ..sources.kubernetes import list_fabric_resources
 from .apply import apply_diff, stored_resources
 from .diff import diff_resources
+from .drift_records import record_drift
 
 logger = logging.getLogger('netbox_hedgehog.sync')
+
+SOURCES = (
+    # (label, source, the fabric property saying it is configured, reader, step name)
+    ('Kubernetes', ResourceSourceChoices.KUBERNETES, 'has_kubernetes_source', list_fabric_resources, 'fetch_kubernetes'),
+    ('Git', ResourceSourceChoices.GIT, 'has_git_source', read_git_repository, 'fetch_git'),
+)
 
 
 @dataclass
@@ -21,22 +30,45 @@ class SyncResult:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    invalid: int = 0
+    prune_skipped: int = 0
+    drift_count: int | None = None
     git_commit: str = ''
+    kubernetes_revision: str = ''
     connection_status: str = ConnectionStatusChoices.NOT_CONFIGURED
     errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    step_durations: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def outcome(self):
+        """Failed when a source could not be read; partial when objects were skipped or kept unsafely."""
+        if self.errors:
+            return SyncOutcomeChoices.FAILED
+        if self.problems:
+            return SyncOutcomeChoices.PARTIAL
+        return SyncOutcomeChoices.SUCCESS
 
     @property
     def succeeded(self):
-        return not self.errors and not self.problems
+        return self.outcome == SyncOutcomeChoices.SUCCESS
 
     def error_text(self):
         """One message for the fabric's ``sync_error``: failed sources first, then skipped objects."""
         lines = list(self.errors)
         if self.problems:
-            lines.append(f'{len(self.problems)} object(s) skipped:')
+            lines.append(f'{len(self.problems)} problem(s):')
             lines.extend(f'  {problem}' for problem in self.problems)
         return '\n'.join(lines)
+
+    @contextmanager
+    def step(self, name):
+        """Time one step of the run into ``step_durations``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.step_durations[name] = round(time.perf_counter() - started, 6)
 
 
 def read_sources(fabric, result: SyncResult):
@@ -44,42 +76,58 @@ def read_sources(fabric, result: SyncResult):
 
     ``connection_status`` says whether every configured source could be read.
     """
-    readers = []
-    if fabric.has_kubernetes_source:
-        readers.append(('Kubernetes', list_fabric_resources))
-    if fabric.has_git_source:
-        readers.append(('Git', read_git_repository))
-    if not readers:
+    configured = [source for source in SOURCES if getattr(fabric, source[2])]
+    if not configured:
         result.errors.append('No source configured: set a Kubernetes API or a Git repository.')
         return []
     listings = []
-    for label, read in readers:
-        try:
-            listings.append(read(fabric))
-        except SourceError as exc:
-            result.errors.append(f'{label}: {exc}')
-    result.git_commit = next((listing.revision for listing in listings if listing.source == 'git'), '')
-    result.connection_status = (
-        ConnectionStatusChoices.FAILED if result.errors else ConnectionStatusChoices.CONNECTED
-    )
+    for label, source, _configured, read, step in configured:
+        with result.step(step):
+            try:
+                listing = read(fabric)
+            except SourceError as exc:
+                result.errors.append(f'{label}: {exc}')
+                continue
+        listings.append(listing)
+        result.invalid += len(listing.problems)
+        result.problems.extend(f'{label}: {problem}' for problem in listing.problems)
+        if source == ResourceSourceChoices.GIT:
+            result.git_commit = listing.revision
+        else:
+            result.kubernetes_revision = listing.revision
+    result.connection_status = ConnectionStatusChoices.FAILED if result.errors else ConnectionStatusChoices.CONNECTED
     return listings
 
 
-def sync_fabric(fabric) -> SyncResult:
-    """Bring the fabric's resources in NetBox in line with its sources, in one transaction.
+def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False) -> SyncResult:
+    """Bring the fabric's resources in NetBox in line with its sources: read, diff, apply, compare.
 
     Each source's rows are diffed and applied on their own, so a source that failed keeps
-    its last good data while the others are brought up to date.
+    its last good data while the others are brought up to date. All writes happen in one
+    transaction, and only when something changed: an unchanged resync writes nothing.
+    A dry run computes and counts the same diff without writing.
     """
     result = SyncResult()
     listings = read_sources(fabric, result)
-    with transaction.atomic():
-        for listing in listings:
-            result.problems.extend(listing.problems)
-            diff = diff_resources(stored_resources(fabric, listing.source), listing)
+    with result.step('diff'):
+        diffs = [
+            (listing, diff_resources(stored_resources(fabric, listing.source), listing,
+                                     prune=fabric.prune, allow_empty_kinds=allow_empty_kinds))
+            for listing in listings
+        ]
+    for _listing, diff in diffs:
+        result.created += len(diff.create)
+        result.updated += len(diff.update)
+        result.deleted += len(diff.delete)
+        result.unchanged += diff.unchanged
+        result.prune_skipped += diff.prune_skipped
+        result.problems.extend(diff.problems)
+    changed = result.created or result.updated or result.deleted
+    if dry_run or not changed:
+        result.drift_count = fabric.drift_count
+        return result
+    with result.step('apply'), transaction.atomic():
+        for listing, diff in diffs:
             apply_diff(fabric, listing.source, diff)
-            result.created += len(diff.create)
-            result.updated += len(diff.update)
-            result.deleted += len(diff.delete)
-            result.unchanged += diff.unchanged
+        result.drift_count = record_drift(fabric)
     return result

@@ -20,6 +20,10 @@ class Command(BaseCommand):
         parser.add_argument('--bootstrap', action='store_true', help='Ensure one sync chain per periodic fabric')
         parser.add_argument('--status', action='store_true', help='Show sync state and worker/scheduler health')
         parser.add_argument('--manual-trigger', action='store_true', help='Queue an immediate sync')
+        parser.add_argument('--dry-run', action='store_true',
+                            help='With --manual-trigger: compute and record the diff without applying it')
+        parser.add_argument('--allow-empty-kinds', action='store_true',
+                            help='With --manual-trigger: also prune kinds that a source suddenly lists as empty')
         parser.add_argument('--fabric-id', type=int, help='Act on this fabric only')
         parser.add_argument('--json', action='store_true', help='Print machine-readable JSON')
 
@@ -27,9 +31,11 @@ class Command(BaseCommand):
         chosen = [action for action in ACTIONS if options[action]]
         if len(chosen) != 1:
             raise CommandError('Choose exactly one of --bootstrap, --status, --manual-trigger.')
+        if (options['dry_run'] or options['allow_empty_kinds']) and chosen != ['manual_trigger']:
+            raise CommandError('--dry-run and --allow-empty-kinds go with --manual-trigger only.')
         fabrics = self._fabrics(options['fabric_id'])
         scheduler = FabricScheduler()
-        result = getattr(self, f'_{chosen[0]}')(scheduler, fabrics, options['fabric_id'])
+        result = getattr(self, f'_{chosen[0]}')(scheduler, fabrics, options)
         if options['json']:
             self.stdout.write(json.dumps(result, indent=2, default=str))
         else:
@@ -43,23 +49,25 @@ class Command(BaseCommand):
             raise CommandError(f'No fabric with id {fabric_id}.')
         return [fabric]
 
-    def _bootstrap(self, scheduler, fabrics, fabric_id):
-        if fabric_id is None:
+    def _bootstrap(self, scheduler, fabrics, options):
+        if options['fabric_id'] is None:
             return scheduler.bootstrap()
         at = scheduler.ensure(fabrics[0])
         return {'fabrics': 1, 'scheduled': int(at is not None), 'orphans_removed': 0}
 
-    def _status(self, scheduler, fabrics, fabric_id):
+    def _status(self, scheduler, fabrics, options):
         return scheduler.status(fabrics).as_dict()
 
-    def _manual_trigger(self, scheduler, fabrics, fabric_id):
+    def _manual_trigger(self, scheduler, fabrics, options):
         triggered = []
         for fabric in fabrics:
             if not fabric.sync_enabled:
-                if fabric_id is not None:
+                if options['fabric_id'] is not None:
                     raise CommandError(f'Sync is disabled for fabric {fabric.name} (id {fabric.pk}).')
                 continue
-            result = scheduler.trigger_now(fabric)
+            result = scheduler.trigger_now(
+                fabric, dry_run=options['dry_run'], allow_empty_kinds=options['allow_empty_kinds'],
+            )
             triggered.append({'fabric_id': fabric.pk, 'fabric': fabric.name, 'job_id': result.job_id,
                               'coalesced': result.coalesced})
         return {'triggered': triggered}
