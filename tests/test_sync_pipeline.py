@@ -212,3 +212,40 @@ def test_drift_between_git_and_the_cluster_is_counted(repo):
     assert result.drift_count == git_objects
     fabric.refresh_from_db()
     assert fabric.drift_count == git_objects
+
+
+def cluster_switch(name, **spec):
+    return {'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
+            'metadata': {'name': name}, 'spec': {'role': 'server-leaf', **spec}}
+
+
+def test_an_object_deleted_in_the_cluster_is_pruned():
+    with kube_api() as api:
+        for name in ('leaf-01', 'leaf-02'):
+            api.add(cluster_switch(name))
+        fabric = HedgehogFabric.objects.create(name='pruned', **api.fabric_fields())
+        assert sync_fabric(fabric).created == 2
+        api.delete('Switch', 'leaf-02')
+
+        result = sync_fabric(fabric)
+
+    assert result.succeeded and result.deleted == 1
+    assert list(HedgehogResource.objects.filter(fabric=fabric).values_list('name', flat=True)) == ['leaf-01']
+
+
+def test_a_listing_failing_half_way_prunes_nothing():
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01'))
+        api.add({'apiVersion': 'vpc.githedgehog.com/v1beta1', 'kind': 'VPC', 'metadata': {'name': 'vpc-1'},
+                 'spec': {}})
+        fabric = HedgehogFabric.objects.create(name='half-way', **api.fabric_fields())
+        sync_fabric(fabric)
+        api.delete('Switch', 'leaf-01')  # listed before the failure: would be pruned by a complete read
+        api.fail('VPC', 500)  # a later kind fails
+
+        result = sync_fabric(fabric)
+
+    assert result.outcome == 'failed'
+    assert 'VPC' in result.error_text() or 'vpcs' in result.error_text()
+    assert (result.created, result.updated, result.deleted) == (0, 0, 0)
+    assert HedgehogResource.objects.filter(fabric=fabric).count() == 2
