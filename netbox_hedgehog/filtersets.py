@@ -38,7 +38,7 @@ class FabricRelationFilterMixin(django_filters.FilterSet):
 class HedgehogFabricFilterSet(NetBoxModelFilterSet):
     """Fabrics by their settings and sync state.
 
-    The token and the kubeconfig have no filters: matching on a secret would let anyone
+    The tokens, the kubeconfig and the SSH key have no filters: matching on a secret would let anyone
     with view permission guess it one query at a time.
     """
 
@@ -50,10 +50,11 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
     class Meta:
         model = HedgehogFabric
         fields = (
-            'id', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace', 'git_repository_url',
-            'git_branch', 'git_path', 'sync_enabled', 'scheduler_enabled', 'sync_interval', 'sync_error',
+            'id', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace', 'kubernetes_verify_tls',
+            'git_repository_url', 'git_branch', 'git_path', 'sync_enabled', 'scheduler_enabled', 'sync_interval',
+            'prune', 'sync_error',
             'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync', 'connection_message',
-            'connection_checked',
+            'connection_checked', 'drift_count',
         )
 
     def search(self, queryset, name, value):

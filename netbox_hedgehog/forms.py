@@ -56,7 +56,7 @@ class WriteOnlyFieldsMixin(forms.Form):
 class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
     """Create or edit a fabric; field errors come from ``HedgehogFabric.clean()`` through ModelForm validation."""
 
-    write_only_fields = ('kubernetes_token', 'kubeconfig')
+    write_only_fields = ('kubernetes_token', 'kubeconfig', 'git_token', 'git_ssh_key')
 
     kubernetes_token = forms.CharField(
         label=_('Kubernetes token'),
@@ -72,24 +72,42 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
         help_text=HedgehogFabric._meta.get_field('kubeconfig').help_text,
     )
     clear_kubeconfig = forms.BooleanField(label=_('Remove the stored kubeconfig'), required=False)
+    git_token = forms.CharField(
+        label=_('Git token'),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
+        help_text=HedgehogFabric._meta.get_field('git_token').help_text,
+    )
+    clear_git_token = forms.BooleanField(label=_('Remove the stored Git token'), required=False)
+    git_ssh_key = forms.CharField(
+        label=_('Git SSH key'),
+        required=False,
+        widget=forms.Textarea(attrs={'rows': 6, 'class': 'font-monospace', 'autocomplete': 'off'}),
+        help_text=HedgehogFabric._meta.get_field('git_ssh_key').help_text,
+    )
+    clear_git_ssh_key = forms.BooleanField(label=_('Remove the stored SSH key'), required=False)
     comments = CommentField()
 
     fieldsets = (
         FieldSet('name', 'description', 'tags', name=_('Fabric')),
         FieldSet(
             'kubernetes_server', 'kubernetes_namespace', 'kubernetes_token', 'clear_kubernetes_token',
-            'kubernetes_ca_cert', 'kubeconfig', 'clear_kubeconfig', name=_('Kubernetes'),
+            'kubernetes_ca_cert', 'kubernetes_verify_tls', 'kubeconfig', 'clear_kubeconfig', name=_('Kubernetes'),
         ),
-        FieldSet('git_repository_url', 'git_branch', 'git_path', name=_('Git')),
-        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', name=_('Sync')),
+        FieldSet(
+            'git_repository_url', 'git_branch', 'git_path', 'git_token', 'clear_git_token', 'git_ssh_key',
+            'clear_git_ssh_key', name=_('Git'),
+        ),
+        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', 'prune', name=_('Sync')),
     )
 
     class Meta:
         model = HedgehogFabric
         fields = (
             'name', 'description', 'kubernetes_server', 'kubernetes_namespace', 'kubernetes_token',
-            'kubernetes_ca_cert', 'kubeconfig', 'git_repository_url', 'git_branch', 'git_path', 'sync_enabled',
-            'scheduler_enabled', 'sync_interval', 'comments', 'tags',
+            'kubernetes_ca_cert', 'kubernetes_verify_tls', 'kubeconfig', 'git_repository_url', 'git_branch',
+            'git_path', 'git_token', 'git_ssh_key', 'sync_enabled', 'scheduler_enabled', 'sync_interval', 'prune',
+            'comments', 'tags',
         )
         widgets = {
             'kubernetes_ca_cert': forms.Textarea(attrs={'rows': 4, 'class': 'font-monospace'}),
@@ -109,10 +127,14 @@ class HedgehogFabricBulkEditForm(NetBoxModelBulkEditForm):
         label=_('Sync interval'), required=False, min_value=0,
         help_text=HedgehogFabric._meta.get_field('sync_interval').help_text,
     )
+    prune = forms.NullBooleanField(label=_('Prune'), required=False, widget=BulkEditNullBooleanSelect())
+    kubernetes_verify_tls = forms.NullBooleanField(
+        label=_('Verify TLS'), required=False, widget=BulkEditNullBooleanSelect(),
+    )
     description = forms.CharField(label=_('Description'), max_length=200, required=False)
 
     fieldsets = (
-        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', 'description'),
+        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', 'prune', 'kubernetes_verify_tls', 'description'),
     )
     nullable_fields = ('description',)
 
@@ -123,7 +145,8 @@ class HedgehogFabricFilterForm(NetBoxModelFilterSetForm):
     fieldsets = (
         FieldSet('q', 'filter_id', 'tag'),
         FieldSet('sync_status', 'connection_status', name=_('Status')),
-        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', name=_('Sync')),
+        FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', 'prune', name=_('Sync')),
+        FieldSet('kubernetes_verify_tls', name=_('Kubernetes')),
     )
     sync_status = forms.MultipleChoiceField(label=_('Sync status'), choices=SyncStatusChoices, required=False)
     connection_status = forms.MultipleChoiceField(
@@ -136,6 +159,12 @@ class HedgehogFabricFilterForm(NetBoxModelFilterSetForm):
         label=_('Periodic sync'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
     )
     sync_interval = forms.IntegerField(label=_('Sync interval'), required=False, min_value=0)
+    prune = forms.NullBooleanField(
+        label=_('Prune'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+    )
+    kubernetes_verify_tls = forms.NullBooleanField(
+        label=_('Verify TLS'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+    )
     tag = TagFilterField(model)
 
 

@@ -45,6 +45,7 @@ class FabricKubernetesPanel(panels.ObjectAttributesPanel):
     kubernetes_namespace = attrs.TextAttr('kubernetes_namespace', label=_('Namespace'))
     kubernetes_token = PresenceAttr('kubernetes_token', label=_('Token'))
     kubernetes_ca_cert = PresenceAttr('kubernetes_ca_cert', label=_('CA certificate'))
+    kubernetes_verify_tls = attrs.BooleanAttr('kubernetes_verify_tls', label=_('Verify TLS'))
     kubeconfig = PresenceAttr('kubeconfig', label=_('kubeconfig'))
 
 
@@ -55,6 +56,8 @@ class FabricGitPanel(panels.ObjectAttributesPanel):
     )
     git_branch = attrs.TextAttr('git_branch', label=_('Branch'))
     git_path = attrs.TextAttr('git_path', label=_('Path'), style='font-monospace')
+    git_token = PresenceAttr('git_token', label=_('Token'))
+    git_ssh_key = PresenceAttr('git_ssh_key', label=_('SSH key'))
 
 
 class FabricSyncSettingsPanel(panels.ObjectAttributesPanel):
@@ -62,6 +65,7 @@ class FabricSyncSettingsPanel(panels.ObjectAttributesPanel):
     sync_enabled = attrs.BooleanAttr('sync_enabled', label=_('Sync enabled'))
     scheduler_enabled = attrs.BooleanAttr('scheduler_enabled', label=_('Periodic sync'))
     sync_interval = attrs.TextAttr('sync_interval', label=_('Interval'), format_string='{} s')
+    prune = attrs.BooleanAttr('prune', label=_('Prune'))
 
 
 class FabricStatusPanel(panels.ObjectAttributesPanel):

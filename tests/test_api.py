@@ -7,7 +7,7 @@ from netbox_hedgehog.choices import ResourceSourceChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
 from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
-from tests.fabric_data import KUBECONFIG, KUBECONFIG_SECRET, TOKEN, create_fabrics
+from tests.fabric_data import GIT_SSH_KEY, GIT_TOKEN, KUBECONFIG, KUBECONFIG_SECRET, SECRETS, create_fabrics
 
 
 class PluginAPIMixin:
@@ -27,7 +27,7 @@ class HedgehogFabricAPITestCase(
     bulk_update_data = {'sync_interval': 600, 'scheduler_enabled': False}
     bulk_update_invalid_data = {'kubernetes_server': 'not-a-url'}
     # Write-only: never in a response (FabricSecretsAPITestCase checks how they are stored).
-    validation_excluded_fields = ['kubernetes_token', 'kubeconfig']
+    validation_excluded_fields = ['kubernetes_token', 'kubeconfig', 'git_token', 'git_ssh_key']
 
     @classmethod
     def setUpTestData(cls):
@@ -38,7 +38,10 @@ class HedgehogFabricAPITestCase(
                 'sync_interval': 60,
             },
             {'name': 'fabric-5', 'kubeconfig': KUBECONFIG, 'sync_enabled': False},
-            {'name': 'fabric-6', 'git_repository_url': 'https://example.com/6.git', 'git_branch': 'release'},
+            {
+                'name': 'fabric-6', 'git_repository_url': 'https://example.com/6.git', 'git_branch': 'release',
+                'git_token': 'git-token-6', 'prune': False, 'kubernetes_verify_tls': False,
+            },
         ]
 
 
@@ -68,7 +71,7 @@ class HedgehogResourceAPITestCase(
 
 
 class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
-    """The token and the kubeconfig can be written through the API and are never returned by it."""
+    """The tokens, the kubeconfig and the SSH key can be written through the API and are never returned by it."""
 
     model = HedgehogFabric
 
@@ -83,10 +86,10 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
 
     def assertNoSecrets(self, response, *secrets):
         body = response.content.decode()
-        for secret in (TOKEN, KUBECONFIG_SECRET, *secrets):
+        for secret in (*SECRETS, *secrets):
             self.assertNotIn(secret, body)
-        self.assertNotIn('kubernetes_token', body)
-        self.assertNotIn('"kubeconfig"', body)
+        for field in ('kubernetes_token', '"kubeconfig"', 'git_token', 'git_ssh_key'):
+            self.assertNotIn(field, body)
 
     def test_read_responses_carry_no_secrets(self):
         HedgehogResource.objects.create(
@@ -127,6 +130,43 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         fabric.refresh_from_db()
         self.assertEqual(fabric.kubernetes_token, 'rotated')
 
+    def test_git_secrets_are_write_only_like_the_token(self):
+        response = self.client.post(self._get_list_url(), {
+            'name': 'fabric-git', 'git_repository_url': 'ssh://git@example.com/wiring.git',
+            'git_token': 'git-secret-1', 'git_ssh_key': GIT_SSH_KEY.replace('views', 'api'),
+            'kubernetes_verify_tls': False, 'prune': False,
+        }, format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_201_CREATED)
+        self.assertNoSecrets(response, 'git-secret-1', 'secret-git-ssh-key-api-material')
+        self.assertEqual((response.data['kubernetes_verify_tls'], response.data['prune']), (False, False))
+        fabric = HedgehogFabric.objects.get(name='fabric-git')
+        self.assertEqual(fabric.git_token, 'git-secret-1')
+        self.assertEqual(fabric.git_ssh_key, GIT_SSH_KEY.replace('views', 'api'))
+
+        response = self.client.patch(self._get_detail_url(fabric), {'prune': True}, format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        self.assertNoSecrets(response, 'git-secret-1', 'secret-git-ssh-key-api-material')
+        fabric.refresh_from_db()
+        self.assertEqual((fabric.prune, fabric.git_token), (True, 'git-secret-1'))
+        self.assertEqual(fabric.git_ssh_key, GIT_SSH_KEY.replace('views', 'api'))
+
+        response = self.client.patch(
+            self._get_detail_url(fabric), {'git_token': '', 'git_ssh_key': ''}, format='json', **self.header,
+        )
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        fabric.refresh_from_db()
+        self.assertEqual((fabric.git_token, fabric.git_ssh_key), ('', ''))
+
+    def test_stored_git_secrets_survive_an_edit(self):
+        fabric = HedgehogFabric.objects.get(name='fabric-3')
+        response = self.client.patch(
+            self._get_detail_url(fabric), {'git_branch': 'release'}, format='json', **self.header,
+        )
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        self.assertNoSecrets(response)
+        fabric.refresh_from_db()
+        self.assertEqual((fabric.git_branch, fabric.git_token, fabric.git_ssh_key), ('release', GIT_TOKEN, GIT_SSH_KEY))
+
     def test_model_validation_applies(self):
         response = self.client.post(self._get_list_url(), {
             'name': 'both', 'kubernetes_server': 'https://10.9.0.1:6443', 'kubeconfig': KUBECONFIG,
@@ -152,5 +192,5 @@ class FabricSecretsUITestCase(TestCase):
                     response = self.client.get(url)
                     self.assertEqual(response.status_code, 200)
                     body = response.content.decode()
-                    self.assertNotIn(TOKEN, body)
-                    self.assertNotIn(KUBECONFIG_SECRET, body)
+                    for secret in SECRETS:
+                        self.assertNotIn(secret, body)

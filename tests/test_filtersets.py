@@ -8,6 +8,7 @@ from django.utils import timezone
 from netbox_hedgehog.choices import ConnectionStatusChoices, SyncStatusChoices
 from netbox_hedgehog.filtersets import HedgehogFabricFilterSet
 from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.models.fabric import SECRET_FIELDS
 from utilities.testing import ChangeLoggedFilterSetTestMixin
 
 
@@ -18,7 +19,7 @@ class HedgehogFabricFilterSetTestCase(TestCase, ChangeLoggedFilterSetTestMixin):
     queryset = HedgehogFabric.objects.all()
     filterset = HedgehogFabricFilterSet
     # Secrets get no filter (it would be an oracle for guessing them); certificates and comments are blobs.
-    ignore_fields = ('kubernetes_token', 'kubeconfig', 'kubernetes_ca_cert')
+    ignore_fields = (*SECRET_FIELDS, 'kubernetes_ca_cert')
 
     @classmethod
     def setUpTestData(cls):

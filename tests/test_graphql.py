@@ -16,6 +16,7 @@ from core.models import ObjectType
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.graphql.types import HedgehogFabricType, HedgehogResourceType, SyncRunType
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from netbox_hedgehog.models.fabric import SECRET_FIELDS
 from users.models import ObjectPermission
 from utilities.testing import APITestCase, APIViewTestCases
 
@@ -169,16 +170,15 @@ class HedgehogGraphQLQueryTestCase(APITestCase):
         fields = {field['name'] for field in data['data']['__type']['fields']}
         self.assertIn('kubernetes_server', fields)
         self.assertIn('connection_status', fields)
-        self.assertNotIn('kubernetes_token', fields)
-        self.assertNotIn('kubeconfig', fields)
+        self.assertFalse(fields & set(SECRET_FIELDS))
         data = self.query('{ __type(name: "HedgehogFabricFilter") { inputFields { name } } }')
         filters = {field['name'] for field in data['data']['__type']['inputFields']}
         self.assertIn('kubernetes_server', filters)
-        self.assertFalse(filters & {'kubernetes_token', 'kubeconfig'})
+        self.assertFalse(filters & set(SECRET_FIELDS))
 
     def test_asking_for_a_secret_fails(self):
         self.grant_view(HedgehogFabric)
-        for field in ('kubernetes_token', 'kubeconfig'):
+        for field in SECRET_FIELDS:
             with self.subTest(field=field):
                 response = self.client.post(
                     reverse('graphql'), data={'query': f'{{ hedgehog_fabric_list {{ name {field} }} }}'},

@@ -1,18 +1,26 @@
 """The Git source against real local repositories built with GitPython (no database needed)."""
 
+import base64
+import http.server
+import logging
+import os
 import re
 import shutil
+import stat
+import subprocess
+import tempfile
+import threading
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from git import Repo
+from git import Git, Repo
 
 import netbox_hedgehog
 from netbox_hedgehog.kinds import FABRIC_KINDS
 from netbox_hedgehog.sources.base import SourceError
-from netbox_hedgehog.sources.git import mask_credentials, read_git_repository
+from netbox_hedgehog.sources.git import GIT_ENV, git_environment, mask_credentials, read_git_repository
 
 ALL_KINDS = {kind.kind for kind in FABRIC_KINDS}
 DEMO_WIRING = Path(netbox_hedgehog.__file__).parent / 'fixtures' / 'demo-wiring'
@@ -329,3 +337,251 @@ def test_every_hedgehog_sample_parses(upstream, sample):
     assert unexpected == []
     assert listing.complete_kinds == ALL_KINDS
     assert all(obj.source_path == sample.name for obj in listing.objects)
+
+
+# --- Credentials: a token over https (here: http to a local smart-HTTP server), an SSH key -----------
+
+GIT_TOKEN = 'ghp_secretGitToken0123456789abcdef'
+SSH_KEY = (
+    '-----BEGIN OPENSSH PRIVATE KEY-----\r\n'
+    'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\r\n'
+    'secret-ssh-key-material-0123456789\r\n'
+    '-----END OPENSSH PRIVATE KEY-----\r\n'
+)
+
+
+class GitHTTPServer(http.server.ThreadingHTTPServer):
+    """``git http-backend`` behind HTTP Basic auth: only ``expected_authorization`` may read."""
+
+    daemon_threads = True
+
+    def __init__(self, project_root, expected_authorization):
+        super().__init__(('127.0.0.1', 0), GitHTTPHandler)
+        self.project_root = str(project_root)
+        self.expected_authorization = expected_authorization
+        self.authorizations = []  # the Authorization header of every request (None: none sent)
+
+    @property
+    def url(self):
+        return f'http://127.0.0.1:{self.server_address[1]}'
+
+
+class GitHTTPHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.serve()
+
+    def do_POST(self):
+        self.serve()
+
+    def serve(self):
+        authorization = self.headers.get('Authorization')
+        self.server.authorizations.append(authorization)
+        if authorization != self.server.expected_authorization:
+            self.send_response(401)
+            self.send_header('WWW-Authenticate', 'Basic realm="git"')
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            return
+        path, _, query = self.path.partition('?')
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        env = {
+            'PATH': os.environ['PATH'], 'GIT_PROJECT_ROOT': self.server.project_root, 'GIT_HTTP_EXPORT_ALL': '1',
+            'REQUEST_METHOD': self.command, 'PATH_INFO': path, 'QUERY_STRING': query,
+            'CONTENT_TYPE': self.headers.get('Content-Type', ''), 'CONTENT_LENGTH': str(len(body)),
+            'HTTP_CONTENT_ENCODING': self.headers.get('Content-Encoding', ''),
+            'GIT_PROTOCOL': self.headers.get('Git-Protocol', ''), 'REMOTE_USER': 'git', 'REMOTE_ADDR': '127.0.0.1',
+        }
+        output = subprocess.run(['git', 'http-backend'], input=body, env=env, capture_output=True, check=True).stdout
+        head, _, payload = output.partition(b'\r\n\r\n')
+        status, headers = 200, []
+        for line in head.decode().splitlines():
+            name, _, value = line.partition(':')
+            if name.lower() == 'status':
+                status = int(value.split()[0])
+            else:
+                headers.append((name, value.strip()))
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header('Content-Length', str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def basic(user, password):
+    return 'Basic ' + base64.b64encode(f'{user}:{password}'.encode()).decode()
+
+
+@pytest.fixture
+def git_http(upstream):
+    """Serve ``upstream``'s bare repository at ``<server.url>/origin.git``, for the token GIT_TOKEN only."""
+    server = GitHTTPServer(Path(upstream.bare.git_dir).parent, basic('x-access-token', GIT_TOKEN))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def everything_logged_and_raised(caplog, exc=None):
+    text = '\n'.join(record.getMessage() + str(record.args) for record in caplog.records)
+    return text + ('' if exc is None else ''.join(traceback.format_exception(exc)) + repr(exc.__context__))
+
+
+def test_a_token_authenticates_clone_and_fetch(upstream, git_http, git_cache_dir, caplog):
+    caplog.set_level(logging.DEBUG)
+    upstream.commit({'server.yaml': SERVER.format(name='server-01')})
+    url = f'{git_http.url}/origin.git'
+    fabric = make_fabric(url, git_token=GIT_TOKEN)
+
+    assert keys(read_git_repository(fabric)) == [('Server', 'default', 'server-01')]
+    cloned = len(git_http.authorizations)
+    sha = upstream.commit({'server.yaml': SERVER.format(name='server-02')})
+    listing = read_git_repository(fabric)
+
+    assert listing.revision == sha and keys(listing) == [('Server', 'default', 'server-02')]
+    assert len(git_http.authorizations) > cloned, 'the second read fetched over HTTP'
+    # Every request carried the token as Basic auth; git never had to ask (it cannot, without a terminal).
+    assert set(git_http.authorizations) == {basic('x-access-token', GIT_TOKEN)}
+    clone = Repo(git_cache_dir / 'fabric-7')
+    assert clone.remotes.origin.url == url
+    assert GIT_TOKEN not in (git_cache_dir / 'fabric-7' / '.git' / 'config').read_text()
+    assert not any(GIT_TOKEN in str(value) for value in clone.git.environment().values())
+    assert GIT_TOKEN not in everything_logged_and_raised(caplog)
+
+
+def test_without_the_token_the_server_refuses(upstream, git_http):
+    """The server really requires the token: the test above would fail if it were not sent."""
+    upstream.commit({'server.yaml': SERVER.format(name='server-01')})
+
+    with pytest.raises(SourceError, match=r'^cannot fetch http://127\.0\.0\.1:\d+/origin\.git: fatal: '):
+        read_git_repository(make_fabric(f'{git_http.url}/origin.git'))
+
+    assert git_http.authorizations == [None]
+
+
+def test_a_wrong_token_never_appears_in_errors_or_logs(upstream, git_http, caplog):
+    caplog.set_level(logging.DEBUG)
+    upstream.commit({'server.yaml': SERVER.format(name='server-01')})
+    wrong = 'ghp_wrongTokenThatMustNotLeak42'
+
+    with pytest.raises(SourceError) as caught:
+        read_git_repository(make_fabric(f'{git_http.url}/origin.git', git_token=wrong))
+
+    assert str(caught.value).startswith(f'cannot fetch {git_http.url}/origin.git: ')
+    assert git_http.authorizations[0] == basic('x-access-token', wrong)
+    text = everything_logged_and_raised(caplog, caught.value)
+    assert wrong not in text and basic('x-access-token', wrong).split()[1] not in text
+
+
+def test_the_user_name_of_the_url_goes_with_the_token(upstream, git_http):
+    upstream.commit({'server.yaml': SERVER.format(name='server-01')})
+    git_http.expected_authorization = basic('gitops', GIT_TOKEN)
+    url = f'http://gitops@127.0.0.1:{git_http.server_address[1]}/origin.git'
+
+    assert keys(read_git_repository(make_fabric(url, git_token=GIT_TOKEN))) == [('Server', 'default', 'server-01')]
+    assert set(git_http.authorizations) == {basic('gitops', GIT_TOKEN)}
+
+
+def test_the_token_is_shared_with_ls_remote(upstream, git_http):
+    """How the connection test uses the helper."""
+    sha = upstream.commit({'server.yaml': SERVER.format(name='server-01')})
+    url = f'{git_http.url}/origin.git'
+
+    with git_environment(make_fabric(url, git_token=GIT_TOKEN)) as env:
+        output = Git().ls_remote(url, 'refs/heads/main', env=env)
+
+    assert output.split()[0] == sha
+
+
+def test_the_token_is_sent_only_to_the_repository_host():
+    with git_environment(make_fabric('https://git.example.com:8443/org/wiring.git', git_token='t0k')) as env:
+        assert env['GIT_CONFIG_COUNT'] == '1'
+        assert env['GIT_CONFIG_KEY_0'] == 'http.https://git.example.com:8443/.extraHeader'
+        assert env['GIT_CONFIG_VALUE_0'] == f'Authorization: {basic("x-access-token", "t0k")}'
+    for url in ('/srv/git/wiring.git', 'ssh://git@example.com/wiring.git', 'git@example.com:org/wiring.git'):
+        with git_environment(make_fabric(url, git_token='t0k')) as env:
+            assert env == GIT_ENV, url
+    with git_environment(make_fabric('/srv/git/wiring.git')) as env:
+        assert env == GIT_ENV
+
+
+@pytest.fixture
+def fake_ssh(tmp_path, monkeypatch):
+    """An ``ssh`` on PATH that records its arguments and the key file, then runs git's command locally.
+
+    Yields the log file: per call, the arguments, the key file's mode and its content.
+    """
+    bin_dir, log = tmp_path / 'bin', tmp_path / 'ssh.log'
+    bin_dir.mkdir()
+    script = bin_dir / 'ssh'
+    script.write_text(f"""#!/bin/sh
+key=; previous=
+for argument; do
+    [ "$previous" = -i ] && key=$argument
+    previous=$argument; last=$argument
+done
+{{ echo "ARGS $*"; echo "MODE $(stat -c %a "$key")"; echo "KEY-BEGIN"; cat "$key"; echo "KEY-END"; }} >> {log}
+exec sh -c "$last"
+""")
+    script.chmod(0o755)
+    monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path / 'tmp'))
+    (tmp_path / 'tmp').mkdir()
+    return log
+
+
+def test_an_ssh_key_is_used_from_a_private_file_that_is_removed_afterwards(upstream, fake_ssh, git_cache_dir, tmp_path):
+    sha = upstream.commit({'server.yaml': SERVER.format(name='server-01')})
+    fabric = make_fabric(f'ssh://git@git.example.com{upstream.url}', git_ssh_key=SSH_KEY)
+
+    listing = read_git_repository(fabric)
+    upstream.commit({'server.yaml': SERVER.format(name='server-02')})
+    read_git_repository(fabric)  # a fetch of the existing clone
+
+    assert listing.revision == sha
+    log = fake_ssh.read_text()
+    calls = log.split('ARGS ')[1:]
+    assert len(calls) == 2
+    for call in calls:
+        arguments = call.splitlines()[0]
+        key_file = re.search(r'-i (\S+)', arguments).group(1)
+        assert Path(key_file).parent == tmp_path / 'tmp'
+        assert '-o IdentitiesOnly=yes' in arguments and '-o StrictHostKeyChecking=accept-new' in arguments
+        assert '-o BatchMode=yes' in arguments
+        assert f'-o UserKnownHostsFile={git_cache_dir / "known_hosts"}' in arguments
+        assert 'git@git.example.com' in arguments
+        assert 'MODE 600' in call
+        key_text = call.split('KEY-BEGIN\n')[1].split('KEY-END')[0]
+        assert key_text == SSH_KEY.replace('\r\n', '\n'), 'CRLF from a browser textarea is normalised'
+        assert not Path(key_file).exists()
+    assert list((tmp_path / 'tmp').iterdir()) == []
+
+
+def test_the_key_file_is_removed_when_git_fails(tmp_path, fake_ssh, caplog):
+    caplog.set_level(logging.DEBUG)
+    fabric = make_fabric(f'ssh://git@git.example.com{tmp_path}/missing.git', git_ssh_key=SSH_KEY)
+
+    with pytest.raises(SourceError) as caught:
+        read_git_repository(fabric)
+
+    assert 'MODE 600' in fake_ssh.read_text()
+    assert list((tmp_path / 'tmp').iterdir()) == []
+    assert 'secret-ssh-key-material' not in everything_logged_and_raised(caplog, caught.value)
+
+
+def test_the_ssh_key_file_lives_only_inside_the_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
+    with git_environment(make_fabric('git@example.com:org/wiring.git', git_ssh_key='KEY\n')) as env:
+        key_file = re.search(r'-i (\S+)', env['GIT_SSH_COMMAND']).group(1)
+        assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+        assert Path(key_file).read_text() == 'KEY\n'
+        assert env['GIT_TERMINAL_PROMPT'] == '0'
+    assert not Path(key_file).exists()
+
+    with pytest.raises(RuntimeError), git_environment(make_fabric('git@h:x.git', git_ssh_key='KEY')) as env:
+        key_file = re.search(r'-i (\S+)', env['GIT_SSH_COMMAND']).group(1)
+        raise RuntimeError('git failed')
+    assert not Path(key_file).exists()

@@ -1,6 +1,7 @@
 """The Kubernetes source against kmock's emulated API server over real HTTP (no database needed)."""
 
 import asyncio
+import base64
 import datetime
 import http.server
 import ipaddress
@@ -10,6 +11,7 @@ import ssl
 import threading
 import time
 import traceback
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -17,12 +19,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+import urllib3
+import yaml
 from kubernetes import client
 
 from netbox_hedgehog.kinds import FABRIC_KINDS
+from netbox_hedgehog.sources import kubernetes as kubernetes_source
 from netbox_hedgehog.sources.base import SourceError
 from netbox_hedgehog.sources.kubernetes import (
-    PAGE_SIZE, KubeconfigError, build_api_client, list_fabric_resources, parse_kubeconfig,
+    PAGE_SIZE, KubeconfigError, build_api_client, list_fabric_resources, parse_kubeconfig, revision_string,
 )
 from tests.kmock_server import TOKEN, kube_api, resource_of
 
@@ -32,7 +37,7 @@ ALL_KINDS = {kind.kind for kind in FABRIC_KINDS}
 def make_fabric(**fields):
     defaults = {
         'pk': 1, 'kubernetes_server': '', 'kubernetes_token': '', 'kubernetes_ca_cert': '',
-        'kubernetes_namespace': 'default', 'kubeconfig': '',
+        'kubernetes_namespace': 'default', 'kubeconfig': '', 'kubernetes_verify_tls': True,
     }
     return SimpleNamespace(**{**defaults, **fields})
 
@@ -60,10 +65,32 @@ def api():
         yield api
 
 
+def set_plugin_settings(settings, **values):
+    plugin = {**settings.PLUGINS_CONFIG['netbox_hedgehog'], **values}
+    settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_hedgehog': plugin}
+
+
 @pytest.fixture
 def short_timeout(settings):
-    plugin = {**settings.PLUGINS_CONFIG['netbox_hedgehog'], 'kubernetes_timeout': 0.3}
-    settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_hedgehog': plugin}
+    set_plugin_settings(settings, kubernetes_timeout=0.3)
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    """Retries without the real 0.5 s, 1 s … pauses, for tests that only count requests."""
+    monkeypatch.setattr(kubernetes_source, 'BACKOFF', 0.01)
+
+
+def status_body(status, reason):
+    return {
+        'apiVersion': 'v1', 'kind': 'Status', 'metadata': {}, 'status': 'Failure',
+        'code': status, 'reason': reason, 'message': f'{reason} (scripted by the test)',
+    }
+
+
+def fail_first(api, kind, times, status, reason='Failure'):
+    """Make only the next ``times`` list requests for ``kind`` answer ``status``; later ones are served."""
+    api.call(lambda: api.emulator['list', resource_of(kind)][:times] << status << status_body(status, reason))
 
 
 def test_objects_of_several_kinds_come_back_normalised(api):
@@ -83,7 +110,8 @@ def test_objects_of_several_kinds_come_back_normalised(api):
 
     assert listing.source == 'kubernetes'
     assert listing.complete_kinds == ALL_KINDS
-    assert listing.revision == '' and listing.problems == []
+    assert listing.revision == ','.join(f'{kind.kind}=...' for kind in FABRIC_KINDS)  # kmock's resourceVersion
+    assert listing.problems == []
     objects = {obj.key: obj for obj in listing.objects}
     assert set(objects) == {
         ('Switch', 'default', 'leaf-01'), ('Connection', 'default', 'server-01--unbundled--leaf-01'),
@@ -136,6 +164,7 @@ def test_a_kind_the_cluster_does_not_serve_is_absent_not_an_error():
     assert listing.complete_kinds == ALL_KINDS - {'Gateway', 'GatewayGroup', 'GatewayPeering'}
     assert [obj.key for obj in listing.objects] == [('Switch', 'default', 'leaf-01')]
     assert listing.problems == []
+    assert 'Gateway' not in listing.revision and listing.revision.startswith('VLANNamespace=...,')
 
 
 def test_only_the_requested_kinds_are_listed(api):
@@ -168,11 +197,139 @@ def test_a_forbidden_listing_names_what_failed(api):
     )
 
 
-def test_other_api_errors_give_status_and_reason(api):
+def test_other_api_errors_give_status_and_reason(api, fast_backoff):
     api.fail('Server', 500, 'InternalError')
 
-    with pytest.raises(SourceError, match=r'answered 500 Internal Server Error listing servers'):
+    with pytest.raises(SourceError, match=r'answered 500 Internal Server Error listing servers\.wiring\.githedgehog\.com after 3 attempts$'):
         list_fabric_resources(make_fabric(**api.fabric_fields()))
+    assert len(api.list_requests('Server')) == 3
+
+
+@pytest.mark.parametrize('status', [429, 500, 502, 503, 504])
+def test_transient_errors_are_retried_until_the_listing_succeeds(api, fast_backoff, status):
+    api.add(manifest('Server', 'server-01'))
+    fail_first(api, 'Server', 2, status)
+
+    listing = list_fabric_resources(make_fabric(**api.fabric_fields()))
+
+    assert [obj.key for obj in listing.objects] == [('Server', 'default', 'server-01')]
+    assert listing.complete_kinds == ALL_KINDS
+    assert len(api.list_requests('Server')) == 3
+    assert len(api.list_requests('Switch')) == 1
+
+
+def test_a_failing_page_is_retried_and_pagination_goes_on(api, fast_backoff):
+    for number in range(PAGE_SIZE + 1):
+        api.add(manifest('VLANNamespace', f'vlans-{number:04}'))
+    api.call(lambda: api.emulator['list', resource_of('VLANNamespace')][1:2] << 503 << status_body(503, 'x'))
+
+    listing = list_fabric_resources(make_fabric(**api.fabric_fields()))
+
+    assert len(listing.objects) == PAGE_SIZE + 1
+    pages = [request.params.get('continue') for request in api.list_requests('VLANNamespace')]
+    assert pages == [None, str(PAGE_SIZE), str(PAGE_SIZE)]
+
+
+def test_the_backoff_doubles_between_attempts(api, settings, monkeypatch):
+    set_plugin_settings(settings, kubernetes_retries=4)
+    fail_first(api, 'VLANNamespace', 3, 503)
+    pauses = []
+    monkeypatch.setattr(kubernetes_source, 'time', SimpleNamespace(sleep=pauses.append))
+
+    list_fabric_resources(make_fabric(**api.fabric_fields()))
+
+    assert pauses == [0.5, 1.0, 2.0]
+    assert len(api.list_requests('VLANNamespace')) == 4
+
+
+@pytest.mark.parametrize(('status', 'message'), [
+    (400, 'the Kubernetes API answered 400 Bad Request listing switches'),
+    (401, 'the token was rejected (401) listing switches'),
+    (403, 'forbidden (403): the account may not list switches'),
+    (422, 'the Kubernetes API answered 422 Unprocessable Entity listing switches'),
+])
+def test_permanent_errors_are_not_retried(api, status, message):
+    api.fail('Switch', status)
+
+    started = time.monotonic()
+    with pytest.raises(SourceError) as caught:
+        list_fabric_resources(make_fabric(**api.fabric_fields()))
+
+    assert str(caught.value).startswith(message)
+    assert 'attempts' not in str(caught.value)
+    assert len(api.list_requests('Switch')) == 1
+    assert time.monotonic() - started < 0.5
+
+
+def test_the_number_of_attempts_is_a_plugin_setting(api, settings, fast_backoff):
+    api.fail('Server', 503)
+    set_plugin_settings(settings, kubernetes_retries=5)
+    with pytest.raises(SourceError, match=r'after 5 attempts$'):
+        list_fabric_resources(make_fabric(**api.fabric_fields()))
+    assert len(api.list_requests('Server')) == 5
+
+    set_plugin_settings(settings, kubernetes_retries=1)
+    with pytest.raises(SourceError, match=r'answered 503 Service Unavailable listing servers\.wiring\.githedgehog\.com$'):
+        list_fabric_resources(make_fabric(**api.fabric_fields()))
+    assert len(api.list_requests('Server')) == 5 + 1
+
+
+def test_three_attempts_when_the_setting_is_absent(api, settings, fast_backoff):
+    plugin = {key: value for key, value in settings.PLUGINS_CONFIG['netbox_hedgehog'].items()
+              if key != 'kubernetes_retries'}
+    settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_hedgehog': plugin}
+    api.fail('Server', 502)
+
+    with pytest.raises(SourceError, match=r'after 3 attempts$'):
+        list_fabric_resources(make_fabric(**api.fabric_fields()))
+    assert len(api.list_requests('Server')) == 3
+
+
+def test_urllib3_does_not_retry_on_its_own():
+    api_client = build_api_client(make_fabric(kubernetes_server='https://10.0.0.1:6443'))
+
+    assert api_client.configuration.retries is False
+    retries = api_client.rest_client.pool_manager.connection_pool_kw['retries']
+    assert retries is False or retries.total is False
+    api_client.close()
+
+
+def test_a_reset_connection_is_retried(settings, fast_backoff):
+    """A server that accepts and resets every connection: three tries, then a readable error."""
+    accepted = []
+    listener = socket.create_server(('127.0.0.1', 0))
+
+    def reset_all():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(connection)
+            connection.recv(65536)
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+            connection.close()
+
+    threading.Thread(target=reset_all, daemon=True).start()
+    url = f'http://127.0.0.1:{listener.getsockname()[1]}'
+    try:
+        with pytest.raises(SourceError) as caught:
+            list_fabric_resources(make_fabric(kubernetes_server=url, kubernetes_token=TOKEN))
+    finally:
+        listener.close()
+
+    assert str(caught.value).startswith(f'cannot reach the Kubernetes API at {url}: Connection aborted: ')
+    assert str(caught.value).endswith(' after 3 attempts')
+    assert len(accepted) == 3
+    assert TOKEN not in full_text(caught.value)
+
+
+def test_revision_names_the_listed_kinds_in_fabric_order_within_500_characters():
+    assert revision_string({'Server': '12', 'VLANNamespace': '7', 'Switch': '9'}) == \
+        'VLANNamespace=7,Switch=9,Server=12'
+    assert revision_string({}) == ''
+    long = revision_string({kind.kind: '1' * 40 for kind in FABRIC_KINDS})
+    assert len(long) == 500 and long.startswith('VLANNamespace=' + '1' * 40 + ',SwitchGroup=')
 
 
 def test_the_request_carries_the_token(api):
@@ -191,9 +348,9 @@ def test_an_unreachable_server_fails_quickly_and_readably():
     with pytest.raises(SourceError) as caught:
         list_fabric_resources(fabric)
 
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 3  # 3 attempts, 0.5 s + 1 s apart
     assert str(caught.value) == f'cannot reach the Kubernetes API at http://127.0.0.1:{port}: ' \
-                                f'[Errno 111] Connection refused'
+                                f'[Errno 111] Connection refused after 3 attempts'
     assert TOKEN not in full_text(caught.value)
 
 
@@ -207,8 +364,27 @@ def test_a_server_that_does_not_answer_times_out(api, short_timeout):
     with pytest.raises(SourceError) as caught:
         list_fabric_resources(make_fabric(**api.fabric_fields()))
 
-    assert time.monotonic() - started < 5  # the client's default retries make it 4 × 0.3 s
-    assert str(caught.value) == f'cannot reach the Kubernetes API at {api.url}: timed out'
+    # 3 × 0.3 s plus 0.5 s + 1 s of backoff; urllib3's own retries would add 3 more timeouts per attempt.
+    assert 2.3 <= time.monotonic() - started < 4
+    assert str(caught.value) == f'cannot reach the Kubernetes API at {api.url}: timed out after 3 attempts'
+
+
+def test_a_hanging_server_fails_after_the_retries_within_a_bounded_time(api, settings):
+    set_plugin_settings(settings, kubernetes_timeout=0.2, kubernetes_retries=3)
+    api.add(manifest('Switch', 'leaf-01'))
+    api.delay('Switch', 60)
+
+    started = time.monotonic()
+    with pytest.raises(SourceError) as caught:
+        list_fabric_resources(make_fabric(**api.fabric_fields()))
+    elapsed = time.monotonic() - started
+
+    assert str(caught.value) == f'cannot reach the Kubernetes API at {api.url}: timed out after 3 attempts'
+    assert 3 * 0.2 + 0.5 + 1 - 0.1 <= elapsed < 3.5
+    assert len(api.list_arrivals('Switch')) == 3
+
+    api.delay('Switch', None)  # the server answers again: the next sync lists normally
+    assert [obj.name for obj in list_fabric_resources(make_fabric(**api.fabric_fields())).objects] == ['leaf-01']
 
 
 def test_tls_to_a_plain_http_server_is_a_readable_error(api):
@@ -280,6 +456,86 @@ def test_a_server_the_ca_does_not_vouch_for_is_refused(tls_server):
 
     assert str(caught.value).startswith(f'cannot reach the Kubernetes API at {url}: TLS error: ')
     assert 'CERTIFICATE_VERIFY_FAILED' in str(caught.value)
+
+
+def test_verification_can_be_turned_off_for_the_fabric(tls_server):
+    url, _ = tls_server
+    fabric = make_fabric(kubernetes_server=url, kubernetes_token=TOKEN, kubernetes_verify_tls=False)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        listing = list_fabric_resources(fabric)
+
+    assert listing.complete_kinds == ALL_KINDS
+    assert [w for w in caught if issubclass(w.category, urllib3.exceptions.InsecureRequestWarning)] == []
+
+
+def test_turning_verification_off_for_one_fabric_leaves_other_clients_warning(tls_server):
+    url, _ = tls_server
+    list_fabric_resources(make_fabric(kubernetes_server=url, kubernetes_verify_tls=False))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        urllib3.PoolManager(cert_reqs='CERT_NONE', retries=False).request('GET', f'{url}/version')
+
+    assert any(issubclass(w.category, urllib3.exceptions.InsecureRequestWarning) for w in caught)
+
+
+def test_verification_is_on_by_default():
+    configuration = build_api_client(make_fabric(kubernetes_server='https://10.0.0.1:6443')).configuration
+    assert configuration.verify_ssl is True
+    configuration = build_api_client(make_fabric(
+        kubernetes_server='https://10.0.0.1:6443', kubernetes_verify_tls=False,
+    )).configuration
+    assert configuration.verify_ssl is False
+
+
+def tls_kubeconfig(url, **cluster):
+    return yaml.safe_dump({
+        'apiVersion': 'v1', 'kind': 'Config',
+        'clusters': [{'name': 'tls', 'cluster': {'server': url, **cluster}}],
+        'users': [{'name': 'u', 'user': {'token': TOKEN}}],
+        'contexts': [{'name': 'tls', 'context': {'cluster': 'tls', 'user': 'u'}}],
+        'current-context': 'tls',
+    })
+
+
+def test_a_kubeconfig_is_verified_unless_it_or_the_fabric_says_otherwise(tls_server):
+    url, ca_pem = tls_server
+
+    with pytest.raises(SourceError, match='CERTIFICATE_VERIFY_FAILED'):
+        list_fabric_resources(make_fabric(kubeconfig=tls_kubeconfig(url)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert list_fabric_resources(make_fabric(
+            kubeconfig=tls_kubeconfig(url, **{'insecure-skip-tls-verify': True}),
+        )).complete_kinds == ALL_KINDS
+        assert list_fabric_resources(make_fabric(
+            kubeconfig=tls_kubeconfig(url), kubernetes_verify_tls=False,
+        )).complete_kinds == ALL_KINDS
+    assert not [w for w in caught if issubclass(w.category, urllib3.exceptions.InsecureRequestWarning)]
+    ca_data = base64.b64encode(ca_pem.encode()).decode()
+    assert list_fabric_resources(make_fabric(
+        kubeconfig=tls_kubeconfig(url, **{'certificate-authority-data': ca_data}),
+    )).complete_kinds == ALL_KINDS
+
+
+def test_a_tls_failure_is_not_retried(tls_server, fast_backoff):
+    url, _ = tls_server
+    calls = []
+    original = client.CustomObjectsApi.list_namespaced_custom_object
+
+    def counting(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(client.CustomObjectsApi, 'list_namespaced_custom_object', counting)
+        with pytest.raises(SourceError, match=': TLS error: .*CERTIFICATE_VERIFY_FAILED') as caught:
+            list_fabric_resources(make_fabric(kubernetes_server=url))
+
+    assert len(calls) == 1
+    assert 'attempts' not in str(caught.value)
 
 
 def test_a_kubeconfig_pointing_at_the_server_works(api):

@@ -7,7 +7,7 @@ from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, S
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from utilities.testing import TestCase, ViewTestCases, create_tags
 
-from tests.fabric_data import KUBECONFIG, KUBECONFIG_SECRET, TOKEN, create_fabrics
+from tests.fabric_data import GIT_SSH_KEY, GIT_TOKEN, KUBECONFIG, SECRETS, TOKEN, create_fabrics
 
 
 class PluginURLMixin:
@@ -40,9 +40,12 @@ class HedgehogFabricViewTestCase(
             'kubernetes_server': 'https://10.1.0.1:6443',
             'kubernetes_namespace': 'fab',
             'kubernetes_token': 'new-token',
+            'kubernetes_verify_tls': False,
             'git_repository_url': 'https://example.com/new.git',
             'git_branch': 'main',
+            'git_token': 'new-git-token',
             'sync_enabled': True,
+            'prune': False,
             'scheduler_enabled': True,
             'sync_interval': 60,
             'tags': [t.pk for t in tags],
@@ -76,13 +79,19 @@ class HedgehogFabricFormTestCase(TestCase):
         return self.client.post(self.url, {k: v for k, v in form.items() if v is not None})
 
     def test_edit_form_never_shows_the_stored_secrets(self):
-        for fabric in HedgehogFabric.objects.filter(name__in=('fabric-1', 'fabric-2')):
+        for fabric in HedgehogFabric.objects.all():
             response = self.client.get(reverse('plugins:netbox_hedgehog:hedgehogfabric_edit', args=[fabric.pk]))
             self.assertHttpStatus(response, 200)
             content = response.content.decode()
-            self.assertNotIn(TOKEN, content)
-            self.assertNotIn(KUBECONFIG_SECRET, content)
+            for secret in SECRETS:
+                self.assertNotIn(secret, content)
             self.assertIn('type="password"', content)
+        content = self.client.get(reverse(
+            'plugins:netbox_hedgehog:hedgehogfabric_edit', args=[HedgehogFabric.objects.get(name='fabric-3').pk],
+        )).content.decode()
+        self.assertIn('name="clear_git_token"', content)
+        self.assertIn('name="clear_git_ssh_key"', content)
+        self.assertNotIn('name="clear_kubernetes_token"', content)  # nothing stored, nothing to remove
 
     def test_empty_secret_on_edit_keeps_the_stored_one(self):
         response = self.post(description='edited', kubernetes_token='')
@@ -100,6 +109,35 @@ class HedgehogFabricFormTestCase(TestCase):
         self.assertHttpStatus(self.post(clear_kubernetes_token='on'), 302)
         self.fabric.refresh_from_db()
         self.assertEqual(self.fabric.kubernetes_token, '')
+
+    def test_git_secrets_are_kept_replaced_and_removed_like_the_token(self):
+        fabric = HedgehogFabric.objects.get(name='fabric-3')
+        self.url = reverse('plugins:netbox_hedgehog:hedgehogfabric_edit', args=[fabric.pk])
+        self.fabric = fabric
+        git = {'git_repository_url': fabric.git_repository_url, 'kubernetes_server': ''}
+
+        self.assertHttpStatus(self.post(description='edited', git_token='', git_ssh_key='', **git), 302)
+        fabric.refresh_from_db()
+        self.assertEqual((fabric.description, fabric.git_token, fabric.git_ssh_key), ('edited', GIT_TOKEN, GIT_SSH_KEY))
+
+        self.assertHttpStatus(self.post(git_token='rotated-git-token', **git), 302)
+        fabric.refresh_from_db()
+        self.assertEqual((fabric.git_token, fabric.git_ssh_key), ('rotated-git-token', GIT_SSH_KEY))
+
+        self.assertHttpStatus(self.post(clear_git_token='on', clear_git_ssh_key='on', **git), 302)
+        fabric.refresh_from_db()
+        self.assertEqual((fabric.git_token, fabric.git_ssh_key), ('', ''))
+
+    def test_verify_tls_and_prune_are_edited(self):
+        self.assertTrue(self.fabric.kubernetes_verify_tls)
+        # An unchecked checkbox is absent from the POST: both turn off.
+        self.assertHttpStatus(self.post(), 302)
+        self.fabric.refresh_from_db()
+        self.assertEqual((self.fabric.kubernetes_verify_tls, self.fabric.prune), (False, False))
+        self.assertHttpStatus(self.post(kubernetes_verify_tls='on', prune='on'), 302)
+        self.fabric.refresh_from_db()
+        self.assertEqual((self.fabric.kubernetes_verify_tls, self.fabric.prune), (True, True))
+        self.assertEqual(self.fabric.kubernetes_token, TOKEN)
 
     def test_model_validation_reaches_the_form(self):
         response = self.post(sync_interval=0, kubeconfig=KUBECONFIG)
@@ -128,8 +166,11 @@ class HedgehogFabricDetailTestCase(TestCase):
         )
         for fabric in HedgehogFabric.objects.all():
             content = self.client.get(fabric.get_absolute_url()).content.decode()
-            self.assertNotIn(TOKEN, content)
-            self.assertNotIn(KUBECONFIG_SECRET, content)
+            for secret in SECRETS:
+                self.assertNotIn(secret, content)
+        content = self.client.get(HedgehogFabric.objects.get(name='fabric-3').get_absolute_url()).content.decode()
+        for label in ('Verify TLS', 'Prune', 'SSH key'):
+            self.assertIn(label, content)
         content = self.client.get(HedgehogFabric.objects.get(name='fabric-1').get_absolute_url()).content.decode()
         self.assertIn('Not set', content)  # the kubeconfig
         self.assertIn('Set', content)  # the token

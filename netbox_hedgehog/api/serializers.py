@@ -18,7 +18,7 @@ __all__ = (
 
 
 class HedgehogFabricSerializer(NetBoxModelSerializer):
-    """A fabric; the token and the kubeconfig can be written but are never returned."""
+    """A fabric; the tokens, the kubeconfig and the SSH key can be written but are never returned."""
 
     kubernetes_token = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={'input_type': 'password'},
@@ -28,6 +28,14 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
         write_only=True, required=False, allow_blank=True,
         help_text=_('Write-only; omit it to keep the stored kubeconfig, send "" to remove it'),
     )
+    git_token = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={'input_type': 'password'},
+        help_text=_('Write-only; omit it to keep the stored Git token, send "" to remove it'),
+    )
+    git_ssh_key = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=False,
+        help_text=_('Write-only; omit it to keep the stored SSH private key, send "" to remove it'),
+    )
     sync_status = ChoiceField(choices=SyncStatusChoices, read_only=True)
     connection_status = ChoiceField(choices=ConnectionStatusChoices, read_only=True)
     resource_count = RelatedObjectCountField('resources')
@@ -36,8 +44,9 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
         model = HedgehogFabric
         fields = [
             'id', 'url', 'display_url', 'display', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace',
-            'kubernetes_token', 'kubernetes_ca_cert', 'kubeconfig', 'git_repository_url', 'git_branch', 'git_path',
-            'sync_enabled', 'scheduler_enabled', 'sync_interval', 'sync_status', 'sync_error', 'connection_status',
+            'kubernetes_token', 'kubernetes_ca_cert', 'kubernetes_verify_tls', 'kubeconfig', 'git_repository_url',
+            'git_branch', 'git_path', 'git_token', 'git_ssh_key', 'sync_enabled', 'scheduler_enabled',
+            'sync_interval', 'prune', 'sync_status', 'sync_error', 'connection_status',
             'connection_message', 'connection_checked', 'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync', 'resource_count', 'comments',
             'tags', 'custom_fields', 'created', 'last_updated',
         ]

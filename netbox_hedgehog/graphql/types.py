@@ -8,6 +8,7 @@ import strawberry_django
 from netbox.graphql.types import BaseObjectType, NetBoxObjectType, register_type
 
 from .. import models
+from ..models.fabric import SECRET_FIELDS
 from .filters import HedgehogFabricFilter, HedgehogResourceFilter, SyncRunFilter
 
 __all__ = (
@@ -17,12 +18,11 @@ __all__ = (
 )
 
 # Never exposed: not as a field, not as a filter.
-FABRIC_SECRET_FIELDS = ('kubernetes_token', 'kubeconfig')
 
 
 @register_type(
     models.HedgehogFabric,
-    exclude=list(FABRIC_SECRET_FIELDS),
+    exclude=list(SECRET_FIELDS),
     filters=HedgehogFabricFilter,
     pagination=True,
 )

@@ -9,6 +9,9 @@ from ..choices import ConnectionStatusChoices, SyncStatusChoices
 from ..settings import plugin_setting
 
 
+# Credentials: accepted on input, never shown, returned or written to the change log.
+SECRET_FIELDS = ('kubernetes_token', 'kubeconfig', 'git_token', 'git_ssh_key')
+
 # Written only by the sync job and the scheduler, never by an edit of the fabric.
 SYNC_STATE_FIELDS = frozenset((
     'sync_status', 'sync_error', 'connection_status', 'connection_message', 'connection_checked', 'last_sync',
@@ -127,6 +130,12 @@ class HedgehogFabric(NetBoxModel):
 
     def get_absolute_url(self):
         return reverse('plugins:netbox_hedgehog:hedgehogfabric', args=[self.pk])
+
+    def serialize_object(self, exclude=None):
+        """The change-log snapshot, with each secret reduced to whether it is set."""
+        data = super().serialize_object(exclude=[*(exclude or []), *SECRET_FIELDS])
+        data.update({name: '(set)' if getattr(self, name) else '' for name in SECRET_FIELDS})
+        return data
 
     def save(self, *args, **kwargs):
         """Save the operator's fields only, so an edit never rolls back a sync that ran meanwhile."""

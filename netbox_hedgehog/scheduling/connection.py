@@ -22,7 +22,7 @@ from ..kinds import KINDS_BY_NAME
 from ..models import HedgehogFabric
 from ..settings import plugin_setting
 from ..sources.base import SourceError
-from ..sources.git import GIT_ENV, git_error_message, mask_credentials
+from ..sources.git import git_environment, git_error_message, mask_credentials
 from ..sources.kubernetes import api_error, build_api_client, connection_error
 from .scheduler import CONNECTION_TEST, FabricScheduler
 
@@ -71,10 +71,10 @@ def check_git(fabric) -> SourceCheck:
     url, branch = fabric.git_repository_url, fabric.git_branch
     shown = mask_credentials(url)
     try:
-        output = Git().ls_remote(
-            url, f'refs/heads/{branch}', env=GIT_ENV,
-            kill_after_timeout=plugin_setting('kubernetes_timeout'),
-        )
+        with git_environment(fabric) as env:
+            output = Git().ls_remote(
+                url, f'refs/heads/{branch}', env=env, kill_after_timeout=plugin_setting('kubernetes_timeout'),
+            )
     except GitCommandError as exc:
         return SourceCheck(False, f'cannot reach {shown}: {git_error_message(exc)}')
     if not output.strip():

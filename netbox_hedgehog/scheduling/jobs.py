@@ -52,6 +52,7 @@ def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE, dry_run=
     try:
         lock_wait = 0 if periodic else plugin_setting('sync_job_timeout')
         with holding_fabric_lock(scheduler.connection, fabric_id, wait_seconds=lock_wait) as acquired:
+            run.started_at = timezone.now()  # a manual run may have waited for the lock until now
             if not acquired:
                 _record_skip(run, 'Another sync of this fabric was running.')
             elif not fabric.sync_enabled:

@@ -248,8 +248,11 @@ class FabricScheduler:
     def _enqueue_coalesced(self, action, fabric, function, timeout, description, **kwargs):
         pending_key = _pending_key(action, fabric.pk)
         job_id = f'netbox_hedgehog-{action}-fabric-{fabric.pk}-{uuid.uuid4().hex[:12]}'
-        if not self.connection.set(pending_key, job_id, nx=True, ex=timeout):
-            return TriggerResult(job_id=_text(self.connection.get(pending_key)), coalesced=True)
+        # The pending job may start (and clear its key) between our SET and GET: then try again.
+        while not self.connection.set(pending_key, job_id, nx=True, ex=timeout):
+            pending = self.connection.get(pending_key)
+            if pending is not None:
+                return TriggerResult(job_id=_text(pending), coalesced=True)
         self.queue.enqueue(
             function, fabric.pk, job_id=job_id, job_timeout=timeout, result_ttl=3600, description=description,
             **kwargs,

@@ -1,9 +1,14 @@
 """Read a fabric's custom resources from the YAML files of its GitOps repository."""
 
+import base64
+import contextlib
+import os
 import re
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
@@ -14,6 +19,8 @@ from .base import ResourceObject, SourceError, SourceListing
 
 # Git must fail rather than wait for a password on a terminal that a worker does not have.
 GIT_ENV = {'GIT_TERMINAL_PROMPT': '0'}
+# The user name sent with a token when the URL names none (GitHub's; GitLab, Gitea and Azure accept any).
+TOKEN_USER = 'x-access-token'
 # libyaml parses ~10x faster than PyYAML's pure-Python loader; same safe subset.
 YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
@@ -25,7 +32,8 @@ def read_git_repository(fabric):
     branch is followed like any other change. When a file cannot be parsed nothing is
     listed as complete, because objects missing from a partial read must not be pruned.
     """
-    repo = _update_clone(fabric)
+    with git_environment(fabric) as env:
+        repo = _update_clone(fabric, env)
     root = Path(repo.working_tree_dir).resolve()
     base = (root / fabric.git_path.strip('/')).resolve()
     if not base.is_relative_to(root) or not base.is_dir():
@@ -45,17 +53,73 @@ def mask_credentials(text):
     return re.sub(r'(?<=://)[^/@\s]+@', '***@', str(text))
 
 
-def _update_clone(fabric):
-    """Return the fabric's working clone, checked out (detached) at the fetched tip of its branch."""
+@contextlib.contextmanager
+def git_environment(fabric, url=None):
+    """Yield the environment for git commands that talk to the fabric's remote (clone, fetch, ls-remote).
+
+    Pass it as ``env=`` to GitPython, inside the ``with`` block::
+
+        with git_environment(fabric) as env:
+            Git().ls_remote(url, f'refs/heads/{branch}', env=env)
+
+    - ``git_token`` (https URLs): sent as an ``Authorization: Basic`` header through
+      ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``, scoped to the repository's origin. It is in
+      no URL, no stored git config and no command line (so in no ``GitCommandError``, log or ``ps``).
+    - ``git_ssh_key``: written to a private (0600) temporary file for the duration of the
+      block, used through ``GIT_SSH_COMMAND`` (host keys trusted on first use, remembered in
+      ``<git cache dir>/known_hosts``), and deleted when the block ends.
+    - local paths need nothing but ``GIT_ENV``.
+    """
+    url = fabric.git_repository_url if url is None else url
+    env = dict(GIT_ENV)
+    token = (getattr(fabric, 'git_token', '') or '').strip()
+    parts = urlsplit(url) if '://' in url else None
+    if token and parts is not None and parts.scheme in ('http', 'https') and parts.hostname:
+        user = unquote(parts.username) if parts.username else TOKEN_USER
+        credentials = base64.b64encode(f'{user}:{token}'.encode()).decode()
+        origin = f'{parts.scheme}://{parts.netloc.rpartition("@")[2]}/'  # host[:port], without user:password@
+        env.update({
+            'GIT_CONFIG_COUNT': '1',
+            'GIT_CONFIG_KEY_0': f'http.{origin}.extraHeader',
+            'GIT_CONFIG_VALUE_0': f'Authorization: Basic {credentials}',
+        })
+    key = (getattr(fabric, 'git_ssh_key', '') or '').strip()
+    if not key:
+        yield env
+        return
+    known_hosts = _cache_dir() / 'known_hosts'
+    descriptor, key_file = tempfile.mkstemp(prefix='hedgehog-git-key-')  # created 0600
+    try:
+        with os.fdopen(descriptor, 'w', encoding='utf-8', newline='\n') as file:
+            # ssh refuses a key without its final newline; a browser textarea sends \r\n.
+            file.write(key.replace('\r\n', '\n').replace('\r', '\n') + '\n')
+        env['GIT_SSH_COMMAND'] = ' '.join([
+            'ssh', '-i', shlex.quote(key_file), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+            '-o', 'StrictHostKeyChecking=accept-new', '-o', f'UserKnownHostsFile={shlex.quote(str(known_hosts))}',
+        ])
+        yield env
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(key_file)
+
+
+def _update_clone(fabric, env):
+    """Return the fabric's working clone, checked out (detached) at the fetched tip of its branch.
+
+    ``env`` (from :func:`git_environment`) is given to the commands that reach the remote only;
+    the clone keeps none of it, so no credential lingers in its environment or config.
+    """
     url, branch = fabric.git_repository_url, fabric.git_branch
     path = _cache_dir() / f'fabric-{fabric.pk}'
     try:
         repo = _existing_clone(path, url)
         if repo is None:
             shutil.rmtree(path, ignore_errors=True)
-            repo = Repo.clone_from(url, path, env=GIT_ENV, no_checkout=True)
+            repo = Repo.clone_from(url, path, env=env, no_checkout=True)
+            # GitPython keeps the clone's environment on the new Repo: drop all but GIT_ENV.
+            repo.git.update_environment(**{name: None for name in env if name not in GIT_ENV})
         else:
-            repo.git.fetch('--prune', '--force', 'origin')
+            repo.git.fetch('--prune', '--force', 'origin', env=env)
     except GitCommandError as exc:
         raise SourceError(f'cannot fetch {mask_credentials(url)}: {git_error_message(exc)}') from None
     ref = f'refs/remotes/origin/{branch}'
