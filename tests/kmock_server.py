@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import threading
+import time
 import uuid
 
 import kmock
@@ -42,8 +43,12 @@ class PagingKubernetesEmulator(kmock.KubernetesEmulator):
 
     list_delays = None
     list_release = None
+    list_arrivals = None
 
     async def _serve_list(self, request):
+        if self.list_arrivals is None:
+            self.list_arrivals = []
+        self.list_arrivals.append((request.resource, time.time()))
         delay = (self.list_delays or {}).get(request.resource)
         if delay and self.list_release is not None:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -159,6 +164,11 @@ class KubeAPI:
             request for request in self.emulator
             if request.action == kmock.action.LIST and request.resource == resource
         ])
+
+    def list_arrivals(self, kind):
+        """Wall-clock times (``time.time()``) at which list requests for ``kind`` reached the served listing."""
+        resource = resource_of(kind)
+        return self.call(lambda: [at for served, at in (self.emulator.list_arrivals or []) if served == resource])
 
     def fabric_fields(self, **overrides):
         """Fabric fields that point at this API with a bearer token."""

@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from rq import get_current_job
 
@@ -76,6 +76,8 @@ def _run(fabric, run, allow_empty_kinds):
         result = sync_fabric(fabric, dry_run=run.dry_run, allow_empty_kinds=allow_empty_kinds)
     except Exception as exc:
         logger.exception('Sync of fabric %s failed unexpectedly', fabric)
+        if isinstance(exc, DatabaseError):
+            connection.close()  # the session may be gone (e.g. PostgreSQL restarted): record with a new one
         _record_outcome(fabric, run, SyncResult(errors=[f'Unexpected error: {exc!r}']), keep_connection_status=True)
         raise
     _record_outcome(fabric, run, result)
@@ -137,6 +139,7 @@ def _continue_chain(scheduler, fabric, planned):
         current = HedgehogFabric.objects.filter(pk=fabric.pk).first()
     except DatabaseError:
         logger.exception('Could not reload fabric %s; continuing its chain with the settings it started with', fabric)
+        connection.close()
         current = fabric
     try:
         if current is None:
