@@ -124,11 +124,13 @@ def _update_clone(fabric, env):
         raise SourceError(f'cannot fetch {mask_credentials(url)}: {git_error_message(exc)}') from None
     ref = f'refs/remotes/origin/{branch}'
     try:
-        repo.git.rev_parse('--verify', '--quiet', f'{ref}^{{commit}}')
+        tip = repo.git.rev_parse('--verify', '--quiet', f'{ref}^{{commit}}')
     except GitCommandError:
         raise SourceError(f'branch {branch} does not exist in {mask_credentials(url)}') from None
-    repo.git.checkout('--force', '--detach', ref)
-    repo.git.clean('-ffdx')
+    # Only this function checks out (always detached): a detached HEAD at the tip has the tip's tree.
+    if not repo.head.is_detached or repo.head.commit.hexsha != tip:
+        repo.git.checkout('--force', '--detach', ref)
+        repo.git.clean('-ffdx')
     return repo
 
 
