@@ -15,9 +15,9 @@ import argparse
 import shutil
 import time
 
-import django
 
-from benchmarks.schedule_precision import REPO_ROOT, make_gitops_repo, percentile
+from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
+
 
 TARGET = 70
 
@@ -100,11 +100,7 @@ def report(results, fabrics, interval):
             (f'flush {number}: within target', f"{'yes' if times and not missing and times[-1] <= TARGET else 'NO'}"
                                                f'   (target <= {TARGET} s)'),
         ]
-    width = max(len(name) for name, _ in rows)
-    print(f"\n{'metric'.ljust(width)} | value")
-    print(f"{'-' * width}-|-{'-' * 60}")
-    for name, value in rows:
-        print(f'{name.ljust(width)} | {value}')
+    print_table(rows)
 
 
 def main():
@@ -114,12 +110,7 @@ def main():
     parser.add_argument('--repeat', type=int, default=1)
     args = parser.parse_args()
 
-    django.setup()
-    from django.conf import settings
-
-    from tests.database import prepare_test_database
-
-    prepare_test_database(settings.DATABASES['default']['NAME'])
+    setup_django()
     results = measure(args.fabrics, args.interval, args.repeat)
     report(results, args.fabrics, args.interval)
 

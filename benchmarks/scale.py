@@ -22,9 +22,9 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-import django
 
-from benchmarks.schedule_precision import REPO_ROOT, make_gitops_repo, percentile
+from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
+
 
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 
@@ -116,7 +116,6 @@ def measure(fabrics, interval, duration, workers, source):
         time.sleep(min(30, interval))
         runs = list(SyncRun.objects.filter(planned_at__gte=started, planned_at__lt=window_end)
                     .exclude(finished_at=None).order_by('started_at'))
-        anchors = dict(HedgehogFabric.objects.values_list('pk', 'last_sync_planned'))
         HedgehogFabric.objects.update(sync_enabled=False)  # let in-flight chains end before stopping
     figures = {
         'bootstrap': (summary, bootstrap_seconds),
@@ -169,11 +168,7 @@ def report(runs, figures, started, fabrics, interval, duration, workers, source)
         ('plugin keys: chain job hashes', f'{jobs / 1024:.1f} KiB in {job_count} hashes '
                                           f'({jobs / max(1, job_count):.0f} B each)'),
     ]
-    width = max(len(name) for name, _ in rows)
-    print(f"\n{'metric'.ljust(width)} | value")
-    print(f"{'-' * width}-|-{'-' * 60}")
-    for name, value in rows:
-        print(f'{name.ljust(width)} | {value}')
+    print_table(rows)
 
 
 def main():
@@ -185,12 +180,7 @@ def main():
     parser.add_argument('--source', choices=('git', 'kmock'), default='git')
     args = parser.parse_args()
 
-    django.setup()
-    from django.conf import settings
-
-    from tests.database import prepare_test_database
-
-    prepare_test_database(settings.DATABASES['default']['NAME'])
+    setup_django()
     runs, figures, started = measure(args.fabrics, args.interval, args.duration, args.workers, args.source)
     report(runs, figures, started, args.fabrics, args.interval, args.duration, args.workers, args.source)
 

@@ -12,31 +12,11 @@ chains. Targets (issue #2): p95 lateness <= 1.2 s, mean period error <= 50 ms, 0
 import argparse
 import shutil
 import statistics
-import subprocess
-import tempfile
 import time
 from collections import defaultdict
 from datetime import timedelta
-from pathlib import Path
 
-import django
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def make_gitops_repo():
-    path = Path(tempfile.mkdtemp(prefix='nbhh-bench-gitops-'))
-    shutil.copytree(REPO_ROOT / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring', path, dirs_exist_ok=True)
-    for command in (['init', '-q', '-b', 'main'], ['add', '-A'],
-                    ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '-qm', 'wiring']):
-        subprocess.run(['git', '-C', str(path), *command], check=True)
-    return path
-
+from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
 
 def measure(fabrics, interval, duration, workers):
     import django_rq
@@ -95,11 +75,7 @@ def report(runs, chain_entries, fabrics, interval, duration, workers):
         ('chain entries at the end', f'{chain_entries} for {fabrics} fabrics   (duplicate chains: '
                                      f'{max(0, chain_entries - fabrics)})'),
     ]
-    width = max(len(name) for name, _ in rows)
-    print(f"\n{'metric'.ljust(width)} | value")
-    print(f"{'-' * width}-|-{'-' * 60}")
-    for name, value in rows:
-        print(f'{name.ljust(width)} | {value}')
+    print_table(rows)
 
 
 def main():
@@ -110,12 +86,7 @@ def main():
     parser.add_argument('--workers', type=int, default=2)
     args = parser.parse_args()
 
-    django.setup()
-    from django.conf import settings
-
-    from tests.database import prepare_test_database
-
-    prepare_test_database(settings.DATABASES['default']['NAME'])
+    setup_django()
     runs, chain_entries = measure(args.fabrics, args.interval, args.duration, args.workers)
     report(runs, chain_entries, args.fabrics, args.interval, args.duration, args.workers)
 

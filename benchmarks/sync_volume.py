@@ -21,7 +21,8 @@ import time
 
 import django
 
-from benchmarks.schedule_precision import REPO_ROOT
+from benchmarks.common import REPO_ROOT, setup_django
+
 
 MIX = (  # share of each kind in the generated fabric
     ('Switch', 0.08), ('Server', 0.30), ('Connection', 0.34), ('VPC', 0.06), ('VPCAttachment', 0.14),
@@ -140,14 +141,10 @@ def main():
     if args.child:
         return child(args.child)
 
-    django.setup()
-    from django.conf import settings
-
+    setup_django()
     from netbox_hedgehog.models import HedgehogFabric
-    from tests.database import prepare_test_database
     from tests.kmock_server import kube_api
 
-    prepare_test_database(settings.DATABASES['default']['NAME'])
     rows = []
     with kube_api() as api:
         load_objects(api, args.objects)

@@ -51,3 +51,15 @@ def django_db_setup(request, django_db_blocker):
     uncaptured = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
     with uncaptured, django_db_blocker.unblock():
         prepare_test_database(settings.DATABASES['default']['NAME'])
+
+
+@pytest.fixture
+def tasks_redis():
+    """The tests' own tasks Redis database (HEDGEHOG_REDIS_TASKS_DB), emptied before the test."""
+    import django_rq
+
+    from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
+
+    connection = django_rq.get_connection(QUEUE_NAME)
+    connection.flushdb()
+    return connection

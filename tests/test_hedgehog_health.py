@@ -9,7 +9,6 @@ from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
-import django_rq
 import pytest
 from django.core.management import CommandError, call_command
 from rq import Queue, Worker
@@ -20,13 +19,6 @@ from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
 from tests.live import NETBOX, LiveProcesses, wait_until
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / 'test-artifacts' / 'hedgehog_health'
-
-
-@pytest.fixture
-def tasks_redis():
-    connection = django_rq.get_connection(QUEUE_NAME)
-    connection.flushdb()  # the tests' own Redis database
-    return connection
 
 
 def health(*args):

@@ -7,7 +7,6 @@ import sys
 from io import StringIO
 from pathlib import Path
 
-import django_rq
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -17,13 +16,6 @@ from netbox_hedgehog.models import HedgehogFabric, SyncRun
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, chain_job_id
 
 NETBOX = str(Path(sys.executable).with_name('netbox'))
-
-
-@pytest.fixture
-def tasks_redis():
-    connection = django_rq.get_connection(QUEUE_NAME)
-    connection.flushdb()  # the tests' own Redis database
-    return connection
 
 
 def run(*args):

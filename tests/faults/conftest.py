@@ -3,11 +3,9 @@
 import shutil
 from pathlib import Path
 
-import django_rq
 import git
 import pytest
 
-from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
 from tests.faults.checks import FaultProcesses
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / 'test-artifacts'
@@ -24,14 +22,6 @@ def fault_settings(monkeypatch):
     """Short lock expiry and Kubernetes timeout for the processes this test starts (tests/netbox_configuration.py)."""
     monkeypatch.setenv('HEDGEHOG_LOCK_EXPIRE', str(LOCK_EXPIRE))
     monkeypatch.setenv('HEDGEHOG_KUBERNETES_TIMEOUT', str(KUBERNETES_TIMEOUT))
-
-
-@pytest.fixture
-def tasks_redis():
-    """The suite's own tasks Redis database, emptied before each test."""
-    connection = django_rq.get_connection(QUEUE_NAME)
-    connection.flushdb()
-    return connection
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.db import connections
 from netbox_hedgehog.choices import SyncOutcomeChoices
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
 from netbox_hedgehog.scheduling.scheduler import FabricScheduler, manual_action
-from tests.faults.checks import Cluster, assert_no_overlap, assert_one_chain, kubernetes_rows, wait_for_run
+from tests.faults.checks import Cluster, assert_one_chain, kubernetes_rows
 from tests.kmock_server import kube_api
 from tests.live import wait_until
 

@@ -1,23 +1,13 @@
 import shutil
 from pathlib import Path
 
-import django_rq
 import git
 import pytest
 
-from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
 from tests.live import LiveProcesses
 
 DEMO_WIRING = Path(__file__).resolve().parents[2] / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring'
 ARTIFACTS = Path(__file__).resolve().parents[2] / 'test-artifacts'
-
-
-@pytest.fixture
-def tasks_redis():
-    """The tests' own tasks Redis database, emptied before each integration test."""
-    connection = django_rq.get_connection(QUEUE_NAME)
-    connection.flushdb()
-    return connection
 
 
 @pytest.fixture
