@@ -249,3 +249,17 @@ def test_a_listing_failing_half_way_prunes_nothing():
     assert 'VPC' in result.error_text() or 'vpcs' in result.error_text()
     assert (result.created, result.updated, result.deleted) == (0, 0, 0)
     assert HedgehogResource.objects.filter(fabric=fabric).count() == 2
+
+
+@pytest.mark.parametrize('switches', [5, 50])
+def test_an_unchanged_resync_costs_the_same_queries_whatever_the_size(switches, django_assert_num_queries):
+    with kube_api() as api:
+        for index in range(switches):
+            api.add(cluster_switch(f'leaf-{index:02}', asn=65000 + index))
+        fabric = HedgehogFabric.objects.create(name=f'sized-{switches}', **api.fabric_fields())
+        assert sync_fabric(fabric).created == switches
+
+        with django_assert_num_queries(1):  # one read of the stored rows, no writes
+            result = sync_fabric(fabric)
+
+    assert result.unchanged == switches
