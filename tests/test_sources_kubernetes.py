@@ -129,6 +129,21 @@ def test_objects_of_several_kinds_come_back_normalised(api):
     assert (server.spec, server.labels, server.annotations, server.uid) == ({}, {}, {}, '')
 
 
+def test_every_fabric_kind_is_listed_with_its_status(api):
+    for kind in FABRIC_KINDS:
+        api.add(manifest(kind.kind, f'{kind.plural}-1', {'description': kind.kind}))
+    api.call(api.emulator.objects.__setitem__, (resource_of('Agent'), 'default', 'leaf-01'), {
+        'apiVersion': 'agent.githedgehog.com/v1beta1', 'kind': 'Agent', 'metadata': {'name': 'leaf-01'},
+        'spec': {'role': 'server-leaf'}, 'status': {'lastHeartbeat': '2026-11-25T03:00:00Z', 'lastAppliedGen': 7},
+    })
+
+    listing = list_fabric_resources(make_fabric(**api.fabric_fields()))
+
+    assert sorted({obj.kind for obj in listing.objects}) == sorted(kind.kind for kind in FABRIC_KINDS)
+    agent = next(obj for obj in listing.objects if obj.key == ('Agent', 'default', 'leaf-01'))
+    assert agent.status == {'lastHeartbeat': '2026-11-25T03:00:00Z', 'lastAppliedGen': 7}
+
+
 def test_the_fabric_namespace_is_listed(api):
     api.add(manifest('VPC', 'vpc-01', {}, namespace='fabric-a'))
     api.add(manifest('VPC', 'vpc-02', {}))
