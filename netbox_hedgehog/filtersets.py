@@ -3,18 +3,34 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from netbox.filtersets import BaseFilterSet, NetBoxModelFilterSet
+from utilities.filters import MultiValueArrayFilter
 from utilities.filtersets import register_filterset
 
 from .choices import (
-    ConnectionStatusChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices,
+    ConnectionStatusChoices, DriftStateChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices,
+    SyncTriggerChoices,
 )
 from .models import HedgehogFabric, HedgehogResource, SyncRun
 
 __all__ = (
+    'ArrayContainsFilter',
     'HedgehogFabricFilterSet',
     'HedgehogResourceFilterSet',
     'SyncRunFilterSet',
 )
+
+
+class ArrayContainsFilter(MultiValueArrayFilter):
+    """Rows whose array column contains the value (any of several values; ``__n``: contains none of them).
+
+    NetBox's ``MultiValueArrayFilter`` hands ``contains`` the bare string, which suits a JSON custom
+    field but not a PostgreSQL array column: that wants an array, here of the one value.
+    """
+
+    def get_filter_predicate(self, v):
+        if v is not None and self.lookup_expr == 'contains':
+            return {f'{self.field_name}__contains': [v]}
+        return super().get_filter_predicate(v)
 
 
 class FabricRelationFilterMixin(django_filters.FilterSet):
@@ -71,20 +87,54 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
 
 @register_filterset
 class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet):
+    """Resources by what they are (kind, name, source) and by their key fields.
+
+    ``devices``, ``ports`` and ``subnets`` match rows whose list contains the value (any of several
+    values); ``drifted=true`` selects the objects a fabric's drift count counts.
+    """
+
     source = django_filters.MultipleChoiceFilter(choices=ResourceSourceChoices, distinct=False, null_value=None)
+    drift_state = django_filters.MultipleChoiceFilter(choices=DriftStateChoices, distinct=False, null_value=None)
+    drifted = django_filters.BooleanFilter(method='filter_drifted', label=_('Drifted'))
+    devices = ArrayContainsFilter(field_name='devices', label=_('Device (contains)'))
+    ports = ArrayContainsFilter(field_name='ports', label=_('Port (contains)'))
+    subnets = ArrayContainsFilter(field_name='subnets', label=_('Subnet (contains)'))
 
     class Meta:
         model = HedgehogResource
         fields = (
             'id', 'api_version', 'kind', 'namespace', 'name', 'resource_version', 'uid', 'source_path',
+            'role', 'asn', 'profile', 'connection_type', 'vpc', 'connection', 'ipv4_namespace', 'vlan_namespace',
+            'heartbeat', 'applied_generation',
         )
 
+    @classmethod
+    def get_additional_lookups(cls, existing_filter_name, existing_filter):
+        """The array filters get ``__n`` only: NetBox's text lookups would match the array's text form."""
+        lookups = super().get_additional_lookups(existing_filter_name, existing_filter)
+        if isinstance(existing_filter, ArrayContainsFilter):
+            return {name: lookup for name, lookup in lookups.items() if name == f'{existing_filter_name}__n'}
+        return lookups
+
     def search(self, queryset, name, value):
-        if not value.strip():
+        value = value.strip()
+        if not value:
             return queryset
-        return queryset.filter(
+        query = (
             Q(name__icontains=value) | Q(kind__icontains=value) | Q(namespace__icontains=value)
+            | Q(role__icontains=value) | Q(profile__icontains=value) | Q(connection_type__icontains=value)
+            | Q(vpc__icontains=value) | Q(connection__icontains=value) | Q(devices__contains=[value])
+            | Q(subnets__contains=[value])
         )
+        if value.isdigit() and int(value) <= 2**32 - 1:  # an ASN; larger numbers would overflow the column
+            query |= Q(asn=int(value))
+        return queryset.filter(query)
+
+    def filter_drifted(self, queryset, name, value):
+        drifted = Q(drift_state__in=(
+            DriftStateChoices.ONLY_IN_GIT, DriftStateChoices.ONLY_IN_CLUSTER, DriftStateChoices.DIFFERS,
+        ))
+        return queryset.filter(drifted) if value else queryset.exclude(drifted)
 
 
 @register_filterset
@@ -95,7 +145,10 @@ class SyncRunFilterSet(FabricRelationFilterMixin, BaseFilterSet):
 
     class Meta:
         model = SyncRun
-        fields = ('id', 'job_id', 'planned_at', 'started_at', 'finished_at', 'git_commit')
+        fields = (
+            'id', 'job_id', 'planned_at', 'started_at', 'finished_at', 'dry_run', 'created', 'updated', 'deleted',
+            'unchanged', 'invalid', 'prune_skipped', 'git_commit', 'kubernetes_revision',
+        )
 
     def search(self, queryset, name, value):
         if not value.strip():

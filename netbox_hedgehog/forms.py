@@ -9,7 +9,8 @@ from utilities.forms.rendering import FieldSet
 from utilities.forms.widgets import BulkEditNullBooleanSelect
 
 from .choices import (
-    ConnectionStatusChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices,
+    ConnectionStatusChoices, DriftStateChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices,
+    SyncTriggerChoices,
 )
 from .models import HedgehogFabric, HedgehogResource, SyncRun
 
@@ -173,7 +174,12 @@ class HedgehogResourceFilterForm(NetBoxModelFilterSetForm):
 
     fieldsets = (
         FieldSet('q', 'filter_id', 'tag'),
-        FieldSet('fabric_id', 'source', 'kind', 'namespace', name=_('Resource')),
+        FieldSet('fabric_id', 'source', 'kind', 'namespace', 'name', name=_('Resource')),
+        FieldSet('drift_state', 'drifted', name=_('Drift')),
+        FieldSet(
+            'role', 'asn', 'profile', 'connection_type', 'devices', 'ports', 'subnets', 'vpc', 'connection',
+            'ipv4_namespace', 'vlan_namespace', name=_('Key fields'),
+        ),
     )
     fabric_id = DynamicModelMultipleChoiceField(
         queryset=HedgehogFabric.objects.all(), required=False, label=_('Fabric'),
@@ -181,6 +187,23 @@ class HedgehogResourceFilterForm(NetBoxModelFilterSetForm):
     source = forms.MultipleChoiceField(label=_('Source'), choices=ResourceSourceChoices, required=False)
     kind = forms.CharField(label=_('Kind'), required=False)
     namespace = forms.CharField(label=_('Namespace'), required=False)
+    name = forms.CharField(label=_('Name'), required=False)
+    drift_state = forms.MultipleChoiceField(label=_('Drift'), choices=DriftStateChoices, required=False)
+    drifted = forms.NullBooleanField(
+        label=_('Drifted'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+        help_text=_('Differs, or exists in one source only'),
+    )
+    role = forms.CharField(label=_('Role'), required=False)
+    asn = forms.IntegerField(label=_('ASN'), required=False, min_value=0)
+    profile = forms.CharField(label=_('Profile'), required=False)
+    connection_type = forms.CharField(label=_('Connection type'), required=False)
+    devices = forms.CharField(label=_('Device'), required=False, help_text=_('Refers to this switch, server or gateway'))
+    ports = forms.CharField(label=_('Port'), required=False, help_text=_('As device/port, e.g. leaf-01/E1/1'))
+    subnets = forms.CharField(label=_('Subnet'), required=False)
+    vpc = forms.CharField(label=_('VPC'), required=False)
+    connection = forms.CharField(label=_('Connection'), required=False)
+    ipv4_namespace = forms.CharField(label=_('IPv4 namespace'), required=False)
+    vlan_namespace = forms.CharField(label=_('VLAN namespace'), required=False)
     tag = TagFilterField(model)
 
 
@@ -189,10 +212,13 @@ class SyncRunFilterForm(SavedFiltersMixin, FilterForm):
 
     fieldsets = (
         FieldSet('q', 'filter_id'),
-        FieldSet('fabric_id', 'trigger', 'outcome', name=_('Run')),
+        FieldSet('fabric_id', 'trigger', 'outcome', 'dry_run', name=_('Run')),
     )
     fabric_id = DynamicModelMultipleChoiceField(
         queryset=HedgehogFabric.objects.all(), required=False, label=_('Fabric'),
     )
     trigger = forms.MultipleChoiceField(label=_('Trigger'), choices=SyncTriggerChoices, required=False)
     outcome = forms.MultipleChoiceField(label=_('Outcome'), choices=SyncOutcomeChoices, required=False)
+    dry_run = forms.NullBooleanField(
+        label=_('Dry run'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+    )

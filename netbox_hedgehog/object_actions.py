@@ -7,24 +7,50 @@ from netbox.object_actions import ObjectAction
 
 __all__ = (
     'BulkScheduleSync',
-    'ScheduleSync',
     'ConnectionTestAction',
+    'DryRunSync',
+    'ScheduleSync',
 )
 
 
-class ScheduleSync(ObjectAction):
-    """Queue an immediate sync of one fabric (a POST form on its detail page)."""
+class FabricPostAction(ObjectAction):
+    """A button on the fabric's detail page that POSTs to one of its views (a small form of its own)."""
 
-    name = 'schedule_sync'
-    label = _('Sync now')
     permissions_required = {'change'}
     url_kwargs = ['pk']
-    template_name = 'netbox_hedgehog/buttons/schedule_sync.html'
+    template_name = 'netbox_hedgehog/buttons/post_action.html'
+    button_class = 'btn-primary'
+    icon = 'sync'
 
     @classmethod
     def get_context(cls, context, obj):
         # Buttons are rendered outside the page's RequestContext, so the form needs its token passed in.
-        return {'csrf_token': get_token(context['request'])}
+        return {'csrf_token': get_token(context['request']), 'button_class': cls.button_class, 'icon': cls.icon}
+
+
+class ScheduleSync(FabricPostAction):
+    """Queue an immediate sync of one fabric."""
+
+    name = 'schedule_sync'
+    label = _('Sync now')
+
+
+class DryRunSync(FabricPostAction):
+    """Queue an immediate dry run of one fabric: the diff is computed and recorded on the run, not applied."""
+
+    name = 'dry_run'
+    label = _('Dry run')
+    button_class = 'btn-outline-primary'
+    icon = 'file-compare'
+
+
+class ConnectionTestAction(FabricPostAction):
+    """Queue a test of the fabric's Kubernetes API and Git remote."""
+
+    name = 'test_connection'
+    label = _('Test connection')
+    button_class = 'btn-outline-secondary'
+    icon = 'lan-connect'
 
 
 class BulkScheduleSync(ObjectAction):
@@ -35,17 +61,3 @@ class BulkScheduleSync(ObjectAction):
     multi = True
     permissions_required = {'change'}
     template_name = 'netbox_hedgehog/buttons/bulk_schedule_sync.html'
-
-
-class ConnectionTestAction(ObjectAction):
-    """Queue a test of the fabric's Kubernetes API and Git remote (a POST form on its detail page)."""
-
-    name = 'test_connection'
-    label = _('Test connection')
-    permissions_required = {'change'}
-    url_kwargs = ['pk']
-    template_name = 'netbox_hedgehog/buttons/test_connection.html'
-
-    @classmethod
-    def get_context(cls, context, obj):
-        return {'csrf_token': get_token(context['request'])}

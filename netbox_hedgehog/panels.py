@@ -1,10 +1,14 @@
 """Detail-page panels, declared with NetBox's ``netbox.ui`` layout machinery."""
 
 import yaml
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from netbox.ui import attrs, panels
 from netbox.ui.actions import CopyContent
+
+from .choices import ResourceSourceChoices
+from .tables import drifted_resources_url, step_durations
 
 __all__ = (
     'FabricConnectionPanel',
@@ -13,9 +17,15 @@ __all__ = (
     'FabricPanel',
     'FabricStatusPanel',
     'FabricSyncSettingsPanel',
+    'ResourceAgentPanel',
+    'ResourceConditionsPanel',
+    'ResourceDriftPanel',
+    'ResourceKeyFieldsPanel',
     'ResourcePanel',
+    'ResourceSourcePanel',
     'SyncRunCountsPanel',
     'SyncRunPanel',
+    'SyncRunStepsPanel',
     'YAMLPanel',
 )
 
@@ -31,6 +41,55 @@ class MultilineTextAttr(attrs.TextAttr):
     """Text whose lines stay lines (one per source, for example)."""
 
     template_name = 'netbox_hedgehog/attrs/multiline.html'
+
+
+class ContextAttributesPanel(panels.ObjectAttributesPanel):
+    """An attributes panel whose attributes may read the page's context, and whose empty ones may be left out.
+
+    NetBox hands an attribute only its name and the user's permissions and preferences; here it also
+    gets the page's context as ``page`` (what the view's ``get_extra_context`` added, for example).
+    """
+
+    hide_empty = False
+
+    def get_context(self, context):
+        ctx = panels.ObjectPanel.get_context(self, context)
+        obj = ctx['object']
+        names = [name for name in self._attrs if self.shows(name, obj)]
+        rows = []
+        for name in names:
+            attr = self._attrs[name]
+            if self.hide_empty and attr.get_value(obj) in (None, '', [], {}):
+                continue
+            rows.append({
+                'label': attr.label or self._name_to_label(name),
+                'value': attr.render(obj, {
+                    'name': name, 'perms': ctx['perms'], 'preferences': context.get('preferences', {}),
+                    'page': context,
+                }),
+            })
+        return {**ctx, 'attrs': rows}
+
+    def shows(self, name, obj):
+        if self.only:
+            return name in self.only
+        return name not in self.exclude
+
+    def should_render(self, context):
+        return bool(context['attrs'])
+
+
+class PageValueAttr(attrs.TextAttr):
+    """A value the view put into the page's context (under ``accessor``), not one of the object's fields."""
+
+    def get_value(self, obj):
+        return None  # rendered from the page's context in render()
+
+    def render(self, obj, context):
+        value = context.get('page', {}).get(self.accessor)
+        if value in (None, ''):
+            return self.placeholder
+        return format_html('<span class="{}">{}</span>', self.style or '', value)
 
 
 class FabricPanel(panels.ObjectAttributesPanel):
@@ -68,9 +127,24 @@ class FabricSyncSettingsPanel(panels.ObjectAttributesPanel):
     prune = attrs.BooleanAttr('prune', label=_('Prune'))
 
 
+class DriftCountAttr(attrs.ObjectAttribute):
+    """A fabric's drift count, linked to the list of its drifted resources."""
+
+    def render(self, obj, context):
+        count = self.get_value(obj)
+        if not count:
+            return format_html('<span id="attr_{}">{}</span>', context['name'], count)
+        return format_html(
+            '<a id="attr_{}" href="{}" class="badge text-bg-orange">{}</a>', context['name'],
+            drifted_resources_url(obj), count,
+        )
+
+
 class FabricStatusPanel(panels.ObjectAttributesPanel):
     title = _('Sync status')
     sync_status = attrs.ChoiceAttr('sync_status', label=_('Status'))
+    drift_count = DriftCountAttr('drift_count', label=_('Drift'))
+    prune = attrs.BooleanAttr('prune', label=_('Prune'))
     sync_error = attrs.TextAttr('sync_error', label=_('Error'), style='font-monospace text-danger')
     last_sync = attrs.DateTimeAttr('last_sync', label=_('Last run'))
     last_successful_sync = attrs.DateTimeAttr('last_successful_sync', label=_('Last success'))
@@ -94,9 +168,116 @@ class ResourcePanel(panels.ObjectAttributesPanel):
     kind = attrs.TextAttr('kind')
     namespace = attrs.TextAttr('namespace')
     name = attrs.TextAttr('name', copy_button=True)
-    resource_version = attrs.TextAttr('resource_version', label=_('Resource version'), style='font-monospace')
+
+
+class ResourceSourcePanel(ContextAttributesPanel):
+    """Where this row was read: the cluster's UID and resourceVersion, or the Git file and commit."""
+
+    title = _('Source')
     uid = attrs.TextAttr('uid', label=_('UID'), style='font-monospace')
-    source_path = attrs.TextAttr('source_path', label=_('Source path'), style='font-monospace')
+    resource_version = attrs.TextAttr('resource_version', label=_('Resource version'), style='font-monospace')
+    source_path = attrs.TextAttr('source_path', label=_('Path'), style='font-monospace', copy_button=True)
+    git_commit = PageValueAttr('git_commit_link', label=_('Commit (last run)'), style='font-monospace')
+
+    SOURCE_ATTRS = {
+        ResourceSourceChoices.KUBERNETES: ('uid', 'resource_version'),
+        ResourceSourceChoices.GIT: ('source_path', 'git_commit'),
+    }
+
+    def shows(self, name, obj):
+        return name in self.SOURCE_ATTRS.get(obj.source, ())
+
+
+class ReferenceAttr(attrs.TextAttr):
+    """Names of other objects (one, or a list), each linked to its row when the view found one.
+
+    The view resolves them, all fields at once, into the page's ``resource_links``:
+    ``{field: {name: HedgehogResource}}``; a name without a row stays plain text.
+    """
+
+    def get_value(self, obj):
+        value = getattr(obj, self.accessor)
+        return value if value else None
+
+    def render(self, obj, context):
+        value = self.get_value(obj)
+        if not value:
+            return self.placeholder
+        names = value if isinstance(value, list) else [value]
+        found = context.get('page', {}).get('resource_links', {}).get(self.accessor, {})
+        return format_html_join(', ', '{}', ((_reference(name, found.get(name)),) for name in names))
+
+
+def _reference(name, target):
+    if target is None:
+        return format_html('<span class="font-monospace">{}</span>', name)
+    return format_html(
+        '<a href="{}" class="font-monospace" title="{} ({})">{}</a>',
+        target.get_absolute_url(), target.kind, target.get_source_display(), name,
+    )
+
+
+class ResourceKeyFieldsPanel(ContextAttributesPanel):
+    """The kind's key fields (only those set); names of other objects link to their rows."""
+
+    title = _('Key fields')
+    hide_empty = True
+    role = attrs.TextAttr('role')
+    asn = attrs.NumericAttr('asn', label=_('ASN'), copy_button=True)
+    profile = ReferenceAttr('profile')
+    connection_type = attrs.TextAttr('connection_type', label=_('Connection type'))
+    devices = ReferenceAttr('devices')
+    ports = attrs.ArrayAttr('ports', style='font-monospace')
+    subnets = attrs.ArrayAttr('subnets', style='font-monospace')
+    vpc = ReferenceAttr('vpc', label=_('VPC'))
+    connection = ReferenceAttr('connection')
+    ipv4_namespace = ReferenceAttr('ipv4_namespace', label=_('IPv4 namespace'))
+    vlan_namespace = ReferenceAttr('vlan_namespace', label=_('VLAN namespace'))
+
+
+class ResourceAgentPanel(ContextAttributesPanel):
+    """What an Agent reports in its status (shown only when it reports it)."""
+
+    title = _('Agent status')
+    hide_empty = True
+    heartbeat = attrs.DateTimeAttr('heartbeat', label=_('Last heartbeat'))
+    applied_generation = attrs.NumericAttr('applied_generation', label=_('Applied generation'))
+
+
+class ResourceConditionsPanel(panels.ObjectPanel):
+    """The Kubernetes conditions in the object's status, one row each."""
+
+    title = _('Conditions')
+    template_name = 'netbox_hedgehog/panels/conditions.html'
+
+    def get_context(self, context):
+        ctx = super().get_context(context)
+        status = ctx['object'].status
+        conditions = status.get('conditions') if isinstance(status, dict) else None
+        return {
+            **ctx,
+            'conditions': [c for c in conditions if isinstance(c, dict)] if isinstance(conditions, list) else [],
+        }
+
+    def should_render(self, context):
+        return bool(context['conditions'])
+
+
+class ResourceDriftPanel(panels.ObjectPanel):
+    """The object's drift state and, when the other source has it too, what differs (from the view's context)."""
+
+    title = _('Drift')
+    template_name = 'netbox_hedgehog/panels/drift.html'
+
+    def get_context(self, context):
+        return {
+            **super().get_context(context),
+            'counterpart': context.get('counterpart'),
+            'drift_lines': context.get('drift_lines'),
+        }
+
+    def should_render(self, context):
+        return bool(context['object'].drift_state or context['counterpart'])
 
 
 class SyncRunPanel(panels.ObjectAttributesPanel):
@@ -109,8 +290,12 @@ class SyncRunPanel(panels.ObjectAttributesPanel):
     finished_at = attrs.DateTimeAttr('finished_at', label=_('Finished'))
     lateness = attrs.TextAttr('lateness', label=_('Late by'), format_string='{:.2f} s')
     duration = attrs.TextAttr('duration', label=_('Duration'), format_string='{:.2f} s')
+    dry_run = attrs.BooleanAttr('dry_run', label=_('Dry run'))
     job_id = attrs.TextAttr('job_id', label=_('RQ job'), style='font-monospace')
     git_commit = attrs.TextAttr('git_commit', label=_('Git commit'), style='font-monospace', copy_button=True)
+    kubernetes_revision = attrs.TextAttr(
+        'kubernetes_revision', label=_('Kubernetes revision'), style='font-monospace',
+    )
 
 
 class SyncRunCountsPanel(panels.ObjectAttributesPanel):
@@ -119,6 +304,19 @@ class SyncRunCountsPanel(panels.ObjectAttributesPanel):
     updated = attrs.NumericAttr('updated', label=_('Updated'))
     deleted = attrs.NumericAttr('deleted', label=_('Deleted'))
     unchanged = attrs.NumericAttr('unchanged', label=_('Unchanged'))
+    invalid = attrs.NumericAttr('invalid', label=_('Invalid'))
+    prune_skipped = attrs.NumericAttr('prune_skipped', label=_('Prune skipped'))
+
+
+class SyncRunStepsPanel(panels.ObjectPanel):
+    """How long each step of the run took (seconds, 3 decimals)."""
+
+    title = _('Step durations')
+    template_name = 'netbox_hedgehog/panels/step_durations.html'
+
+    def get_context(self, context):
+        ctx = super().get_context(context)
+        return {**ctx, 'steps': step_durations(ctx['object'].step_durations)}
 
 
 class YAMLPanel(panels.ObjectPanel):

@@ -14,11 +14,21 @@ class HedgehogFabricIndex(SearchIndex):
 
 
 class HedgehogResourceIndex(SearchIndex):
+    """Resources by name first, then by the key fields naming other objects (a VPC finds its attachments)."""
+
     model = HedgehogResource
     fields = (
         ('name', 100),
+        ('asn', 200),
+        ('role', 300),
+        ('profile', 300),
+        ('connection_type', 300),
+        ('vpc', 300),
+        ('connection', 300),
+        ('ipv4_namespace', 400),
+        ('vlan_namespace', 400),
     )
-    display_attrs = ('fabric', 'source', 'kind', 'namespace')
+    display_attrs = ('fabric', 'source', 'kind', 'namespace', 'drift_state')
 
 
 # Registered by NetBox's PluginConfig, which loads ``search.indexes``.

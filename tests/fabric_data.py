@@ -39,3 +39,72 @@ def create_fabrics():
         HedgehogFabric.objects.create(name='fabric-3', git_repository_url='https://example.com/wiring.git',
                                       git_token=GIT_TOKEN, git_ssh_key=GIT_SSH_KEY),
     )
+
+
+# A small wiring read from both sources, for the key-field, link and drift tests.
+CONNECTION = 'server-01--unbundled--leaf-01'
+ATTACHMENT = 'vpc-1--default--server-01--unbundled--leaf-01'
+WIRING = (
+    ('Switch', 'leaf-01', {'role': 'server-leaf', 'asn': 65101, 'profile': 'vs', 'vlanNamespaces': ['default']}),
+    ('Switch', 'leaf-02', {'role': 'server-leaf', 'asn': 65102, 'profile': 'vs'}),
+    ('Server', 'server-01', {'description': 'S1'}),
+    ('SwitchProfile', 'vs', {'displayName': 'Virtual switch'}),
+    ('VLANNamespace', 'default', {'ranges': [{'from': 1000, 'to': 2999}]}),
+    ('IPv4Namespace', 'default', {'subnets': ['10.0.0.0/16']}),
+    ('Connection', CONNECTION, {'unbundled': {'link': {
+        'server': {'port': 'server-01/enp2s1'}, 'switch': {'port': 'leaf-01/E1/1'},
+    }}}),
+    ('VPC', 'vpc-1', {
+        'ipv4Namespace': 'default', 'vlanNamespace': 'default',
+        'subnets': {'default': {'subnet': '10.0.1.0/24', 'vlan': 1001}},
+    }),
+    ('VPCAttachment', ATTACHMENT, {'subnet': 'vpc-1/default', 'connection': CONNECTION}),
+)
+# The cluster's leaf-02 has another ASN than Git's: its rows differ.
+DRIFT_LINE = 'spec.asn: 65102 in Git, 65199 in the cluster'
+AGENT_STATUS = {
+    'lastHeartbeat': '2025-01-02T03:04:05Z',
+    'lastAppliedGen': 7,
+    'conditions': [{
+        'type': 'Applied', 'status': 'True', 'reason': 'ApplySucceeded', 'message': 'Config applied to the switch',
+        'lastTransitionTime': '2025-01-02T03:00:00Z',
+    }],
+}
+
+
+def create_resource(fabric, source, kind, name, spec, status=None, **fields):
+    """A resource row with its key-field columns read from spec/status the way the sync reads them."""
+    from netbox_hedgehog.keys import key_fields
+    from netbox_hedgehog.kinds import KINDS_BY_NAME
+    from netbox_hedgehog.models import HedgehogResource
+
+    return HedgehogResource.objects.create(
+        fabric=fabric, source=source, api_version=KINDS_BY_NAME[kind].api_version, kind=kind, name=name,
+        spec=spec, status=status or {}, **key_fields(kind, spec, status or {}, name=name), **fields,
+    )
+
+
+def create_wiring(name='fabric-wiring'):
+    """A fabric with both sources holding WIRING (leaf-02 drifting) and a cluster-only Agent, drift recorded."""
+    from netbox_hedgehog.choices import ResourceSourceChoices
+    from netbox_hedgehog.sync.drift_records import record_drift
+
+    fabric = HedgehogFabric.objects.create(
+        name=name, kubernetes_server='https://10.9.0.1:6443', git_repository_url='https://example.com/wiring.git',
+    )
+    for kind, object_name, spec in WIRING:
+        create_resource(fabric, ResourceSourceChoices.GIT, kind, object_name, spec, source_path='wiring.yaml')
+        if object_name == 'leaf-02':
+            spec = {**spec, 'asn': 65199}
+        create_resource(
+            fabric, ResourceSourceChoices.KUBERNETES, kind, object_name, spec,
+            uid=f'uid-{kind}-{object_name}', resource_version='1234',
+        )
+    create_resource(
+        fabric, ResourceSourceChoices.KUBERNETES, 'Agent', 'leaf-01',
+        {'role': 'server-leaf', 'switch': {'role': 'server-leaf', 'asn': 65101, 'profile': 'vs'}},
+        status=AGENT_STATUS, uid='uid-agent-leaf-01', resource_version='1240',
+    )
+    record_drift(fabric)
+    fabric.refresh_from_db()
+    return fabric

@@ -1,13 +1,16 @@
 """The REST API, through NetBox's API view test cases, and the write-only secrets."""
 
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import status
 
-from netbox_hedgehog.choices import ResourceSourceChoices
-from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
+from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
-from tests.fabric_data import GIT_SSH_KEY, GIT_TOKEN, KUBECONFIG, KUBECONFIG_SECRET, SECRETS, create_fabrics
+from tests.fabric_data import (
+    CONNECTION, GIT_SSH_KEY, GIT_TOKEN, KUBECONFIG, KUBECONFIG_SECRET, SECRETS, create_fabrics, create_wiring,
+)
 
 
 class PluginAPIMixin:
@@ -61,6 +64,44 @@ class HedgehogResourceAPITestCase(
                 fabric=fabric, source=ResourceSourceChoices.GIT, api_version='wiring.githedgehog.com/v1beta1',
                 kind='Switch', name=name, spec={'role': 'spine'},
             )
+        create_wiring()
+
+    def test_key_fields_status_and_drift_are_returned(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogresource')
+        url = reverse('plugins-api:netbox_hedgehog-api:hedgehogresource-list')
+        response = self.client.get(f'{url}?kind=Connection&source=git', **self.header)
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        [connection] = response.data['results']
+        self.assertEqual(connection['name'], CONNECTION)
+        self.assertEqual(connection['connection_type'], 'unbundled')
+        self.assertEqual(connection['devices'], ['leaf-01', 'server-01'])
+        self.assertEqual(connection['ports'], ['server-01/enp2s1', 'leaf-01/E1/1'])
+        self.assertEqual(connection['drift_state']['value'], 'in_sync')
+
+        response = self.client.get(f'{url}?name=leaf-02&source=kubernetes', **self.header)
+        [leaf] = response.data['results']
+        self.assertEqual((leaf['asn'], leaf['role'], leaf['profile']), (65199, 'server-leaf', 'vs'))
+        self.assertEqual(leaf['drift_state'], {'value': 'differs', 'label': 'Differs'})
+
+        response = self.client.get(f'{url}?kind=Agent', **self.header)
+        [agent] = response.data['results']
+        self.assertEqual(agent['applied_generation'], 7)
+        self.assertTrue(agent['heartbeat'].startswith('2025-01-02T03:04:05'))
+        self.assertEqual(agent['status']['conditions'][0]['reason'], 'ApplySucceeded')
+        self.assertEqual(agent['drift_state']['value'], 'only_in_cluster')
+
+    def test_key_field_filters(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogresource')
+        url = reverse('plugins-api:netbox_hedgehog-api:hedgehogresource-list')
+        for params, count in (
+            ('devices=leaf-01', 3), ('devices=leaf-01&devices=server-01', 3), ('devices__n=leaf-01', 19 + 3 - 3),
+            ('asn=65101', 3), ('connection_type=unbundled', 2), ('drift_state=differs', 2), ('drifted=true', 3),
+            ('subnets=10.0.1.0/24', 2), ('vpc=vpc-1', 2),
+        ):
+            with self.subTest(params=params):
+                response = self.client.get(f'{url}?{params}', **self.header)
+                self.assertHttpStatus(response, status.HTTP_200_OK)
+                self.assertEqual(response.data['count'], count)
 
     def test_resources_are_read_only(self):
         """The sync owns resources: the API reads them and refuses writes."""
@@ -68,6 +109,52 @@ class HedgehogResourceAPITestCase(
         resource = HedgehogResource.objects.first()
         response = self.client.patch(self._get_detail_url(resource), {'name': 'x'}, format='json', **self.header)
         self.assertHttpStatus(response, status.HTTP_405_METHOD_NOT_ALLOWED)
+
+
+class FabricAndRunFieldsAPITestCase(PluginAPIMixin, APITestCase):
+    """The fabric's drift count and a run's new fields, read-only."""
+
+    model = HedgehogFabric
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.fabric = create_wiring()
+        cls.sync_run = SyncRun.objects.create(
+            fabric=cls.fabric, trigger=SyncTriggerChoices.BOOTSTRAP, outcome=SyncOutcomeChoices.PARTIAL,
+            started_at=timezone.now(), dry_run=True, invalid=2, prune_skipped=5, kubernetes_revision='Switch=12',
+            step_durations={'fetch_kubernetes': 0.25, 'diff': 0.001},
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.change_hedgehogfabric',
+                             'netbox_hedgehog.view_syncrun')
+
+    def test_fabric_drift_count_is_read_only(self):
+        response = self.client.get(self._get_detail_url(self.fabric), **self.header)
+        self.assertEqual(
+            (response.data['drift_count'], response.data['prune'], response.data['kubernetes_verify_tls']),
+            (2, True, True),
+        )
+        response = self.client.patch(self._get_detail_url(self.fabric), {'drift_count': 0, 'prune': False},
+                                     format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        self.fabric.refresh_from_db()
+        self.assertEqual((self.fabric.drift_count, self.fabric.prune), (2, False))
+
+    def test_run_fields_and_filters(self):
+        url = reverse('plugins-api:netbox_hedgehog-api:syncrun-list')
+        response = self.client.get(f'{url}?dry_run=true&outcome=partial&trigger=bootstrap', **self.header)
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        [run] = response.data['results']
+        self.assertEqual(run['outcome'], {'value': 'partial', 'label': 'Partial'})
+        self.assertEqual(run['trigger']['value'], 'bootstrap')
+        self.assertEqual(
+            (run['dry_run'], run['invalid'], run['prune_skipped'], run['kubernetes_revision']),
+            (True, 2, 5, 'Switch=12'),
+        )
+        self.assertEqual(run['step_durations'], {'fetch_kubernetes': 0.25, 'diff': 0.001})
+        self.assertEqual(self.client.get(f'{url}?dry_run=false', **self.header).data['count'], 0)
 
 
 class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):

@@ -20,7 +20,7 @@ from netbox_hedgehog.models.fabric import SECRET_FIELDS
 from users.models import ObjectPermission
 from utilities.testing import APITestCase, APIViewTestCases
 
-from tests.fabric_data import KUBECONFIG_SECRET, TOKEN, create_fabrics
+from tests.fabric_data import CONNECTION, KUBECONFIG_SECRET, TOKEN, create_fabrics, create_wiring
 
 
 def create_resources_and_runs():
@@ -42,6 +42,11 @@ def create_resources_and_runs():
             fabric=fabric, trigger=trigger, outcome=outcome, started_at=now, finished_at=now, planned_at=now,
             created=3, git_commit='0123456789abcdef0123456789abcdef01234567', job_id=f'job-{fabric.pk}-{outcome}',
         )
+    wiring = create_wiring()
+    SyncRun.objects.create(
+        fabric=wiring, trigger=SyncTriggerChoices.WATCHDOG, outcome=SyncOutcomeChoices.PARTIAL, started_at=now,
+        dry_run=True, invalid=1, prune_skipped=2, kubernetes_revision='Switch=5', step_durations={'diff': 0.5},
+    )
     return fabrics
 
 
@@ -156,13 +161,46 @@ class HedgehogGraphQLQueryTestCase(APITestCase):
         }""")
         self.assertNotIn('errors', data)
         self.assertEqual([f['name'] for f in data['data']['hedgehog_fabric_list']],
-                         ['fabric-1', 'fabric-2', 'fabric-3'])
+                         ['fabric-1', 'fabric-2', 'fabric-3', 'fabric-wiring'])
         self.assertEqual(sorted(r['fabric']['name'] for r in data['data']['hedgehog_resource_list']),
                          ['fabric-1', 'fabric-2'])
         self.assertEqual(
             sorted((r['fabric']['name'], r['outcome']) for r in data['data']['hedgehog_sync_run_list']),
             [('fabric-1', 'failed'), ('fabric-3', 'success')],
         )
+
+    def test_key_fields_drift_and_run_fields(self):
+        for model in (HedgehogFabric, HedgehogResource, SyncRun):
+            self.grant_view(model)
+        data = self.query("""{
+            hedgehog_fabric_list(filters: {drift_count: {comparison_lookup: {gte: 1}}}) { name drift_count prune kubernetes_verify_tls }
+            connections: hedgehog_resource_list(filters: {devices: {contains: ["leaf-01"]}, kind: {exact: "Connection"}}) {
+                name source connection_type devices ports drift_state
+            }
+            by_asn: hedgehog_resource_list(filters: {asn: {filter_lookup: {exact: 65199}}}) { name asn source drift_state }
+            agents: hedgehog_resource_list(filters: {kind: {exact: "Agent"}}) { heartbeat applied_generation status }
+            hedgehog_sync_run_list(filters: {dry_run: {exact: true}}) {
+                outcome trigger dry_run invalid prune_skipped kubernetes_revision step_durations
+            }
+        }""")
+        self.assertNotIn('errors', data)
+        data = data['data']
+        self.assertEqual(data['hedgehog_fabric_list'],
+                         [{'name': 'fabric-wiring', 'drift_count': 2, 'prune': True, 'kubernetes_verify_tls': True}])
+        self.assertEqual(sorted(r['source'] for r in data['connections']), ['git', 'kubernetes'])
+        self.assertEqual({(r['name'], r['connection_type'], r['drift_state']) for r in data['connections']},
+                         {(CONNECTION, 'unbundled', 'in_sync')})
+        self.assertEqual(data['connections'][0]['devices'], ['leaf-01', 'server-01'])
+        self.assertEqual(data['by_asn'], [{'name': 'leaf-02', 'asn': 65199, 'source': 'kubernetes',
+                                           'drift_state': 'differs'}])
+        [agent] = data['agents']
+        self.assertEqual(agent['applied_generation'], 7)
+        self.assertTrue(agent['heartbeat'].startswith('2025-01-02T03:04:05'))
+        self.assertEqual(agent['status']['conditions'][0]['type'], 'Applied')
+        self.assertEqual(data['hedgehog_sync_run_list'], [{
+            'outcome': 'partial', 'trigger': 'watchdog', 'dry_run': True, 'invalid': 1, 'prune_skipped': 2,
+            'kubernetes_revision': 'Switch=5', 'step_durations': {'diff': 0.5},
+        }])
 
     def test_secrets_are_not_in_the_schema(self):
         self.grant_view(HedgehogFabric)

@@ -26,6 +26,13 @@ class QueueAssertions(RQQueueTestMixin):
         self.assertTrue(all(job.func_name == SYNC_FUNCTION for job in jobs))
         return sorted(job.args[0] for job in jobs)
 
+    def queued_options(self):
+        """(fabric id, dry_run, allow_empty_kinds) of each queued sync."""
+        return sorted(
+            (job.args[0], job.kwargs['dry_run'], job.kwargs['allow_empty_kinds'])
+            for job in django_rq.get_queue(QUEUE_NAME).get_jobs()
+        )
+
     def grant_change(self, **constraints):
         permission = ObjectPermission.objects.create(
             name='change fabrics', actions=['change'], constraints=constraints or None,
@@ -104,6 +111,39 @@ class ScheduleSyncUITestCase(QueueAssertions, TestCase):
         self.assertEqual(second, {**first, 'coalesced': True})
         self.assertEqual(self.queued_fabric_ids(), [fabric.pk])
 
+    def dry_run_url(self, pk):
+        return reverse('plugins:netbox_hedgehog:hedgehogfabric_dry_run', args=[pk])
+
+    def test_dry_run_url_queues_a_dry_run_beside_a_sync(self):
+        self.grant_change()
+        fabric = self.fabrics[0]
+        response = self.client.post(self.dry_run_url(fabric.pk))
+        self.assertHttpStatus(response, 202)
+        self.assertFalse(response.json()['coalesced'])
+        self.assertEqual(self.queued_options(), [(fabric.pk, True, False)])
+        # A sync is another action: it does not join the queued dry run.
+        self.assertFalse(self.client.post(self.schedule_url(fabric.pk)).json()['coalesced'])
+        self.assertEqual(self.queued_options(), [(fabric.pk, False, False), (fabric.pk, True, False)])
+        self.assertTrue(self.client.post(self.dry_run_url(fabric.pk)).json()['coalesced'])
+
+    def test_dry_run_button_redirects_with_a_message(self):
+        self.grant_change()
+        fabric = self.fabrics[0]
+        response = self.client.post(
+            self.dry_run_url(fabric.pk), {'return_url': fabric.get_absolute_url()}, HTTP_ACCEPT='text/html',
+        )
+        self.assertRedirects(response, fabric.get_absolute_url(), fetch_redirect_response=False)
+        [message] = get_messages(response.wsgi_request)
+        self.assertTrue(str(message).startswith('Queued a dry run of fabric-1 (job '))
+
+    def test_dry_run_url_needs_the_change_permission(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogfabric')
+        self.assertHttpStatus(self.client.post(self.dry_run_url(self.fabrics[0].pk)), 403)
+        self.grant_change(pk=self.fabrics[0].pk)
+        self.assertHttpStatus(self.client.post(self.dry_run_url(self.fabrics[1].pk)), 404)
+        self.assertHttpStatus(self.client.get(self.dry_run_url(self.fabrics[0].pk)), 405)
+        self.assertEqual(self.queued_fabric_ids(), [])
+
     def test_fabric_url_redirects_a_browser_back_with_a_message(self):
         self.grant_change()
         fabric = self.fabrics[0]
@@ -160,6 +200,36 @@ class ScheduleSyncAPITestCase(QueueAssertions, APITestCase):
         self.assertTrue(again.data['coalesced'])
         self.assertEqual(again.data['job_id'], response.data['job_id'])
         self.assertEqual(self.queued_fabric_ids(), [self.fabric.pk])
+
+    def test_sync_action_takes_dry_run_and_allow_empty_kinds(self):
+        self.grant_change()
+        response = self.client.post(self.sync_url(self.fabric.pk), {'dry_run': True}, format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_202_ACCEPTED)
+        self.assertEqual(self.queued_options(), [(self.fabric.pk, True, False)])
+        response = self.client.post(
+            self.sync_url(self.fabric.pk), {'allow_empty_kinds': True}, format='json', **self.header,
+        )
+        self.assertHttpStatus(response, status.HTTP_202_ACCEPTED)
+        self.assertEqual(self.queued_options(), [(self.fabric.pk, False, True), (self.fabric.pk, True, False)])
+
+    def test_sync_action_without_a_body_is_a_plain_sync(self):
+        self.grant_change()
+        self.assertHttpStatus(self.client.post(self.sync_url(self.fabric.pk), **self.header), 202)
+        self.assertEqual(self.queued_options(), [(self.fabric.pk, False, False)])
+
+    def test_sync_action_rejects_an_invalid_body(self):
+        self.grant_change()
+        for body in ({'dry_run': 'maybe'}, {'allow_empty_kinds': [True]}, {'dry_run': {'x': 1}}, [True]):
+            with self.subTest(body=body):
+                response = self.client.post(self.sync_url(self.fabric.pk), body, format='json', **self.header)
+                self.assertHttpStatus(response, status.HTTP_400_BAD_REQUEST)
+        self.assertEqual(self.queued_fabric_ids(), [])
+
+    def test_dry_run_through_the_api_needs_the_change_permission(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.add_hedgehogfabric')
+        response = self.client.post(self.sync_url(self.fabric.pk), {'dry_run': True}, format='json', **self.header)
+        self.assertHttpStatus(response, status.HTTP_403_FORBIDDEN)
+        self.assertEqual(self.queued_fabric_ids(), [])
 
     def test_sync_action_without_change_permission(self):
         self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.add_hedgehogfabric')

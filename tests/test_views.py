@@ -5,9 +5,16 @@ from django.utils import timezone
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from netbox_hedgehog.tables import SyncRunTable
+from netbox_hedgehog.views.resources import resource_links
 from utilities.testing import TestCase, ViewTestCases, create_tags
 
-from tests.fabric_data import GIT_SSH_KEY, GIT_TOKEN, KUBECONFIG, SECRETS, TOKEN, create_fabrics
+from tests.fabric_data import (
+    ATTACHMENT, CONNECTION, DRIFT_LINE, GIT_SSH_KEY, GIT_TOKEN, KUBECONFIG, SECRETS, TOKEN, create_fabrics,
+    create_wiring,
+)
+
+GIT, CLUSTER = ResourceSourceChoices.GIT, ResourceSourceChoices.KUBERNETES
 
 
 class PluginURLMixin:
@@ -181,8 +188,35 @@ class HedgehogFabricDetailTestCase(TestCase):
 
     def test_sync_now_button_needs_the_change_permission(self):
         self.add_permissions('netbox_hedgehog.view_hedgehogfabric')
-        content = self.client.get(HedgehogFabric.objects.first().get_absolute_url()).content.decode()
+        fabric = HedgehogFabric.objects.first()
+        content = self.client.get(fabric.get_absolute_url()).content.decode()
         self.assertNotIn('Sync now', content)
+        self.assertNotIn(reverse('plugins:netbox_hedgehog:hedgehogfabric_dry_run', args=[fabric.pk]), content)
+
+    def test_dry_run_button_posts_to_the_dry_run_view(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.change_hedgehogfabric')
+        fabric = HedgehogFabric.objects.first()
+        content = self.client.get(fabric.get_absolute_url()).content.decode()
+        self.assertIn('Dry run', content)
+        self.assertIn(f'action="{reverse("plugins:netbox_hedgehog:hedgehogfabric_dry_run", args=[fabric.pk])}"',
+                      content)
+
+    def test_drift_count_links_to_the_drifted_resources(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.view_hedgehogresource')
+        fabric = create_wiring()
+        drifted_url = (f'{reverse("plugins:netbox_hedgehog:hedgehogresource_list")}'
+                       f'?fabric_id={fabric.pk}&amp;drifted=true')
+        content = self.client.get(fabric.get_absolute_url()).content.decode()
+        self.assertIn(f'href="{drifted_url}"', content)
+        self.assertIn('>2</a>', content)
+        content = self.client.get(reverse('plugins:netbox_hedgehog:hedgehogfabric_list')).content.decode()
+        self.assertIn(f'<a href="{drifted_url}">2</a>', content)
+        # The link's filter lists what the count counts: the rows of the two drifting objects.
+        response = self.client.get(drifted_url.replace('&amp;', '&'))
+        self.assertEqual(
+            sorted((row.record.kind, row.record.name, row.record.source) for row in response.context['table'].rows),
+            [('Agent', 'leaf-01', CLUSTER), ('Switch', 'leaf-02', GIT), ('Switch', 'leaf-02', CLUSTER)],
+        )
 
 
 class HedgehogResourceViewTestCase(
@@ -201,12 +235,140 @@ class HedgehogResourceViewTestCase(
                 fabric=fabric, source=ResourceSourceChoices.KUBERNETES, api_version='wiring.githedgehog.com/v1beta1',
                 kind='Switch', name=name, spec={'role': 'server-leaf', 'portBreakouts': {'E1/1': '4x25G'}},
             )
+        create_wiring()
 
     def test_spec_is_rendered_as_yaml(self):
         self.add_permissions('netbox_hedgehog.view_hedgehogresource')
-        content = self.client.get(HedgehogResource.objects.first().get_absolute_url()).content.decode()
+        resource = HedgehogResource.objects.get(fabric__name='fabric-1', name='leaf-1')
+        content = self.client.get(resource.get_absolute_url()).content.decode()
         self.assertIn('role: server-leaf', content)
         self.assertIn('E1/1: 4x25G', content)
+
+    def test_list_filters_by_key_fields(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogresource')
+        url = reverse('plugins:netbox_hedgehog:hedgehogresource_list')
+        for params, expected in (
+            ('devices=leaf-01', {('Agent', 'leaf-01'), ('Connection', CONNECTION)}),
+            ('asn=65101&kind=Switch', {('Switch', 'leaf-01')}),
+            ('connection_type=unbundled&source=git', {('Connection', CONNECTION)}),
+            ('drift_state=differs', {('Switch', 'leaf-02')}),
+            ('vpc=vpc-1', {('VPCAttachment', ATTACHMENT)}),
+        ):
+            with self.subTest(params=params):
+                response = self.client.get(f'{url}?{params}')
+                self.assertHttpStatus(response, 200)
+                self.assertEqual({(row.record.kind, row.record.name) for row in response.context['table'].rows},
+                                 expected)
+
+    def test_list_shows_the_key_field_columns(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogresource')
+        content = self.client.get(
+            f'{reverse("plugins:netbox_hedgehog:hedgehogresource_list")}?kind=Switch&source=git',
+        ).content.decode()
+        for text in ('Drift', 'Role', 'ASN', 'Connection type', 'VPC', '65101', 'server-leaf', 'Differs'):
+            self.assertIn(text, content)
+
+
+class HedgehogResourceDetailTestCase(TestCase):
+    """The detail page: key fields linked to the rows they name, source, status, and drift against the other source."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.fabric = create_wiring()
+
+    def setUp(self):
+        super().setUp()
+        self.add_permissions('netbox_hedgehog.view_hedgehogresource', 'netbox_hedgehog.view_syncrun')
+
+    def row(self, kind, name, source=GIT):
+        return HedgehogResource.objects.get(fabric=self.fabric, kind=kind, name=name, source=source)
+
+    def page(self, kind, name, source=GIT):
+        response = self.client.get(self.row(kind, name, source).get_absolute_url())
+        self.assertHttpStatus(response, 200)
+        return response.content.decode()
+
+    def assertLinks(self, content, *rows):
+        for row in rows:
+            self.assertIn(f'href="{row.get_absolute_url()}"', content)
+
+    def test_connection_links_its_switch_and_server_of_the_same_source(self):
+        content = self.page('Connection', CONNECTION)
+        self.assertLinks(content, self.row('Switch', 'leaf-01'), self.row('Server', 'server-01'))
+        self.assertNotIn(f'href="{self.row("Switch", "leaf-01", CLUSTER).get_absolute_url()}"', content)
+        self.assertIn('unbundled', content)
+        self.assertIn('leaf-01/E1/1', content)
+        content = self.page('Connection', CONNECTION, CLUSTER)
+        self.assertLinks(content, self.row('Switch', 'leaf-01', CLUSTER), self.row('Server', 'server-01', CLUSTER))
+
+    def test_attachment_links_its_vpc_and_connection(self):
+        content = self.page('VPCAttachment', ATTACHMENT)
+        self.assertLinks(content, self.row('VPC', 'vpc-1'), self.row('Connection', CONNECTION))
+
+    def test_vpc_and_switch_link_namespaces_and_profile(self):
+        content = self.page('VPC', 'vpc-1')
+        self.assertLinks(content, self.row('IPv4Namespace', 'default'), self.row('VLANNamespace', 'default'))
+        self.assertIn('10.0.1.0/24', content)
+        content = self.page('Switch', 'leaf-01')
+        self.assertLinks(content, self.row('SwitchProfile', 'vs'), self.row('VLANNamespace', 'default'))
+        self.assertIn('65101', content)
+
+    def test_a_name_without_a_row_stays_text(self):
+        HedgehogResource.objects.filter(fabric=self.fabric, kind='Server').delete()
+        content = self.page('Connection', CONNECTION)
+        self.assertIn('server-01', content)
+        self.assertLinks(content, self.row('Switch', 'leaf-01'))
+
+    def test_links_are_resolved_in_one_query_and_respect_permissions(self):
+        connection = self.row('Connection', CONNECTION)
+        with self.assertNumQueries(1):
+            links = resource_links(connection, HedgehogResource.objects.all())
+        self.assertEqual(links['devices'], {
+            'leaf-01': self.row('Switch', 'leaf-01'), 'server-01': self.row('Server', 'server-01'),
+        })
+        links = resource_links(connection, HedgehogResource.objects.filter(source=CLUSTER))
+        self.assertEqual(links['devices']['leaf-01'], self.row('Switch', 'leaf-01', CLUSTER))
+        self.assertEqual(resource_links(connection, HedgehogResource.objects.none()), {})
+
+    def test_agent_shows_its_status_and_links_its_switch(self):
+        content = self.page('Agent', 'leaf-01', CLUSTER)
+        for text in ('Agent status', 'Applied generation', 'Conditions', 'ApplySucceeded',
+                     'Config applied to the switch', 'lastHeartbeat', 'Only in cluster'):
+            self.assertIn(text, content)
+        self.assertLinks(content, self.row('Switch', 'leaf-01', CLUSTER), self.row('SwitchProfile', 'vs', CLUSTER))
+
+    def test_drifting_object_shows_the_diff_and_the_other_row(self):
+        for source in (GIT, CLUSTER):
+            with self.subTest(source=source):
+                content = self.page('Switch', 'leaf-02', source)
+                self.assertIn('Differs', content)
+                self.assertIn(DRIFT_LINE, content)
+                other = CLUSTER if source == GIT else GIT
+                self.assertLinks(content, self.row('Switch', 'leaf-02', other))
+
+    def test_object_in_sync_has_no_diff_lines(self):
+        content = self.page('Switch', 'leaf-01')
+        self.assertIn('In sync', content)
+        self.assertIn('No differences.', content)
+        self.assertNotIn('id="drift_lines"', content)
+
+    def test_source_panel(self):
+        content = self.page('Switch', 'leaf-01', CLUSTER)
+        self.assertIn('uid-Switch-leaf-01', content)
+        now = timezone.now()
+        applied = SyncRun.objects.create(
+            fabric=self.fabric, trigger=SyncTriggerChoices.SCHEDULE, outcome=SyncOutcomeChoices.PARTIAL,
+            started_at=now - timezone.timedelta(minutes=5), git_commit='a' * 40,
+        )
+        SyncRun.objects.create(  # later, but a dry run applies nothing
+            fabric=self.fabric, trigger=SyncTriggerChoices.MANUAL, outcome=SyncOutcomeChoices.SUCCESS, dry_run=True,
+            started_at=now, git_commit='b' * 40,
+        )
+        content = self.page('Switch', 'leaf-01')
+        self.assertIn('wiring.yaml', content)
+        self.assertIn(f'<a href="{applied.get_absolute_url()}">{"a" * 40}</a>', content)
+        self.assertNotIn('b' * 40, content)
+        self.assertNotIn('uid-Switch-leaf-01', content)
 
 
 class SyncRunViewTestCase(
@@ -225,3 +387,30 @@ class SyncRunViewTestCase(
                 fabric=fabric, trigger=SyncTriggerChoices.MANUAL, started_at=now, finished_at=now, outcome=outcome,
                 error='boom' if outcome == SyncOutcomeChoices.FAILED else '',
             )
+        cls.partial = SyncRun.objects.create(
+            fabric=fabric, trigger=SyncTriggerChoices.WATCHDOG, started_at=now, finished_at=now,
+            outcome=SyncOutcomeChoices.PARTIAL, dry_run=True, invalid=3, prune_skipped=4,
+            kubernetes_revision='Switch=1201,Server=1202',
+            step_durations={'fetch_kubernetes': 0.123456, 'fetch_git': 1.5, 'diff': 0.0004},
+        )
+
+    def test_detail_shows_the_run_fields_and_step_durations(self):
+        self.add_permissions('netbox_hedgehog.view_syncrun', 'netbox_hedgehog.view_hedgehogfabric')
+        content = self.client.get(self.partial.get_absolute_url()).content.decode()
+        for text in ('Partial', 'text-bg-orange', 'Watchdog', 'Dry run', 'Prune skipped', 'Switch=1201,Server=1202',
+                     'Step durations', 'fetch_kubernetes', '0.123', '1.500', '0.000'):
+            self.assertIn(text, content)
+
+    def test_list_shows_and_filters_dry_runs(self):
+        self.add_permissions('netbox_hedgehog.view_syncrun')
+        url = reverse('plugins:netbox_hedgehog:syncrun_list')
+        response = self.client.get(f'{url}?dry_run=true')
+        self.assertEqual([row.record for row in response.context['table'].rows], [self.partial])
+        self.assertIn('Partial', response.content.decode())
+        response = self.client.get(f'{url}?outcome=partial&outcome=failed&trigger=watchdog')
+        self.assertEqual([row.record for row in response.context['table'].rows], [self.partial])
+        # The export's text form of the step durations.
+        table = SyncRunTable(SyncRun.objects.filter(pk=self.partial.pk))
+        others = [name for name in table.columns.names() if name != 'step_durations']
+        self.assertEqual(list(table.as_values(exclude_columns=others))[1],
+                         ['fetch_kubernetes=0.123, fetch_git=1.500, diff=0.000'])

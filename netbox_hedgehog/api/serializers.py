@@ -5,7 +5,8 @@ from netbox.api.fields import ChoiceField, RelatedObjectCountField
 from netbox.api.serializers import BaseModelSerializer, NetBoxModelSerializer
 
 from ..choices import (
-    ConnectionStatusChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices,
+    ConnectionStatusChoices, DriftStateChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices,
+    SyncTriggerChoices,
 )
 from ..models import HedgehogFabric, HedgehogResource, SyncRun
 
@@ -13,6 +14,7 @@ __all__ = (
     'HedgehogFabricSerializer',
     'HedgehogResourceSerializer',
     'SyncJobSerializer',
+    'SyncRequestSerializer',
     'SyncRunSerializer',
 )
 
@@ -46,24 +48,30 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
             'id', 'url', 'display_url', 'display', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace',
             'kubernetes_token', 'kubernetes_ca_cert', 'kubernetes_verify_tls', 'kubeconfig', 'git_repository_url',
             'git_branch', 'git_path', 'git_token', 'git_ssh_key', 'sync_enabled', 'scheduler_enabled',
-            'sync_interval', 'prune', 'sync_status', 'sync_error', 'connection_status',
-            'connection_message', 'connection_checked', 'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync', 'resource_count', 'comments',
-            'tags', 'custom_fields', 'created', 'last_updated',
+            'sync_interval', 'prune', 'sync_status', 'sync_error', 'connection_status', 'connection_message',
+            'connection_checked', 'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync',
+            'drift_count', 'resource_count', 'comments', 'tags', 'custom_fields', 'created', 'last_updated',
         ]
         brief_fields = ('id', 'url', 'display', 'name', 'description', 'sync_status')
 
 
 class HedgehogResourceSerializer(NetBoxModelSerializer):
+    """A resource as the sync stored it: everything is read-only (the viewset takes no writes either)."""
+
     fabric = HedgehogFabricSerializer(nested=True, read_only=True)
     source = ChoiceField(choices=ResourceSourceChoices, read_only=True)
+    drift_state = ChoiceField(choices=DriftStateChoices, read_only=True, allow_blank=True)
 
     class Meta:
         model = HedgehogResource
         fields = [
             'id', 'url', 'display_url', 'display', 'fabric', 'source', 'api_version', 'kind', 'namespace', 'name',
-            'spec', 'labels', 'annotations', 'resource_version', 'uid', 'source_path', 'tags', 'custom_fields',
-            'created', 'last_updated',
+            'spec', 'status', 'labels', 'annotations', 'resource_version', 'uid', 'source_path', 'role', 'asn',
+            'profile', 'connection_type', 'devices', 'ports', 'subnets', 'vpc', 'connection', 'ipv4_namespace',
+            'vlan_namespace', 'heartbeat', 'applied_generation', 'drift_state', 'tags', 'custom_fields', 'created',
+            'last_updated',
         ]
+        read_only_fields = fields
         brief_fields = ('id', 'url', 'display', 'fabric', 'kind', 'namespace', 'name', 'source')
 
 
@@ -75,11 +83,24 @@ class SyncRunSerializer(BaseModelSerializer):
     class Meta:
         model = SyncRun
         fields = [
-            'id', 'url', 'display_url', 'display', 'fabric', 'trigger', 'outcome', 'job_id', 'planned_at',
+            'id', 'url', 'display_url', 'display', 'fabric', 'trigger', 'outcome', 'dry_run', 'job_id', 'planned_at',
             'started_at', 'finished_at', 'duration', 'lateness', 'created', 'updated', 'deleted', 'unchanged',
-            'git_commit', 'error',
+            'invalid', 'prune_skipped', 'git_commit', 'kubernetes_revision', 'step_durations', 'error',
         ]
+        read_only_fields = fields
         brief_fields = ('id', 'url', 'display', 'fabric', 'outcome', 'started_at')
+
+
+class SyncRequestSerializer(serializers.Serializer):
+    """The optional body of a sync request."""
+
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text=_('Compute and record the diff without applying it'),
+    )
+    allow_empty_kinds = serializers.BooleanField(
+        required=False, default=False,
+        help_text=_('Prune the objects of kinds that a source suddenly lists as empty (normally refused)'),
+    )
 
 
 class SyncJobSerializer(serializers.Serializer):

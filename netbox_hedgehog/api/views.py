@@ -38,12 +38,17 @@ class HedgehogFabricViewSet(NetBoxModelViewSet):
             return [TokenChangePermission()]
         return super().get_permissions()
 
-    @extend_schema(request=None, responses={202: serializers.SyncJobSerializer})
+    @extend_schema(request=serializers.SyncRequestSerializer, responses={202: serializers.SyncJobSerializer})
     @action(detail=True, methods=['post'])
     def sync(self, request, pk):
-        """Queue an immediate sync of the fabric (or join the one already queued); it runs in the worker."""
+        """Queue an immediate sync (or dry run) of the fabric, or join the one already queued; it runs in the worker.
+
+        The body is optional: ``{"dry_run": bool, "allow_empty_kinds": bool}``, both false by default.
+        """
         fabric = get_object_or_404(HedgehogFabric.objects.restrict(request.user, 'change'), pk=pk)
-        result = FabricScheduler().trigger_now(fabric)
+        options = serializers.SyncRequestSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        result = FabricScheduler().trigger_now(fabric, **options.validated_data)
         data = {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}
         return Response(serializers.SyncJobSerializer(data).data, status=status.HTTP_202_ACCEPTED)
 

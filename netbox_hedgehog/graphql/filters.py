@@ -12,7 +12,11 @@ from netbox.graphql.filters import BaseModelFilter, NetBoxModelFilter, register_
 from .. import models
 
 if TYPE_CHECKING:
-    from netbox.graphql.filter_lookups import IntegerLookup
+    from netbox.graphql.filter_lookups import BigIntegerLookup, IntegerLookup, StringArrayLookup
+
+IntegerLookupType = Annotated['IntegerLookup', strawberry.lazy('netbox.graphql.filter_lookups')]
+BigIntegerLookupType = Annotated['BigIntegerLookup', strawberry.lazy('netbox.graphql.filter_lookups')]
+StringArrayLookupType = Annotated['StringArrayLookup', strawberry.lazy('netbox.graphql.filter_lookups')]
 
 __all__ = (
     'HedgehogFabricFilter',
@@ -32,9 +36,10 @@ class HedgehogFabricFilter(NetBoxModelFilter):
     git_path: StrFilterLookup | None = strawberry_django.filter_field()
     sync_enabled: FilterLookup[bool] | None = strawberry_django.filter_field()
     scheduler_enabled: FilterLookup[bool] | None = strawberry_django.filter_field()
-    sync_interval: Annotated['IntegerLookup', strawberry.lazy('netbox.graphql.filter_lookups')] | None = (
-        strawberry_django.filter_field()
-    )
+    sync_interval: IntegerLookupType | None = strawberry_django.filter_field()
+    kubernetes_verify_tls: FilterLookup[bool] | None = strawberry_django.filter_field()
+    prune: FilterLookup[bool] | None = strawberry_django.filter_field()
+    drift_count: IntegerLookupType | None = strawberry_django.filter_field()
     sync_status: StrFilterLookup | None = strawberry_django.filter_field()
     connection_status: StrFilterLookup | None = strawberry_django.filter_field()
     last_sync: DatetimeFilterLookup | None = strawberry_django.filter_field()
@@ -54,6 +59,20 @@ class HedgehogResourceFilter(NetBoxModelFilter):
     namespace: StrFilterLookup | None = strawberry_django.filter_field()
     name: StrFilterLookup | None = strawberry_django.filter_field()
     source_path: StrFilterLookup | None = strawberry_django.filter_field()
+    role: StrFilterLookup | None = strawberry_django.filter_field()
+    asn: BigIntegerLookupType | None = strawberry_django.filter_field()
+    profile: StrFilterLookup | None = strawberry_django.filter_field()
+    connection_type: StrFilterLookup | None = strawberry_django.filter_field()
+    devices: StringArrayLookupType | None = strawberry_django.filter_field()
+    ports: StringArrayLookupType | None = strawberry_django.filter_field()
+    subnets: StringArrayLookupType | None = strawberry_django.filter_field()
+    vpc: StrFilterLookup | None = strawberry_django.filter_field()
+    connection: StrFilterLookup | None = strawberry_django.filter_field()
+    ipv4_namespace: StrFilterLookup | None = strawberry_django.filter_field()
+    vlan_namespace: StrFilterLookup | None = strawberry_django.filter_field()
+    heartbeat: DatetimeFilterLookup | None = strawberry_django.filter_field()
+    applied_generation: BigIntegerLookupType | None = strawberry_django.filter_field()
+    drift_state: StrFilterLookup | None = strawberry_django.filter_field()
 
 
 @register_filter(models.SyncRun, lookups=True)
@@ -64,6 +83,10 @@ class SyncRunFilter(BaseModelFilter):
     fabric_id: ID | None = strawberry_django.filter_field()
     trigger: StrFilterLookup | None = strawberry_django.filter_field()
     outcome: StrFilterLookup | None = strawberry_django.filter_field()
+    dry_run: FilterLookup[bool] | None = strawberry_django.filter_field()
+    invalid: IntegerLookupType | None = strawberry_django.filter_field()
+    prune_skipped: IntegerLookupType | None = strawberry_django.filter_field()
+    kubernetes_revision: StrFilterLookup | None = strawberry_django.filter_field()
     job_id: StrFilterLookup | None = strawberry_django.filter_field()
     planned_at: DatetimeFilterLookup | None = strawberry_django.filter_field()
     started_at: DatetimeFilterLookup | None = strawberry_django.filter_field()

@@ -17,7 +17,7 @@ from utilities.views import GetReturnURLMixin, register_model_view
 
 from .. import filtersets, forms, panels, tables
 from ..models import HedgehogFabric, HedgehogResource
-from ..object_actions import BulkScheduleSync, ConnectionTestAction, ScheduleSync
+from ..object_actions import BulkScheduleSync, ConnectionTestAction, DryRunSync, ScheduleSync
 from ..scheduling.scheduler import FabricScheduler
 
 __all__ = (
@@ -25,6 +25,7 @@ __all__ = (
     'HedgehogFabricBulkEditView',
     'HedgehogFabricBulkScheduleSyncView',
     'HedgehogFabricDeleteView',
+    'HedgehogFabricDryRunView',
     'HedgehogFabricEditView',
     'HedgehogFabricListView',
     'HedgehogFabricScheduleSyncView',
@@ -51,7 +52,7 @@ class HedgehogFabricListView(generic.ObjectListView):
 @register_model_view(HedgehogFabric)
 class HedgehogFabricView(generic.ObjectView):
     queryset = HedgehogFabric.objects.all()
-    actions = (ScheduleSync, ConnectionTestAction, CloneObject, EditObject, DeleteObject)
+    actions = (ScheduleSync, DryRunSync, ConnectionTestAction, CloneObject, EditObject, DeleteObject)
     layout = layout.SimpleLayout(
         left_panels=[
             panels.FabricPanel(),
@@ -141,16 +142,24 @@ class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, B
     """
 
     queryset = HedgehogFabric.objects.all()
+    dry_run = False
 
     def post(self, request, pk):
         fabric = self.get_object(pk=pk)
-        result = FabricScheduler().trigger_now(fabric)
+        result = FabricScheduler().trigger_now(fabric, dry_run=self.dry_run)
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
-            _message_for(request, fabric, result)
+            _message_for(request, fabric, result, dry_run=self.dry_run)
             return redirect(self.get_return_url(request, fabric))
         return JsonResponse(
             {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}, status=202,
         )
+
+
+@register_model_view(HedgehogFabric, 'dry_run', path='dry-run')
+class HedgehogFabricDryRunView(HedgehogFabricScheduleSyncView):
+    """Queue an immediate dry run: the worker computes the diff and records it on a sync run, applying nothing."""
+
+    dry_run = True
 
 
 @register_model_view(HedgehogFabric, 'test_connection', path='test-connection')
@@ -203,12 +212,13 @@ class HedgehogFabricBulkScheduleSyncView(ChangePermissionMixin, GetReturnURLMixi
         return redirect(self.get_return_url(request))
 
 
-def _message_for(request, fabric, result):
+def _message_for(request, fabric, result, dry_run=False):
+    what = _('dry run') if dry_run else _('sync')
     if result.coalesced:
-        messages.info(request, _('A sync of {fabric} was already queued (job {job}).').format(
-            fabric=fabric, job=result.job_id,
+        messages.info(request, _('A {what} of {fabric} was already queued (job {job}).').format(
+            what=what, fabric=fabric, job=result.job_id,
         ))
     else:
-        messages.success(request, _('Queued a sync of {fabric} (job {job}).').format(
-            fabric=fabric, job=result.job_id,
+        messages.success(request, _('Queued a {what} of {fabric} (job {job}).').format(
+            what=what, fabric=fabric, job=result.job_id,
         ))

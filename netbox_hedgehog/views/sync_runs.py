@@ -32,6 +32,6 @@ class SyncRunView(generic.ObjectView):
     actions = ()
     layout = layout.SimpleLayout(
         left_panels=[panels.SyncRunPanel()],
-        right_panels=[panels.SyncRunCountsPanel()],
+        right_panels=[panels.SyncRunCountsPanel(), panels.SyncRunStepsPanel()],
         bottom_panels=[TextCodePanel('error', title=_('Error'))],
     )
