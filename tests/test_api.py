@@ -4,8 +4,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import status
 
+from core.models import ObjectType
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from users.models import ObjectPermission
 from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
 from tests.fabric_data import (
@@ -281,3 +283,29 @@ class FabricSecretsUITestCase(TestCase):
                     body = response.content.decode()
                     for secret in SECRETS:
                         self.assertNotIn(secret, body)
+
+
+class SyncStatusAPITestCase(PluginAPIMixin, APITestCase):
+    """GET fabrics/sync-status/: the --status report, for the fabrics the caller may view."""
+
+    @classmethod
+    def setUpTestData(cls):
+        create_fabrics()
+
+    def test_status_lists_only_viewable_fabrics_and_says_when_no_worker_runs(self):
+        permission = ObjectPermission.objects.create(name='fabric-1 only', actions=['view'],
+                                                     constraints={'name': 'fabric-1'})
+        permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
+        permission.users.add(self.user)
+        url = reverse('plugins-api:netbox_hedgehog-api:hedgehogfabric-sync-status')
+
+        data = self.client.get(url, **self.header).json()
+
+        self.assertEqual([fabric['name'] for fabric in data['fabrics']], ['fabric-1'])
+        self.assertIn('next_run', data['fabrics'][0])
+        self.assertEqual(data['workers'], [])
+        self.assertTrue(any('No rqworker' in problem for problem in data['problems']))
+
+    def test_status_needs_authentication(self):
+        url = reverse('plugins-api:netbox_hedgehog-api:hedgehogfabric-sync-status')
+        self.assertHttpStatus(self.client.get(url), status.HTTP_403_FORBIDDEN)

@@ -109,3 +109,12 @@ class SyncJobSerializer(serializers.Serializer):
     fabric = serializers.IntegerField()
     job_id = serializers.CharField()
     coalesced = serializers.BooleanField()
+
+
+class SyncStatusSerializer(serializers.Serializer):
+    """Documents ``fabrics/sync-status/``: see ``SchedulingStatus.as_dict``."""
+
+    workers = serializers.ListField(child=serializers.CharField())
+    schedulers = serializers.ListField(child=serializers.CharField())
+    problems = serializers.ListField(child=serializers.CharField())
+    fabrics = serializers.ListField(child=serializers.DictField())

@@ -53,6 +53,17 @@ class HedgehogFabricViewSet(NetBoxModelViewSet):
         return Response(serializers.SyncJobSerializer(data).data, status=status.HTTP_202_ACCEPTED)
 
 
+    @extend_schema(responses={200: serializers.SyncStatusSerializer})
+    @action(detail=False, methods=['get'], url_path='sync-status')
+    def sync_status(self, request):
+        """The scheduling state of the fabrics the caller may view (filters apply), and worker/scheduler health.
+
+        The same report as ``manage.py start_periodic_sync --status --json``.
+        """
+        fabrics = self.filter_queryset(self.get_queryset())
+        return Response(FabricScheduler().status(fabrics).as_dict())
+
+
 class HedgehogResourceViewSet(NetBoxReadOnlyModelViewSet):
     """Resources are written by the sync only; the API reads them."""
 
