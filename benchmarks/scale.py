@@ -67,7 +67,7 @@ def fabric_source(kind):
             yield api.fabric_fields()
 
 
-def measure(fabrics, interval, duration, workers, source):
+def measure(fabrics, interval, duration, workers, source, worker_class=None):
     import django_rq
     from django.utils import timezone
 
@@ -79,7 +79,8 @@ def measure(fabrics, interval, duration, workers, source):
     redis.flushdb()  # the benchmark's own Redis DB
     log_dir = REPO_ROOT / 'test-artifacts' / 'benchmarks' / 'scale'
     shutil.rmtree(log_dir, ignore_errors=True)
-    with fabric_source(source) as fields, LiveProcesses(log_dir, workers=workers) as processes:
+    live = LiveProcesses(log_dir, workers=workers, worker_class=worker_class)
+    with fabric_source(source) as fields, live as processes:
         # bulk_create: no save signals, so nothing is scheduled before the whole set exists.
         HedgehogFabric.objects.bulk_create(
             [HedgehogFabric(name=f'scale-{index:04}', sync_interval=interval, **fields) for index in range(fabrics)],
@@ -177,12 +178,15 @@ def main():
     parser.add_argument('--interval', type=int, default=60)
     parser.add_argument('--duration', type=int, default=300)
     parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--worker-class', help='rqworker --worker-class, e.g. rq.worker.SimpleWorker (no fork per job)')
     parser.add_argument('--source', choices=('git', 'kmock'), default='git')
     args = parser.parse_args()
 
     setup_django()
-    runs, figures, started = measure(args.fabrics, args.interval, args.duration, args.workers, args.source)
-    report(runs, figures, started, args.fabrics, args.interval, args.duration, args.workers, args.source)
+    runs, figures, started = measure(args.fabrics, args.interval, args.duration, args.workers, args.source,
+                                     args.worker_class)
+    report(runs, figures, started, args.fabrics, args.interval, args.duration,
+           f"{args.workers} {args.worker_class or 'rq.Worker'}", args.source)
 
 
 if __name__ == '__main__':

@@ -33,18 +33,22 @@ def wait_until(predicate, timeout, interval=0.1, message='condition'):
 
 
 class LiveProcesses:
-    """Start N workers on the plugin's queue and one scheduler polling every ``scheduler_interval`` s."""
+    """Start N workers on the plugin's queue and one scheduler polling every ``scheduler_interval`` s.
 
-    def __init__(self, log_dir, workers=1, scheduler_interval=1):
+    ``worker_class`` is passed to ``rqworker --worker-class`` (e.g. ``rq.worker.SimpleWorker``).
+    """
+
+    def __init__(self, log_dir, workers=1, scheduler_interval=1, worker_class=None):
         self.log_dir = Path(log_dir)
         self.worker_count = workers
         self.scheduler_interval = scheduler_interval
+        self.worker_options = ['--worker-class', worker_class] if worker_class else []
         self.processes = {}
 
     def __enter__(self):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for index in range(self.worker_count):
-            self.start(f'worker-{index}', 'rqworker', QUEUE_NAME)
+            self.start(f'worker-{index}', 'rqworker', *self.worker_options, QUEUE_NAME)
         self.start('scheduler', 'rqscheduler', '--interval', str(self.scheduler_interval))
         queue = Queue(QUEUE_NAME, connection=django_rq.get_connection(QUEUE_NAME))
         wait_until(

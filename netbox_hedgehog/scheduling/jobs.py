@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 from rq import get_current_job
 
@@ -33,6 +33,7 @@ def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE, dry_run=
     applied) or confirm pruning of kinds a source suddenly lists as empty.
     """
     started = timezone.now()
+    close_old_connections()  # a non-forking worker (SimpleWorker) keeps connections from job to job
     job = get_current_job()
     scheduler = FabricScheduler()
     periodic = trigger == SyncTriggerChoices.SCHEDULE

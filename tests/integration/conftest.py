@@ -12,10 +12,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / 'test-artifacts'
 
 @pytest.fixture
 def live_processes(request, tasks_redis, transactional_db):
-    """One real ``rqworker`` on the plugin's queue and one ``rqscheduler --interval 1``."""
+    """One real ``rqworker`` on the plugin's queue and one ``rqscheduler --interval 1``.
+
+    A test may ask for another worker class with ``@pytest.mark.parametrize('worker_class', [...],
+    indirect=True)``.
+    """
     log_dir = ARTIFACTS / 'integration' / request.node.name
     shutil.rmtree(log_dir, ignore_errors=True)
-    with LiveProcesses(log_dir) as processes:
+    with LiveProcesses(log_dir, worker_class=getattr(request, 'param', None)) as processes:
         yield processes
 
 

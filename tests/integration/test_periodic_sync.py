@@ -15,6 +15,8 @@ def finished_runs(fabric):
     return list(SyncRun.objects.filter(fabric=fabric).exclude(finished_at=None).order_by('started_at'))
 
 
+# The forking worker NetBox runs by default, and the non-forking one docs/deployment.md suggests for many fabrics.
+@pytest.mark.parametrize('live_processes', [None, 'rq.worker.SimpleWorker'], indirect=True)
 def test_chain_runs_on_time_without_overlap(live_processes, tasks_redis, gitops_repo):
     fabric = HedgehogFabric.objects.create(name='precise', git_repository_url=str(gitops_repo), sync_interval=2)
     FabricScheduler().bootstrap()
