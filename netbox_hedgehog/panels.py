@@ -205,7 +205,8 @@ class ReferenceAttr(attrs.TextAttr):
             return self.placeholder
         names = value if isinstance(value, list) else [value]
         found = context.get('page', {}).get('resource_links', {}).get(self.accessor, {})
-        return format_html_join(', ', '{}', ((_reference(name, found.get(name)),) for name in names))
+        links = format_html_join(', ', '{}', ((_reference(name, found.get(name)),) for name in names))
+        return format_html('<span>{}</span>', links)  # one element: the attribute cell spreads its children
 
 
 def _reference(name, target):

@@ -15,7 +15,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from netbox_hedgehog.choices import ConnectionStatusChoices, SyncOutcomeChoices, SyncTriggerChoices
-from netbox_hedgehog.models import HedgehogFabric, SyncRun
+from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from tests.live import wait_until
 
 pytestmark = pytest.mark.integration
@@ -119,3 +119,12 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
     browser.save_screenshot(str(screenshots / 'fabric-detail-connection.png'))
     fabric.refresh_from_db()
     assert fabric.connection_status == ConnectionStatusChoices.CONNECTED
+
+    # A Connection's page: its key fields, with links to the switch and server rows it names.
+    connection = HedgehogResource.objects.get(fabric=fabric, kind='Connection', name='server-03--unbundled--leaf-02')
+    browser.get(f'{netbox_server}{connection.get_absolute_url()}')
+    page = browser.find_element(By.TAG_NAME, 'body').text
+    assert 'unbundled' in page
+    leaf = HedgehogResource.objects.get(fabric=fabric, kind='Switch', name='leaf-02')
+    assert browser.find_elements(By.XPATH, f"//a[@href='{leaf.get_absolute_url()}']"), 'no link to leaf-02'
+    browser.save_screenshot(str(screenshots / 'resource-connection.png'))
