@@ -5,13 +5,9 @@ fabric, periodic or manual, runs there through
 :func:`netbox_hedgehog.scheduling.jobs.execute_fabric_sync`.
 """
 
-import logging
-
 from netbox.plugins import PluginConfig
 
 __version__ = '0.1.0'
-
-logger = logging.getLogger('netbox_hedgehog')
 
 
 class HedgehogConfig(PluginConfig):

@@ -1,6 +1,5 @@
 """The one way anything in the plugin schedules, cancels or triggers a fabric sync."""
 
-import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from .locks import is_fabric_locked
 from .status import FabricSyncStatus, SchedulingStatus, last_start_lateness
 from .timing import next_run_time, whole_second
 
-logger = logging.getLogger('netbox_hedgehog.scheduling')
 
 QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
 CHAIN_JOB_PREFIX = 'netbox_hedgehog-chain-fabric-'

@@ -1,4 +1,3 @@
-import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,7 +12,6 @@ from .apply import apply_diff, stored_resources
 from .diff import diff_resources
 from .drift_records import record_drift
 
-logger = logging.getLogger('netbox_hedgehog.sync')
 
 SOURCES = (
     # (label, source, the fabric property saying it is configured, reader, step name)
