@@ -33,7 +33,8 @@ def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE, dry_run=
     applied) or confirm pruning of kinds a source suddenly lists as empty.
     """
     started = timezone.now()
-    close_old_connections()  # a non-forking worker (SimpleWorker) keeps connections from job to job
+    if not connection.in_atomic_block:  # never drop a connection in the middle of a caller's transaction
+        close_old_connections()  # a non-forking worker (SimpleWorker) keeps connections from job to job
     job = get_current_job()
     scheduler = FabricScheduler()
     periodic = trigger == SyncTriggerChoices.SCHEDULE
