@@ -348,3 +348,25 @@ def test_old_run_records_are_trimmed(redis, sync_calls, settings, monkeypatch):
     for _ in range(5):
         execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL)
     assert SyncRun.objects.filter(fabric=fabric).count() == 3
+
+
+@pytest.mark.parametrize(('fields', 'field', 'message'), [
+    ({'kubernetes_server': 'k8s.example.com:6443'}, 'kubernetes_server', 'http:// or https://'),
+    ({'kubernetes_ca_cert': 'not a certificate'}, 'kubernetes_ca_cert', 'not a PEM certificate'),
+    ({'kubeconfig': 'clusters: [\n'}, 'kubeconfig', 'not valid YAML'),
+    ({'kubeconfig': 'x: 1', 'kubernetes_server': 'https://k:6443'}, 'kubeconfig', 'not both'),
+    ({'git_repository_url': 'example.com/wiring'}, 'git_repository_url', 'absolute local path'),
+])
+def test_bad_connection_settings_are_refused_with_a_clear_message(fields, field, message):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        HedgehogFabric(name='bad', **fields).full_clean()
+    assert message in ' '.join(error.value.message_dict[field])
+
+
+@pytest.mark.parametrize('url', [
+    'https://github.com/org/wiring.git', 'ssh://git@host/wiring.git', 'git@github.com:org/wiring.git', '/srv/wiring',
+])
+def test_every_git_location_form_is_accepted(url):
+    HedgehogFabric(name='good', git_repository_url=url).full_clean()

@@ -1,3 +1,6 @@
+import re
+
+from cryptography import x509
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -8,6 +11,9 @@ from netbox.models import NetBoxModel
 from ..choices import ConnectionStatusChoices, SyncStatusChoices
 from ..settings import plugin_setting
 
+
+# The repository locations git understands: URLs, scp-like user@host:path, absolute paths.
+GIT_URL = re.compile(r'^((https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+|/\S*)$')
 
 # Credentials: accepted on input, never shown, returned or written to the change log.
 SECRET_FIELDS = ('kubernetes_token', 'kubeconfig', 'git_token', 'git_ssh_key')
@@ -173,16 +179,27 @@ class HedgehogFabric(NetBoxModel):
             errors['sync_interval'] = _(
                 'The sync interval must be 0 (off) or at least {minimum} seconds.'
             ).format(minimum=minimum)
-        if self.kubeconfig and self.kubernetes_server:
-            errors['kubeconfig'] = _('Give either a kubeconfig or an API server, not both.')
         if self.kubernetes_server and not self.kubernetes_server.startswith(('https://', 'http://')):
             errors['kubernetes_server'] = _('The API server must be an http:// or https:// URL.')
-        if self.kubeconfig:
+        if self.kubeconfig and self.kubernetes_server:
+            errors['kubeconfig'] = _('Give either a kubeconfig or an API server, not both.')
+        elif self.kubeconfig:
             from ..sources.kubernetes import KubeconfigError, parse_kubeconfig
 
             try:
                 parse_kubeconfig(self.kubeconfig)
             except KubeconfigError as exc:
                 errors['kubeconfig'] = str(exc)
+        if self.kubernetes_ca_cert:
+            try:
+                x509.load_pem_x509_certificates(self.kubernetes_ca_cert.strip().encode())
+            except ValueError:
+                errors['kubernetes_ca_cert'] = _(
+                    'The CA certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----).'
+                )
+        if self.git_repository_url and not GIT_URL.match(self.git_repository_url):
+            errors['git_repository_url'] = _(
+                'Give an https://, http://, ssh:// or git:// URL, user@host:path, or an absolute local path.'
+            )
         if errors:
             raise ValidationError(errors)
