@@ -1,7 +1,5 @@
 """What every benchmark needs: its database, a GitOps repository to sync from, and a table to print."""
 
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -27,12 +25,9 @@ def percentile(values, fraction):
 
 def make_gitops_repo():
     """A throw-away Git repository holding the project's demo wiring (the caller removes it)."""
-    path = Path(tempfile.mkdtemp(prefix='nbhh-bench-gitops-'))
-    shutil.copytree(REPO_ROOT / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring', path, dirs_exist_ok=True)
-    for command in (['init', '-q', '-b', 'main'], ['add', '-A'],
-                    ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '-qm', 'wiring']):
-        subprocess.run(['git', '-C', str(path), *command], check=True)
-    return path
+    from tests.live import make_gitops_repo as make_repo
+
+    return make_repo(Path(tempfile.mkdtemp(prefix='nbhh-bench-gitops-')) / 'gitops')
 
 
 def print_table(rows):

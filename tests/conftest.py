@@ -63,3 +63,11 @@ def tasks_redis():
     connection = django_rq.get_connection(QUEUE_NAME)
     connection.flushdb()
     return connection
+
+
+@pytest.fixture
+def gitops_repo(tmp_path):
+    """A local GitOps repository (branch ``main``) holding the project's demo wiring."""
+    from tests.live import make_gitops_repo
+
+    return make_gitops_repo(tmp_path / 'gitops')

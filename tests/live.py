@@ -5,6 +5,7 @@ current process (so they use the same NetBox configuration, database and Redis D
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,12 +13,24 @@ import time
 from pathlib import Path
 
 import django_rq
+import git
 from rq import Queue
 
 from netbox_hedgehog.scheduling.health import process_health
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
 
 NETBOX = str(Path(sys.executable).with_name('netbox'))
+DEMO_WIRING = Path(__file__).resolve().parents[1] / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring'
+GIT_AUTHOR = git.Actor('test', 'test@localhost')
+
+
+def make_gitops_repo(path):
+    """A Git repository at ``path`` (branch ``main``) holding the project's demo wiring, committed."""
+    shutil.copytree(DEMO_WIRING, path)
+    repo = git.Repo.init(path, initial_branch='main')
+    repo.index.add([str(item.relative_to(path)) for item in path.rglob('*.yaml')])
+    repo.index.commit('demo wiring', author=GIT_AUTHOR, committer=GIT_AUTHOR)
+    return path
 
 
 def wait_until(predicate, timeout, interval=0.1, message='condition'):

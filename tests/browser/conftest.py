@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ARTIFACTS, gitops_repo, live_processes  # noqa: F401
+from tests.integration.conftest import ARTIFACTS, live_processes  # noqa: F401
 from tests.live import NETBOX, wait_until
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'

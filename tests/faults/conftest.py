@@ -3,17 +3,14 @@
 import shutil
 from pathlib import Path
 
-import git
 import pytest
 
 from tests.faults.checks import FaultProcesses
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / 'test-artifacts'
-DEMO_WIRING = Path(__file__).resolve().parents[2] / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring'
-AUTHOR = git.Actor('test', 'test@localhost')
 # A killed sync's fabric lock frees itself after this long (the plugin's default is 60 s).
 LOCK_EXPIRE = 4
-# Per request; the Kubernetes client tries a timed-out GET four times, so one hanging list fails after ~4x this.
+# Per request; a timed-out list is tried kubernetes_retries (3) times, so one hanging list fails after ~3x this.
 KUBERNETES_TIMEOUT = 1.5
 
 
@@ -35,13 +32,3 @@ def live(request, fault_settings, tasks_redis, transactional_db):
     finally:
         processes.stop_all()
 
-
-@pytest.fixture
-def gitops_repo(tmp_path):
-    """A local GitOps repository (branch ``main``) holding the project's demo wiring."""
-    path = tmp_path / 'gitops'
-    shutil.copytree(DEMO_WIRING, path)
-    repo = git.Repo.init(path, initial_branch='main')
-    repo.index.add([str(item.relative_to(path)) for item in path.rglob('*.yaml')])
-    repo.index.commit('demo wiring', author=AUTHOR, committer=AUTHOR)
-    return path

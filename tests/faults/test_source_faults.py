@@ -14,7 +14,8 @@ from netbox_hedgehog.scheduling.scheduler import FabricScheduler
 from tests.faults.checks import (
     Cluster, assert_no_overlap, assert_one_chain, git_rows, kubernetes_rows, repo_objects, wait_for_run,
 )
-from tests.faults.conftest import AUTHOR, KUBERNETES_TIMEOUT
+from tests.faults.conftest import KUBERNETES_TIMEOUT
+from tests.live import GIT_AUTHOR as AUTHOR
 from tests.kmock_server import kube_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
