@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from netbox.forms import NetBoxModelBulkEditForm, NetBoxModelFilterSetForm, NetBoxModelForm
@@ -26,22 +27,32 @@ __all__ = (
 class WriteOnlyFieldsMixin(forms.Form):
     """Model form fields holding secrets: never sent back to the browser, kept when left empty.
 
-    The stored value is removed from the form's initial data, so no widget can render it.
-    On edit an empty submission keeps the stored secret (the operator cannot see it, so an
-    empty input means "unchanged"); a ``clear_<field>`` checkbox is the way to remove it.
+    ``write_only_fields`` maps each secret to whether it is multi-line (a textarea) or not (a
+    password input). The stored value never reaches the form's initial data, so no widget can
+    render it. On edit an empty submission keeps the stored secret (the operator cannot see it,
+    so an empty input means "unchanged"); a ``clear_<field>`` checkbox is the way to remove it.
     """
 
-    write_only_fields = ()
+    write_only_fields = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._stored_secrets = {name: getattr(self.instance, name) for name in self.write_only_fields}
-        for name in self.write_only_fields:
+        self._stored_secrets = {}
+        for name, multiline in self.write_only_fields.items():
+            model_field = self._meta.model._meta.get_field(name)
+            stored = self._stored_secrets[name] = getattr(self.instance, name)
             self.initial.pop(name, None)
-            if self._stored_secrets[name]:
-                self.fields[name].help_text = _('A value is stored. Leave empty to keep it.')
-            else:
-                del self.fields[f'clear_{name}']
+            self.fields[name] = forms.CharField(
+                label=capfirst(model_field.verbose_name),
+                required=False,
+                widget=forms.Textarea(attrs={'rows': 6, 'class': 'font-monospace', 'autocomplete': 'off'})
+                if multiline else forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
+                help_text=_('A value is stored. Leave empty to keep it.') if stored else model_field.help_text,
+            )
+            if stored:
+                self.fields[f'clear_{name}'] = forms.BooleanField(
+                    label=_('Remove the stored {secret}').format(secret=model_field.verbose_name), required=False,
+                )
 
     def clean(self):
         super().clean()
@@ -57,36 +68,7 @@ class WriteOnlyFieldsMixin(forms.Form):
 class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
     """Create or edit a fabric; field errors come from ``HedgehogFabric.clean()`` through ModelForm validation."""
 
-    write_only_fields = ('kubernetes_token', 'kubeconfig', 'git_token', 'git_ssh_key')
-
-    kubernetes_token = forms.CharField(
-        label=_('Kubernetes token'),
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
-        help_text=HedgehogFabric._meta.get_field('kubernetes_token').help_text,
-    )
-    clear_kubernetes_token = forms.BooleanField(label=_('Remove the stored token'), required=False)
-    kubeconfig = forms.CharField(
-        label=_('kubeconfig'),
-        required=False,
-        widget=forms.Textarea(attrs={'rows': 6, 'class': 'font-monospace', 'autocomplete': 'off'}),
-        help_text=HedgehogFabric._meta.get_field('kubeconfig').help_text,
-    )
-    clear_kubeconfig = forms.BooleanField(label=_('Remove the stored kubeconfig'), required=False)
-    git_token = forms.CharField(
-        label=_('Git token'),
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
-        help_text=HedgehogFabric._meta.get_field('git_token').help_text,
-    )
-    clear_git_token = forms.BooleanField(label=_('Remove the stored Git token'), required=False)
-    git_ssh_key = forms.CharField(
-        label=_('Git SSH key'),
-        required=False,
-        widget=forms.Textarea(attrs={'rows': 6, 'class': 'font-monospace', 'autocomplete': 'off'}),
-        help_text=HedgehogFabric._meta.get_field('git_ssh_key').help_text,
-    )
-    clear_git_ssh_key = forms.BooleanField(label=_('Remove the stored SSH key'), required=False)
+    write_only_fields = {'kubernetes_token': False, 'kubeconfig': True, 'git_token': False, 'git_ssh_key': True}
     comments = CommentField()
 
     fieldsets = (
