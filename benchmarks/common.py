@@ -33,7 +33,7 @@ def make_gitops_repo():
 def print_table(rows):
     """Print (metric, value) rows as a two-column table."""
     width = max(len(name) for name, _ in rows)
-    print(f"\n{'metric'.ljust(width)} | value")
-    print(f"{'-' * width}-|-{'-' * 60}")
+    print(f'\n{"metric".ljust(width)} | value')
+    print(f'{"-" * width}-|-{"-" * 60}')
     for name, value in rows:
         print(f'{name.ljust(width)} | {value}')

@@ -15,18 +15,16 @@ import argparse
 import shutil
 import time
 
-
 from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
-
 
 TARGET = 70
 
 
 def recover_once(redis, fabrics, timeout):
     """Flush while nothing runs; return seconds to watchdog seeded, chains restored, each fabric's first run."""
+    from core.models import Job
     from django.utils import timezone
 
-    from core.models import Job
     from netbox_hedgehog.models import SyncRun
     from netbox_hedgehog.scheduling.scheduler import FabricScheduler
     from netbox_hedgehog.scheduling.watchdog import SyncWatchdog
@@ -44,8 +42,11 @@ def recover_once(redis, fabrics, timeout):
             seeded = elapsed
         if restored is None and all(scheduler.planned_time(pk) or pk in first_runs for pk in fabrics):
             restored = elapsed
-        for fabric_id, started in SyncRun.objects.filter(started_at__gt=flushed, trigger='schedule').exclude(
-                fabric_id__in=list(first_runs)).values_list('fabric_id', 'started_at'):
+        for fabric_id, started in (
+            SyncRun.objects.filter(started_at__gt=flushed, trigger='schedule')
+            .exclude(fabric_id__in=list(first_runs))
+            .values_list('fabric_id', 'started_at')
+        ):
             first_runs.setdefault(fabric_id, (started - flushed).total_seconds())
         time.sleep(0.2)
     return seeded, restored, first_runs
@@ -68,17 +69,26 @@ def measure(fabrics, interval, repeat):
     results = []
     with LiveProcesses(log_dir, workers=0) as processes:
         processes.start('worker-0', 'rqworker', QUEUE_NAME, 'default')
-        HedgehogFabric.objects.bulk_create([
-            HedgehogFabric(name=f'recover-{index:03}', git_repository_url=str(repo), sync_interval=interval)
-            for index in range(fabrics)
-        ])
+        HedgehogFabric.objects.bulk_create(
+            [
+                HedgehogFabric(name=f'recover-{index:03}', git_repository_url=str(repo), sync_interval=interval)
+                for index in range(fabrics)
+            ]
+        )
         created = timezone.now()
         FabricScheduler().bootstrap()
         pks = list(HedgehogFabric.objects.values_list('pk', flat=True))
-        wait_until(lambda: SyncRun.objects.filter(started_at__gt=created).values('fabric').distinct().count()
-                   == fabrics, timeout=120, interval=0.5, message='every fabric ran once')
-        wait_until(lambda: SyncWatchdog.get_jobs().filter(status='completed').exists(), timeout=90,
-                   message='the watchdog ran once')
+        wait_until(
+            lambda: SyncRun.objects.filter(started_at__gt=created).values('fabric').distinct().count() == fabrics,
+            timeout=120,
+            interval=0.5,
+            message='every fabric ran once',
+        )
+        wait_until(
+            lambda: SyncWatchdog.get_jobs().filter(status='completed').exists(),
+            timeout=90,
+            message='the watchdog ran once',
+        )
         for _ in range(repeat):
             results.append(recover_once(redis, pks, timeout=180))
         HedgehogFabric.objects.update(sync_enabled=False)
@@ -95,10 +105,17 @@ def report(results, fabrics, interval):
         rows += [
             (f'flush {number}: watchdog seeded again', fmt(seeded)),
             (f'flush {number}: every chain entry back', fmt(restored)),
-            (f'flush {number}: first run p50 / max', f'{percentile(times, .5):.1f} / {times[-1]:.1f} s'
-             + (f'   ({missing} fabric(s) never ran)' if missing else '') if times else 'no run'),
-            (f'flush {number}: within target', f"{'yes' if times and not missing and times[-1] <= TARGET else 'NO'}"
-                                               f'   (target <= {TARGET} s)'),
+            (
+                f'flush {number}: first run p50 / max',
+                f'{percentile(times, 0.5):.1f} / {times[-1]:.1f} s'
+                + (f'   ({missing} fabric(s) never ran)' if missing else '')
+                if times
+                else 'no run',
+            ),
+            (
+                f'flush {number}: within target',
+                f'{"yes" if times and not missing and times[-1] <= TARGET else "NO"}   (target <= {TARGET} s)',
+            ),
         ]
     print_table(rows)
 

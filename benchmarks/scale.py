@@ -22,9 +22,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-
 from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
-
 
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 
@@ -62,8 +60,14 @@ def fabric_source(kind):
 
         with kube_api() as api:
             for index in range(4):
-                api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
-                         'metadata': {'name': f'leaf-{index:02}'}, 'spec': {'role': 'server-leaf'}})
+                api.add(
+                    {
+                        'apiVersion': 'wiring.githedgehog.com/v1beta1',
+                        'kind': 'Switch',
+                        'metadata': {'name': f'leaf-{index:02}'},
+                        'spec': {'role': 'server-leaf'},
+                    }
+                )
             yield api.fabric_fields()
 
 
@@ -110,19 +114,27 @@ def measure(fabrics, interval, duration, workers, source, worker_class=None):
         cpu_after = cpu_seconds(scheduler_pid), sum(cpu_seconds(pid) for pid in worker_pids)
         memory = redis.info('memory')['used_memory']
         keys = plugin_key_memory(redis, fabric_ids)
-        chain_entries = [job_id for job_id in redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)
-                         if job_id.decode().startswith(CHAIN_JOB_PREFIX)]
+        chain_entries = [
+            job_id
+            for job_id in redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)
+            if job_id.decode().startswith(CHAIN_JOB_PREFIX)
+        ]
         window_end = started + timedelta(seconds=duration)
         # Runs that were planned in the window and had time to start; let the queue drain a little first.
         time.sleep(min(30, interval))
-        runs = list(SyncRun.objects.filter(planned_at__gte=started, planned_at__lt=window_end)
-                    .exclude(finished_at=None).order_by('started_at'))
+        runs = list(
+            SyncRun.objects.filter(planned_at__gte=started, planned_at__lt=window_end)
+            .exclude(finished_at=None)
+            .order_by('started_at')
+        )
         HedgehogFabric.objects.update(sync_enabled=False)  # let in-flight chains end before stopping
     figures = {
         'bootstrap': (summary, bootstrap_seconds),
         'scheduler_cpu': (cpu_after[0] - cpu_before[0]) / wall,
         'worker_cpu': (cpu_after[1] - cpu_before[1]) / wall,
-        'memory': memory, 'memory_peak': memory_peak, 'keys': keys,
+        'memory': memory,
+        'memory_peak': memory_peak,
+        'keys': keys,
         'chain_entries': len(chain_entries),
     }
     return runs, figures, started
@@ -137,8 +149,9 @@ def report(runs, figures, started, fabrics, interval, duration, workers, source)
     # Every fabric's slots in the window: its first planned run there, then every interval.
     expected_slots = fabrics * (duration // interval)
     ran_slots = sum(len({run.planned_at for run in fabric_runs}) for fabric_runs in by_fabric.values())
-    duplicates = sum(len(fabric_runs) - len({run.planned_at for run in fabric_runs})
-                     for fabric_runs in by_fabric.values())
+    duplicates = sum(
+        len(fabric_runs) - len({run.planned_at for run in fabric_runs}) for fabric_runs in by_fabric.values()
+    )
     overlaps = 0
     for fabric_runs in by_fabric.values():
         for earlier, later in zip(fabric_runs, fabric_runs[1:]):
@@ -146,28 +159,44 @@ def report(runs, figures, started, fabrics, interval, duration, workers, source)
     zset, queue, jobs, job_count = figures['keys']
     summary, bootstrap_seconds = figures['bootstrap']
     rows = [
-        ('fabrics × interval × duration', f'{fabrics} × {interval} s × {duration} s, {workers} worker(s), '
-                                          f'source {source}'),
-        ('bootstrap', f"{summary['scheduled']} chains in {bootstrap_seconds:.1f} s"),
+        (
+            'fabrics × interval × duration',
+            f'{fabrics} × {interval} s × {duration} s, {workers} worker(s), source {source}',
+        ),
+        ('bootstrap', f'{summary["scheduled"]} chains in {bootstrap_seconds:.1f} s'),
         ('slots in the window: expected / ran', f'{expected_slots} / {ran_slots}'),
         ('missed slots', f'{max(0, expected_slots - ran_slots)}'),
-        ('skipped / failed runs', f"{sum(r.outcome == 'skipped' for r in runs)} / "
-                                  f"{sum(r.outcome == 'failed' for r in runs)}"),
-        ('start lateness p50 / p95 / max', f'{percentile(lateness, .5):.3f} / {percentile(lateness, .95):.3f} / '
-                                           f'{max(lateness):.3f} s'),
-        ('sync duration p50 / p95', f'{percentile([r.duration for r in done] or [0], .5):.3f} / '
-                                    f'{percentile([r.duration for r in done] or [0], .95):.3f} s'),
+        (
+            'skipped / failed runs',
+            f'{sum(r.outcome == "skipped" for r in runs)} / {sum(r.outcome == "failed" for r in runs)}',
+        ),
+        (
+            'start lateness p50 / p95 / max',
+            f'{percentile(lateness, 0.5):.3f} / {percentile(lateness, 0.95):.3f} / {max(lateness):.3f} s',
+        ),
+        (
+            'sync duration p50 / p95',
+            f'{percentile([r.duration for r in done] or [0], 0.5):.3f} / '
+            f'{percentile([r.duration for r in done] or [0], 0.95):.3f} s',
+        ),
         ('duplicate runs of one slot', f'{duplicates}   (must be 0)'),
         ('overlapping runs', f'{overlaps}   (must be 0)'),
-        ('chain entries at the end', f"{figures['chain_entries']} for {fabrics} fabrics   (duplicate chains: "
-                                     f"{max(0, figures['chain_entries'] - fabrics)})"),
-        ('scheduler CPU (rqscheduler --interval 1)', f"{figures['scheduler_cpu'] * 100:.1f} % of one core"),
-        ('workers CPU (parents only, not horses)', f"{figures['worker_cpu'] * 100:.1f} % of one core"),
-        ('Redis used_memory (whole server, shared)', f"{figures['memory'] / 2**20:.1f} MiB "
-                                                     f"(peak seen {figures['memory_peak'] / 2**20:.1f} MiB)"),
+        (
+            'chain entries at the end',
+            f'{figures["chain_entries"]} for {fabrics} fabrics   (duplicate chains: '
+            f'{max(0, figures["chain_entries"] - fabrics)})',
+        ),
+        ('scheduler CPU (rqscheduler --interval 1)', f'{figures["scheduler_cpu"] * 100:.1f} % of one core'),
+        ('workers CPU (parents only, not horses)', f'{figures["worker_cpu"] * 100:.1f} % of one core'),
+        (
+            'Redis used_memory (whole server, shared)',
+            f'{figures["memory"] / 2**20:.1f} MiB (peak seen {figures["memory_peak"] / 2**20:.1f} MiB)',
+        ),
         ('plugin keys: schedule zset / queue', f'{zset / 1024:.1f} KiB / {queue / 1024:.1f} KiB'),
-        ('plugin keys: chain job hashes', f'{jobs / 1024:.1f} KiB in {job_count} hashes '
-                                          f'({jobs / max(1, job_count):.0f} B each)'),
+        (
+            'plugin keys: chain job hashes',
+            f'{jobs / 1024:.1f} KiB in {job_count} hashes ({jobs / max(1, job_count):.0f} B each)',
+        ),
     ]
     print_table(rows)
 
@@ -183,10 +212,19 @@ def main():
     args = parser.parse_args()
 
     setup_django()
-    runs, figures, started = measure(args.fabrics, args.interval, args.duration, args.workers, args.source,
-                                     args.worker_class)
-    report(runs, figures, started, args.fabrics, args.interval, args.duration,
-           f"{args.workers} {args.worker_class or 'rq.Worker'}", args.source)
+    runs, figures, started = measure(
+        args.fabrics, args.interval, args.duration, args.workers, args.source, args.worker_class
+    )
+    report(
+        runs,
+        figures,
+        started,
+        args.fabrics,
+        args.interval,
+        args.duration,
+        f'{args.workers} {args.worker_class or "rq.Worker"}',
+        args.source,
+    )
 
 
 if __name__ == '__main__':

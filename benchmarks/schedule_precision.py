@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
 
+
 def measure(fabrics, interval, duration, workers):
     import django_rq
     from django.utils import timezone
@@ -33,13 +34,17 @@ def measure(fabrics, interval, duration, workers):
     shutil.rmtree(log_dir, ignore_errors=True)
     with LiveProcesses(log_dir, workers=workers):
         for index in range(fabrics):
-            HedgehogFabric.objects.create(name=f'bench-{index:03}', git_repository_url=str(repo),
-                                          sync_interval=interval)
+            HedgehogFabric.objects.create(
+                name=f'bench-{index:03}', git_repository_url=str(repo), sync_interval=interval
+            )
         FabricScheduler().bootstrap()
         started = timezone.now()
         time.sleep(duration)
-        chain_entries = [job_id for job_id in redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)
-                         if job_id.decode().startswith(CHAIN_JOB_PREFIX)]
+        chain_entries = [
+            job_id
+            for job_id in redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)
+            if job_id.decode().startswith(CHAIN_JOB_PREFIX)
+        ]
         window = SyncRun.objects.filter(planned_at__gte=started, planned_at__lt=started + timedelta(seconds=duration))
         HedgehogFabric.objects.update(sync_enabled=False)  # let in-flight chains end before stopping
     runs = defaultdict(list)
@@ -62,18 +67,27 @@ def report(runs, chain_entries, fabrics, interval, duration, workers):
     rows = [
         ('fabrics × interval × duration', f'{fabrics} × {interval} s × {duration} s, {workers} worker(s)'),
         ('runs planned in the window, finished', f'{len(all_runs)} (expected {expected_runs})'),
-        ('skipped / failed runs', f"{sum(r.outcome == 'skipped' for r in all_runs)} / "
-                                  f"{sum(r.outcome == 'failed' for r in all_runs)}"),
-        ('start lateness p50 / p95 / max', f'{percentile(lateness, .5):.3f} / {percentile(lateness, .95):.3f} / '
-                                           f'{max(lateness):.3f} s   (target p95 <= 1.2 s)'),
+        (
+            'skipped / failed runs',
+            f'{sum(r.outcome == "skipped" for r in all_runs)} / {sum(r.outcome == "failed" for r in all_runs)}',
+        ),
+        (
+            'start lateness p50 / p95 / max',
+            f'{percentile(lateness, 0.5):.3f} / {percentile(lateness, 0.95):.3f} / '
+            f'{max(lateness):.3f} s   (target p95 <= 1.2 s)',
+        ),
         ('mean period error (signed)', f'{(statistics.mean(periods) - interval) * 1000:+.1f} ms   (target <= 50 ms)'),
         ('mean |period error|', f'{statistics.mean(abs(p - interval) for p in periods) * 1000:.1f} ms'),
-        ('sync duration p50 / max', f'{percentile([r.duration for r in all_runs], .5):.3f} / '
-                                    f'{max(r.duration for r in all_runs):.3f} s'),
+        (
+            'sync duration p50 / max',
+            f'{percentile([r.duration for r in all_runs], 0.5):.3f} / {max(r.duration for r in all_runs):.3f} s',
+        ),
         ('overlapping runs', f'{overlaps}   (must be 0)'),
         ('duplicate runs of one slot', f'{duplicates}   (must be 0)'),
-        ('chain entries at the end', f'{chain_entries} for {fabrics} fabrics   (duplicate chains: '
-                                     f'{max(0, chain_entries - fabrics)})'),
+        (
+            'chain entries at the end',
+            f'{chain_entries} for {fabrics} fabrics   (duplicate chains: {max(0, chain_entries - fabrics)})',
+        ),
     ]
     print_table(rows)
 

@@ -6,8 +6,9 @@ Input from the environment: DEMO_GIT_URL, DEMO_GIT_BRANCH.
 
 import os
 
-from netbox_hedgehog.models import HedgehogFabric
 from users.models import User
+
+from netbox_hedgehog.models import HedgehogFabric
 
 if not User.objects.filter(username='admin').exists():
     User.objects.create_superuser('admin', 'admin@example.com', 'admin')

@@ -51,7 +51,7 @@ class HedgehogConfig(PluginConfig):
             from django.core.exceptions import ImproperlyConfigured
 
             raise ImproperlyConfigured(
-                f"netbox_hedgehog: min_sync_interval must be a positive integer (found {interval!r})"
+                f'netbox_hedgehog: min_sync_interval must be a positive integer (found {interval!r})'
             )
         if user_config['enable_django_admin'] and 'django.contrib.admin' not in cls.django_apps:
             cls.django_apps = [*cls.django_apps, 'django.contrib.admin']

@@ -61,12 +61,31 @@ if apps.is_installed('django.contrib.admin'):
         actions = ('schedule_sync',)
         # The token and the kubeconfig are neither shown nor editable here: set them in NetBox's UI or API.
         fields = (
-            'name', 'description', 'kubernetes_server', 'kubernetes_namespace', 'kubernetes_ca_cert',
-            'git_repository_url', 'git_branch', 'git_path', 'sync_enabled', 'scheduler_enabled', 'sync_interval',
-            'sync_status', 'sync_error', 'connection_status', 'last_sync', 'last_successful_sync', 'next_sync',
+            'name',
+            'description',
+            'kubernetes_server',
+            'kubernetes_namespace',
+            'kubernetes_ca_cert',
+            'git_repository_url',
+            'git_branch',
+            'git_path',
+            'sync_enabled',
+            'scheduler_enabled',
+            'sync_interval',
+            'sync_status',
+            'sync_error',
+            'connection_status',
+            'last_sync',
+            'last_successful_sync',
+            'next_sync',
         )
         readonly_fields = (
-            'sync_status', 'sync_error', 'connection_status', 'last_sync', 'last_successful_sync', 'next_sync',
+            'sync_status',
+            'sync_error',
+            'connection_status',
+            'last_sync',
+            'last_successful_sync',
+            'next_sync',
         )
 
         @admin.action(description=_('Schedule sync'), permissions=('change',))
@@ -79,11 +98,14 @@ if apps.is_installed('django.contrib.admin'):
                 result = scheduler.trigger_now(fabric)
                 if result.coalesced:
                     self.message_user(
-                        request, _('A sync of {fabric} was already queued.').format(fabric=fabric), messages.INFO,
+                        request,
+                        _('A sync of {fabric} was already queued.').format(fabric=fabric),
+                        messages.INFO,
                     )
                 else:
                     self.message_user(
-                        request, _('Queued a sync of {fabric} (job {job}).').format(fabric=fabric, job=result.job_id),
+                        request,
+                        _('Queued a sync of {fabric} (job {job}).').format(fabric=fabric, job=result.job_id),
                         messages.SUCCESS,
                     )
 
@@ -103,7 +125,7 @@ def _admin_urlconf(prefix):
 
 def serve_admin(request, admin_path):
     """Serve one admin page through :func:`_admin_urlconf`, which also serves ``reverse()`` for this request."""
-    prefix = request.path_info[1:len(request.path_info) - len(admin_path)]
+    prefix = request.path_info[1 : len(request.path_info) - len(admin_path)]
     urlconf = _admin_urlconf(prefix)
     request.urlconf = urlconf
     set_urlconf(urlconf)

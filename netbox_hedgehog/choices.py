@@ -1,5 +1,4 @@
 from django.utils.translation import gettext_lazy as _
-
 from utilities.choices import ChoiceSet
 
 

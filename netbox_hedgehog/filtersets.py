@@ -1,13 +1,16 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-
 from netbox.filtersets import BaseFilterSet, NetBoxModelFilterSet
 from utilities.filters import MultiValueArrayFilter
 from utilities.filtersets import register_filterset
 
 from .choices import (
-    ConnectionStatusChoices, DriftStateChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices,
+    ConnectionStatusChoices,
+    DriftStateChoices,
+    ResourceSourceChoices,
+    SyncOutcomeChoices,
+    SyncStatusChoices,
     SyncTriggerChoices,
 )
 from .models import HedgehogFabric, HedgehogResource, SyncRun
@@ -60,17 +63,35 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
 
     sync_status = django_filters.MultipleChoiceFilter(choices=SyncStatusChoices, distinct=False, null_value=None)
     connection_status = django_filters.MultipleChoiceFilter(
-        choices=ConnectionStatusChoices, distinct=False, null_value=None,
+        choices=ConnectionStatusChoices,
+        distinct=False,
+        null_value=None,
     )
 
     class Meta:
         model = HedgehogFabric
         fields = (
-            'id', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace', 'kubernetes_verify_tls',
-            'git_repository_url', 'git_branch', 'git_path', 'sync_enabled', 'scheduler_enabled', 'sync_interval',
-            'prune', 'sync_error',
-            'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync', 'connection_message',
-            'connection_checked', 'drift_count',
+            'id',
+            'name',
+            'description',
+            'kubernetes_server',
+            'kubernetes_namespace',
+            'kubernetes_verify_tls',
+            'git_repository_url',
+            'git_branch',
+            'git_path',
+            'sync_enabled',
+            'scheduler_enabled',
+            'sync_interval',
+            'prune',
+            'sync_error',
+            'last_sync',
+            'last_sync_planned',
+            'last_successful_sync',
+            'next_sync',
+            'connection_message',
+            'connection_checked',
+            'drift_count',
         )
 
     def search(self, queryset, name, value):
@@ -103,9 +124,24 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
     class Meta:
         model = HedgehogResource
         fields = (
-            'id', 'api_version', 'kind', 'namespace', 'name', 'resource_version', 'uid', 'source_path',
-            'role', 'asn', 'profile', 'connection_type', 'vpc', 'connection', 'ipv4_namespace', 'vlan_namespace',
-            'heartbeat', 'applied_generation',
+            'id',
+            'api_version',
+            'kind',
+            'namespace',
+            'name',
+            'resource_version',
+            'uid',
+            'source_path',
+            'role',
+            'asn',
+            'profile',
+            'connection_type',
+            'vpc',
+            'connection',
+            'ipv4_namespace',
+            'vlan_namespace',
+            'heartbeat',
+            'applied_generation',
         )
 
     @classmethod
@@ -121,9 +157,15 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
         if not value:
             return queryset
         query = (
-            Q(name__icontains=value) | Q(kind__icontains=value) | Q(namespace__icontains=value)
-            | Q(role__icontains=value) | Q(profile__icontains=value) | Q(connection_type__icontains=value)
-            | Q(vpc__icontains=value) | Q(connection__icontains=value) | Q(devices__contains=[value])
+            Q(name__icontains=value)
+            | Q(kind__icontains=value)
+            | Q(namespace__icontains=value)
+            | Q(role__icontains=value)
+            | Q(profile__icontains=value)
+            | Q(connection_type__icontains=value)
+            | Q(vpc__icontains=value)
+            | Q(connection__icontains=value)
+            | Q(devices__contains=[value])
             | Q(subnets__contains=[value])
         )
         if value.isdigit() and int(value) <= 2**32 - 1:  # an ASN; larger numbers would overflow the column
@@ -131,9 +173,13 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
         return queryset.filter(query)
 
     def filter_drifted(self, queryset, name, value):
-        drifted = Q(drift_state__in=(
-            DriftStateChoices.ONLY_IN_GIT, DriftStateChoices.ONLY_IN_CLUSTER, DriftStateChoices.DIFFERS,
-        ))
+        drifted = Q(
+            drift_state__in=(
+                DriftStateChoices.ONLY_IN_GIT,
+                DriftStateChoices.ONLY_IN_CLUSTER,
+                DriftStateChoices.DIFFERS,
+            )
+        )
         return queryset.filter(drifted) if value else queryset.exclude(drifted)
 
 
@@ -146,8 +192,20 @@ class SyncRunFilterSet(FabricRelationFilterMixin, BaseFilterSet):
     class Meta:
         model = SyncRun
         fields = (
-            'id', 'job_id', 'planned_at', 'started_at', 'finished_at', 'dry_run', 'created', 'updated', 'deleted',
-            'unchanged', 'invalid', 'prune_skipped', 'git_commit', 'kubernetes_revision',
+            'id',
+            'job_id',
+            'planned_at',
+            'started_at',
+            'finished_at',
+            'dry_run',
+            'created',
+            'updated',
+            'deleted',
+            'unchanged',
+            'invalid',
+            'prune_skipped',
+            'git_commit',
+            'kubernetes_revision',
         )
 
     def search(self, queryset, name, value):

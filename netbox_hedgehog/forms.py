@@ -1,7 +1,6 @@
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-
 from netbox.forms import NetBoxModelBulkEditForm, NetBoxModelFilterSetForm, NetBoxModelForm
 from netbox.forms.mixins import SavedFiltersMixin
 from utilities.forms import BOOLEAN_WITH_BLANK_CHOICES, FilterForm
@@ -10,7 +9,11 @@ from utilities.forms.rendering import FieldSet
 from utilities.forms.widgets import BulkEditNullBooleanSelect
 
 from .choices import (
-    ConnectionStatusChoices, DriftStateChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices,
+    ConnectionStatusChoices,
+    DriftStateChoices,
+    ResourceSourceChoices,
+    SyncOutcomeChoices,
+    SyncStatusChoices,
     SyncTriggerChoices,
 )
 from .models import HedgehogFabric, HedgehogResource, SyncRun
@@ -46,12 +49,14 @@ class WriteOnlyFieldsMixin(forms.Form):
                 label=capfirst(model_field.verbose_name),
                 required=False,
                 widget=forms.Textarea(attrs={'rows': 6, 'class': 'font-monospace', 'autocomplete': 'off'})
-                if multiline else forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
+                if multiline
+                else forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
                 help_text=_('A value is stored. Leave empty to keep it.') if stored else model_field.help_text,
             )
             if stored:
                 self.fields[f'clear_{name}'] = forms.BooleanField(
-                    label=_('Remove the stored {secret}').format(secret=model_field.verbose_name), required=False,
+                    label=_('Remove the stored {secret}').format(secret=model_field.verbose_name),
+                    required=False,
                 )
 
     def clean(self):
@@ -74,12 +79,25 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
     fieldsets = (
         FieldSet('name', 'description', 'tags', name=_('Fabric')),
         FieldSet(
-            'kubernetes_server', 'kubernetes_namespace', 'kubernetes_token', 'clear_kubernetes_token',
-            'kubernetes_ca_cert', 'kubernetes_verify_tls', 'kubeconfig', 'clear_kubeconfig', name=_('Kubernetes'),
+            'kubernetes_server',
+            'kubernetes_namespace',
+            'kubernetes_token',
+            'clear_kubernetes_token',
+            'kubernetes_ca_cert',
+            'kubernetes_verify_tls',
+            'kubeconfig',
+            'clear_kubeconfig',
+            name=_('Kubernetes'),
         ),
         FieldSet(
-            'git_repository_url', 'git_branch', 'git_path', 'git_token', 'clear_git_token', 'git_ssh_key',
-            'clear_git_ssh_key', name=_('Git'),
+            'git_repository_url',
+            'git_branch',
+            'git_path',
+            'git_token',
+            'clear_git_token',
+            'git_ssh_key',
+            'clear_git_ssh_key',
+            name=_('Git'),
         ),
         FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', 'prune', name=_('Sync')),
     )
@@ -87,10 +105,25 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
     class Meta:
         model = HedgehogFabric
         fields = (
-            'name', 'description', 'kubernetes_server', 'kubernetes_namespace', 'kubernetes_token',
-            'kubernetes_ca_cert', 'kubernetes_verify_tls', 'kubeconfig', 'git_repository_url', 'git_branch',
-            'git_path', 'git_token', 'git_ssh_key', 'sync_enabled', 'scheduler_enabled', 'sync_interval', 'prune',
-            'comments', 'tags',
+            'name',
+            'description',
+            'kubernetes_server',
+            'kubernetes_namespace',
+            'kubernetes_token',
+            'kubernetes_ca_cert',
+            'kubernetes_verify_tls',
+            'kubeconfig',
+            'git_repository_url',
+            'git_branch',
+            'git_path',
+            'git_token',
+            'git_ssh_key',
+            'sync_enabled',
+            'scheduler_enabled',
+            'sync_interval',
+            'prune',
+            'comments',
+            'tags',
         )
         widgets = {
             'kubernetes_ca_cert': forms.Textarea(attrs={'rows': 4, 'class': 'font-monospace'}),
@@ -101,18 +134,26 @@ class HedgehogFabricBulkEditForm(NetBoxModelBulkEditForm):
     model = HedgehogFabric
 
     sync_enabled = forms.NullBooleanField(
-        label=_('Sync enabled'), required=False, widget=BulkEditNullBooleanSelect(),
+        label=_('Sync enabled'),
+        required=False,
+        widget=BulkEditNullBooleanSelect(),
     )
     scheduler_enabled = forms.NullBooleanField(
-        label=_('Periodic sync'), required=False, widget=BulkEditNullBooleanSelect(),
+        label=_('Periodic sync'),
+        required=False,
+        widget=BulkEditNullBooleanSelect(),
     )
     sync_interval = forms.IntegerField(
-        label=_('Sync interval'), required=False, min_value=0,
+        label=_('Sync interval'),
+        required=False,
+        min_value=0,
         help_text=HedgehogFabric._meta.get_field('sync_interval').help_text,
     )
     prune = forms.NullBooleanField(label=_('Prune'), required=False, widget=BulkEditNullBooleanSelect())
     kubernetes_verify_tls = forms.NullBooleanField(
-        label=_('Verify TLS'), required=False, widget=BulkEditNullBooleanSelect(),
+        label=_('Verify TLS'),
+        required=False,
+        widget=BulkEditNullBooleanSelect(),
     )
     description = forms.CharField(label=_('Description'), max_length=200, required=False)
 
@@ -133,20 +174,30 @@ class HedgehogFabricFilterForm(NetBoxModelFilterSetForm):
     )
     sync_status = forms.MultipleChoiceField(label=_('Sync status'), choices=SyncStatusChoices, required=False)
     connection_status = forms.MultipleChoiceField(
-        label=_('Connection status'), choices=ConnectionStatusChoices, required=False,
+        label=_('Connection status'),
+        choices=ConnectionStatusChoices,
+        required=False,
     )
     sync_enabled = forms.NullBooleanField(
-        label=_('Sync enabled'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+        label=_('Sync enabled'),
+        required=False,
+        widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
     )
     scheduler_enabled = forms.NullBooleanField(
-        label=_('Periodic sync'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+        label=_('Periodic sync'),
+        required=False,
+        widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
     )
     sync_interval = forms.IntegerField(label=_('Sync interval'), required=False, min_value=0)
     prune = forms.NullBooleanField(
-        label=_('Prune'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+        label=_('Prune'),
+        required=False,
+        widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
     )
     kubernetes_verify_tls = forms.NullBooleanField(
-        label=_('Verify TLS'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+        label=_('Verify TLS'),
+        required=False,
+        widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
     )
     tag = TagFilterField(model)
 
@@ -159,12 +210,24 @@ class HedgehogResourceFilterForm(NetBoxModelFilterSetForm):
         FieldSet('fabric_id', 'source', 'kind', 'namespace', 'name', name=_('Resource')),
         FieldSet('drift_state', 'drifted', name=_('Drift')),
         FieldSet(
-            'role', 'asn', 'profile', 'connection_type', 'devices', 'ports', 'subnets', 'vpc', 'connection',
-            'ipv4_namespace', 'vlan_namespace', name=_('Key fields'),
+            'role',
+            'asn',
+            'profile',
+            'connection_type',
+            'devices',
+            'ports',
+            'subnets',
+            'vpc',
+            'connection',
+            'ipv4_namespace',
+            'vlan_namespace',
+            name=_('Key fields'),
         ),
     )
     fabric_id = DynamicModelMultipleChoiceField(
-        queryset=HedgehogFabric.objects.all(), required=False, label=_('Fabric'),
+        queryset=HedgehogFabric.objects.all(),
+        required=False,
+        label=_('Fabric'),
     )
     source = forms.MultipleChoiceField(label=_('Source'), choices=ResourceSourceChoices, required=False)
     kind = forms.CharField(label=_('Kind'), required=False)
@@ -172,14 +235,18 @@ class HedgehogResourceFilterForm(NetBoxModelFilterSetForm):
     name = forms.CharField(label=_('Name'), required=False)
     drift_state = forms.MultipleChoiceField(label=_('Drift'), choices=DriftStateChoices, required=False)
     drifted = forms.NullBooleanField(
-        label=_('Drifted'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+        label=_('Drifted'),
+        required=False,
+        widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
         help_text=_('Differs, or exists in one source only'),
     )
     role = forms.CharField(label=_('Role'), required=False)
     asn = forms.IntegerField(label=_('ASN'), required=False, min_value=0)
     profile = forms.CharField(label=_('Profile'), required=False)
     connection_type = forms.CharField(label=_('Connection type'), required=False)
-    devices = forms.CharField(label=_('Device'), required=False, help_text=_('Refers to this switch, server or gateway'))
+    devices = forms.CharField(
+        label=_('Device'), required=False, help_text=_('Refers to this switch, server or gateway')
+    )
     ports = forms.CharField(label=_('Port'), required=False, help_text=_('As device/port, e.g. leaf-01/E1/1'))
     subnets = forms.CharField(label=_('Subnet'), required=False)
     vpc = forms.CharField(label=_('VPC'), required=False)
@@ -197,10 +264,14 @@ class SyncRunFilterForm(SavedFiltersMixin, FilterForm):
         FieldSet('fabric_id', 'trigger', 'outcome', 'dry_run', name=_('Run')),
     )
     fabric_id = DynamicModelMultipleChoiceField(
-        queryset=HedgehogFabric.objects.all(), required=False, label=_('Fabric'),
+        queryset=HedgehogFabric.objects.all(),
+        required=False,
+        label=_('Fabric'),
     )
     trigger = forms.MultipleChoiceField(label=_('Trigger'), choices=SyncTriggerChoices, required=False)
     outcome = forms.MultipleChoiceField(label=_('Outcome'), choices=SyncOutcomeChoices, required=False)
     dry_run = forms.NullBooleanField(
-        label=_('Dry run'), required=False, widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
+        label=_('Dry run'),
+        required=False,
+        widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
     )

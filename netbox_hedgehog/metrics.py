@@ -43,12 +43,14 @@ class SyncCollector:
         for status in SyncStatusChoices.values():
             by_status.add_metric([status], counts.get(status, 0))
         success_age = GaugeMetricFamily(
-            f'{PREFIX}_last_success_age_seconds', 'Seconds since the fabric last synced successfully',
+            f'{PREFIX}_last_success_age_seconds',
+            'Seconds since the fabric last synced successfully',
             labels=['fabric'],
         )
         lateness = GaugeMetricFamily(
             f'{PREFIX}_last_start_lateness_seconds',
-            'How late the last periodic run started against its planned time', labels=['fabric'],
+            'How late the last periodic run started against its planned time',
+            labels=['fabric'],
         )
         late_by = last_start_lateness()
         for fabric_id, name, last_success in HedgehogFabric.objects.values_list('pk', 'name', 'last_successful_sync'):
@@ -57,11 +59,13 @@ class SyncCollector:
             if fabric_id in late_by:
                 lateness.add_metric([name], late_by[fabric_id])
         resources = GaugeMetricFamily(
-            f'{PREFIX}_resources', 'Fabric resources stored in NetBox', labels=['fabric', 'source'],
+            f'{PREFIX}_resources',
+            'Fabric resources stored in NetBox',
+            labels=['fabric', 'source'],
         )
-        for fabric, source, count in HedgehogResource.objects.values_list('fabric__name', 'source').annotate(
-            n=Count('pk')
-        ).order_by():
+        for fabric, source, count in (
+            HedgehogResource.objects.values_list('fabric__name', 'source').annotate(n=Count('pk')).order_by()
+        ):
             resources.add_metric([fabric, source], count)
         return [by_status, success_age, lateness, resources]
 
@@ -70,13 +74,19 @@ class SyncCollector:
 
         runs = CounterMetricFamily(f'{PREFIX}_sync_runs', 'Sync runs by outcome', labels=['fabric', 'outcome'])
         duration = SummaryMetricFamily(
-            f'{PREFIX}_sync_run_duration_seconds', 'Duration of finished sync runs', labels=['fabric'],
+            f'{PREFIX}_sync_run_duration_seconds',
+            'Duration of finished sync runs',
+            labels=['fabric'],
         )
         finished = {}
-        rows = SyncRun.objects.values_list('fabric__name', 'outcome').annotate(
-            n=Count('pk'),
-            seconds=Sum(F('finished_at') - F('started_at')),
-        ).order_by()
+        rows = (
+            SyncRun.objects.values_list('fabric__name', 'outcome')
+            .annotate(
+                n=Count('pk'),
+                seconds=Sum(F('finished_at') - F('started_at')),
+            )
+            .order_by()
+        )
         for fabric, outcome, count, seconds in rows:
             runs.add_metric([fabric, outcome], count)
             if seconds is not None:

@@ -2,7 +2,6 @@
 
 from django.middleware.csrf import get_token
 from django.utils.translation import gettext_lazy as _
-
 from netbox.object_actions import ObjectAction
 
 __all__ = (

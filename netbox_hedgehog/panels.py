@@ -3,7 +3,6 @@
 import yaml
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-
 from netbox.ui import attrs, panels
 from netbox.ui.actions import CopyContent
 
@@ -61,13 +60,20 @@ class ContextAttributesPanel(panels.ObjectAttributesPanel):
             attr = self._attrs[name]
             if self.hide_empty and attr.get_value(obj) in (None, '', [], {}):
                 continue
-            rows.append({
-                'label': attr.label or self._name_to_label(name),
-                'value': attr.render(obj, {
-                    'name': name, 'perms': ctx['perms'], 'preferences': context.get('preferences', {}),
-                    'page': context,
-                }),
-            })
+            rows.append(
+                {
+                    'label': attr.label or self._name_to_label(name),
+                    'value': attr.render(
+                        obj,
+                        {
+                            'name': name,
+                            'perms': ctx['perms'],
+                            'preferences': context.get('preferences', {}),
+                            'page': context,
+                        },
+                    ),
+                }
+            )
         return {**ctx, 'attrs': rows}
 
     def shows(self, name, obj):
@@ -111,7 +117,10 @@ class FabricKubernetesPanel(panels.ObjectAttributesPanel):
 class FabricGitPanel(panels.ObjectAttributesPanel):
     title = _('Git')
     git_repository_url = attrs.TextAttr(
-        'git_repository_url', label=_('Repository'), style='font-monospace', copy_button=True,
+        'git_repository_url',
+        label=_('Repository'),
+        style='font-monospace',
+        copy_button=True,
     )
     git_branch = attrs.TextAttr('git_branch', label=_('Branch'))
     git_path = attrs.TextAttr('git_path', label=_('Path'), style='font-monospace')
@@ -135,8 +144,10 @@ class DriftCountAttr(attrs.ObjectAttribute):
         if not count:
             return format_html('<span id="attr_{}">{}</span>', context['name'], count)
         return format_html(
-            '<a id="attr_{}" href="{}" class="badge text-bg-orange">{}</a>', context['name'],
-            drifted_resources_url(obj), count,
+            '<a id="attr_{}" href="{}" class="badge text-bg-orange">{}</a>',
+            context['name'],
+            drifted_resources_url(obj),
+            count,
         )
 
 
@@ -214,7 +225,10 @@ def _reference(name, target):
         return format_html('<span class="font-monospace">{}</span>', name)
     return format_html(
         '<a href="{}" class="font-monospace" title="{} ({})">{}</a>',
-        target.get_absolute_url(), target.kind, target.get_source_display(), name,
+        target.get_absolute_url(),
+        target.kind,
+        target.get_source_display(),
+        name,
     )
 
 
@@ -295,7 +309,9 @@ class SyncRunPanel(panels.ObjectAttributesPanel):
     job_id = attrs.TextAttr('job_id', label=_('RQ job'), style='font-monospace')
     git_commit = attrs.TextAttr('git_commit', label=_('Git commit'), style='font-monospace', copy_button=True)
     kubernetes_revision = attrs.TextAttr(
-        'kubernetes_revision', label=_('Kubernetes revision'), style='font-monospace',
+        'kubernetes_revision',
+        label=_('Kubernetes revision'),
+        style='font-monospace',
     )
 
 

@@ -3,7 +3,6 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
-
 from netbox.tables import NetBoxTable, columns
 
 from .models import HedgehogFabric, HedgehogResource, SyncRun
@@ -19,7 +18,8 @@ __all__ = (
 def drifted_resources_url(fabric):
     """The resource list showing the objects a fabric's drift count counts."""
     return '{}?{}'.format(
-        reverse('plugins:netbox_hedgehog:hedgehogresource_list'), urlencode({'fabric_id': fabric.pk, 'drifted': 'true'}),
+        reverse('plugins:netbox_hedgehog:hedgehogresource_list'),
+        urlencode({'fabric_id': fabric.pk, 'drifted': 'true'}),
     )
 
 
@@ -93,15 +93,44 @@ class HedgehogFabricTable(NetBoxTable):
     class Meta(NetBoxTable.Meta):
         model = HedgehogFabric
         fields = (
-            'pk', 'id', 'name', 'description', 'sync_status', 'connection_status', 'sync_enabled',
-            'scheduler_enabled', 'sync_interval', 'last_sync', 'last_successful_sync', 'next_sync',
-            'resource_count', 'drift_count', 'prune', 'kubernetes_server', 'kubernetes_namespace',
-            'kubernetes_verify_tls', 'git_repository_url', 'git_branch', 'git_path', 'sync_error', 'tags', 'created',
-            'last_updated', 'actions',
+            'pk',
+            'id',
+            'name',
+            'description',
+            'sync_status',
+            'connection_status',
+            'sync_enabled',
+            'scheduler_enabled',
+            'sync_interval',
+            'last_sync',
+            'last_successful_sync',
+            'next_sync',
+            'resource_count',
+            'drift_count',
+            'prune',
+            'kubernetes_server',
+            'kubernetes_namespace',
+            'kubernetes_verify_tls',
+            'git_repository_url',
+            'git_branch',
+            'git_path',
+            'sync_error',
+            'tags',
+            'created',
+            'last_updated',
+            'actions',
         )
         default_columns = (
-            'pk', 'name', 'sync_status', 'connection_status', 'sync_interval', 'last_sync', 'last_successful_sync',
-            'next_sync', 'resource_count', 'drift_count',
+            'pk',
+            'name',
+            'sync_status',
+            'connection_status',
+            'sync_interval',
+            'last_sync',
+            'last_successful_sync',
+            'next_sync',
+            'resource_count',
+            'drift_count',
         )
 
 
@@ -129,13 +158,47 @@ class HedgehogResourceTable(NetBoxTable):
     class Meta(NetBoxTable.Meta):
         model = HedgehogResource
         fields = (
-            'pk', 'id', 'fabric', 'source', 'api_version', 'kind', 'namespace', 'name', 'drift_state', 'role', 'asn',
-            'profile', 'connection_type', 'devices', 'ports', 'subnets', 'vpc', 'connection', 'ipv4_namespace',
-            'vlan_namespace', 'heartbeat', 'applied_generation', 'resource_version', 'uid', 'source_path', 'tags',
-            'created', 'last_updated', 'actions',
+            'pk',
+            'id',
+            'fabric',
+            'source',
+            'api_version',
+            'kind',
+            'namespace',
+            'name',
+            'drift_state',
+            'role',
+            'asn',
+            'profile',
+            'connection_type',
+            'devices',
+            'ports',
+            'subnets',
+            'vpc',
+            'connection',
+            'ipv4_namespace',
+            'vlan_namespace',
+            'heartbeat',
+            'applied_generation',
+            'resource_version',
+            'uid',
+            'source_path',
+            'tags',
+            'created',
+            'last_updated',
+            'actions',
         )
         default_columns = (
-            'pk', 'fabric', 'kind', 'namespace', 'name', 'source', 'drift_state', 'role', 'asn', 'connection_type',
+            'pk',
+            'fabric',
+            'kind',
+            'namespace',
+            'name',
+            'source',
+            'drift_state',
+            'role',
+            'asn',
+            'connection_type',
             'vpc',
         )
 
@@ -148,10 +211,14 @@ class SyncRunTable(NetBoxTable):
     planned_at = columns.DateTimeColumn(verbose_name=_('Planned'))
     finished_at = columns.DateTimeColumn(verbose_name=_('Finished'))
     duration = columns.TemplateColumn(
-        verbose_name=_('Duration (s)'), orderable=False, template_code='{{ value|floatformat:3 }}',
+        verbose_name=_('Duration (s)'),
+        orderable=False,
+        template_code='{{ value|floatformat:3 }}',
     )
     lateness = columns.TemplateColumn(
-        verbose_name=_('Late by (s)'), orderable=False, template_code='{{ value|floatformat:3 }}',
+        verbose_name=_('Late by (s)'),
+        orderable=False,
+        template_code='{{ value|floatformat:3 }}',
     )
     dry_run = columns.BooleanColumn(verbose_name=_('Dry run'))
     invalid = tables.Column(verbose_name=_('Invalid'))
@@ -164,11 +231,43 @@ class SyncRunTable(NetBoxTable):
     class Meta(NetBoxTable.Meta):
         model = SyncRun
         fields = (
-            'pk', 'id', 'started_at', 'fabric', 'trigger', 'outcome', 'dry_run', 'planned_at', 'finished_at',
-            'duration', 'lateness', 'created', 'updated', 'deleted', 'unchanged', 'invalid', 'prune_skipped',
-            'git_commit', 'kubernetes_revision', 'step_durations', 'job_id', 'error', 'actions',
+            'pk',
+            'id',
+            'started_at',
+            'fabric',
+            'trigger',
+            'outcome',
+            'dry_run',
+            'planned_at',
+            'finished_at',
+            'duration',
+            'lateness',
+            'created',
+            'updated',
+            'deleted',
+            'unchanged',
+            'invalid',
+            'prune_skipped',
+            'git_commit',
+            'kubernetes_revision',
+            'step_durations',
+            'job_id',
+            'error',
+            'actions',
         )
         default_columns = (
-            'started_at', 'fabric', 'trigger', 'outcome', 'dry_run', 'duration', 'created', 'updated', 'deleted',
-            'unchanged', 'invalid', 'prune_skipped', 'git_commit', 'error',
+            'started_at',
+            'fabric',
+            'trigger',
+            'outcome',
+            'dry_run',
+            'duration',
+            'created',
+            'updated',
+            'deleted',
+            'unchanged',
+            'invalid',
+            'prune_skipped',
+            'git_commit',
+            'error',
         )

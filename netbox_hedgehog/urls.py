@@ -1,6 +1,5 @@
 from django.apps import apps
 from django.urls import include, path
-
 from utilities.urls import get_model_urls
 
 from . import views  # noqa: F401  (registers the model views)
@@ -10,10 +9,8 @@ app_name = 'netbox_hedgehog'
 urlpatterns = [
     path('fabrics/', include(get_model_urls('netbox_hedgehog', 'hedgehogfabric', detail=False))),
     path('fabrics/<int:pk>/', include(get_model_urls('netbox_hedgehog', 'hedgehogfabric'))),
-
     path('resources/', include(get_model_urls('netbox_hedgehog', 'hedgehogresource', detail=False))),
     path('resources/<int:pk>/', include(get_model_urls('netbox_hedgehog', 'hedgehogresource'))),
-
     path('sync-runs/', include(get_model_urls('netbox_hedgehog', 'syncrun', detail=False))),
     path('sync-runs/<int:pk>/', include(get_model_urls('netbox_hedgehog', 'syncrun'))),
 ]

@@ -106,7 +106,10 @@ def _build_template(conn, name):
     with open(log_path, 'w') as out:
         result = subprocess.run(
             [sys.executable, '-m', 'netbox', 'migrate', '--no-input'],
-            cwd=REPO_ROOT, env=_netbox_env(building), stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=_netbox_env(building),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     if result.returncode != 0:
         tail = ''.join(log_path.read_text().splitlines(keepends=True)[-30:])
@@ -131,7 +134,8 @@ def ensure_template():
 def _reassign_owner(dbname, role):
     """Hand the cloned tables to ``role`` (the template's objects belong to the role that built it)."""
     with connect(dbname) as conn:
-        conn.execute(sql.SQL("""
+        conn.execute(
+            sql.SQL("""
             DO $$
             DECLARE r record;
             BEGIN
@@ -149,7 +153,8 @@ def _reassign_owner(dbname, role):
                 EXECUTE format('ALTER SEQUENCE public.%I OWNER TO %I', r.relname, {role_literal});
               END LOOP;
             END $$;
-        """).format(role_literal=sql.Literal(role)))
+        """).format(role_literal=sql.Literal(role))
+        )
 
 
 def clone(name, owner=None, keep_existing=False):

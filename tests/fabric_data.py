@@ -33,11 +33,16 @@ SECRETS = (TOKEN, KUBECONFIG_SECRET, GIT_TOKEN, GIT_SSH_KEY_SECRET)
 
 def create_fabrics():
     return (
-        HedgehogFabric.objects.create(name='fabric-1', kubernetes_server='https://10.0.0.1:6443',
-                                      kubernetes_token=TOKEN),
+        HedgehogFabric.objects.create(
+            name='fabric-1', kubernetes_server='https://10.0.0.1:6443', kubernetes_token=TOKEN
+        ),
         HedgehogFabric.objects.create(name='fabric-2', kubeconfig=KUBECONFIG),
-        HedgehogFabric.objects.create(name='fabric-3', git_repository_url='https://example.com/wiring.git',
-                                      git_token=GIT_TOKEN, git_ssh_key=GIT_SSH_KEY),
+        HedgehogFabric.objects.create(
+            name='fabric-3',
+            git_repository_url='https://example.com/wiring.git',
+            git_token=GIT_TOKEN,
+            git_ssh_key=GIT_SSH_KEY,
+        ),
     )
 
 
@@ -51,13 +56,27 @@ WIRING = (
     ('SwitchProfile', 'vs', {'displayName': 'Virtual switch'}),
     ('VLANNamespace', 'default', {'ranges': [{'from': 1000, 'to': 2999}]}),
     ('IPv4Namespace', 'default', {'subnets': ['10.0.0.0/16']}),
-    ('Connection', CONNECTION, {'unbundled': {'link': {
-        'server': {'port': 'server-01/enp2s1'}, 'switch': {'port': 'leaf-01/E1/1'},
-    }}}),
-    ('VPC', 'vpc-1', {
-        'ipv4Namespace': 'default', 'vlanNamespace': 'default',
-        'subnets': {'default': {'subnet': '10.0.1.0/24', 'vlan': 1001}},
-    }),
+    (
+        'Connection',
+        CONNECTION,
+        {
+            'unbundled': {
+                'link': {
+                    'server': {'port': 'server-01/enp2s1'},
+                    'switch': {'port': 'leaf-01/E1/1'},
+                }
+            }
+        },
+    ),
+    (
+        'VPC',
+        'vpc-1',
+        {
+            'ipv4Namespace': 'default',
+            'vlanNamespace': 'default',
+            'subnets': {'default': {'subnet': '10.0.1.0/24', 'vlan': 1001}},
+        },
+    ),
     ('VPCAttachment', ATTACHMENT, {'subnet': 'vpc-1/default', 'connection': CONNECTION}),
 )
 # The cluster's leaf-02 has another ASN than Git's: its rows differ.
@@ -65,10 +84,15 @@ DRIFT_LINE = 'spec.asn: 65102 in Git, 65199 in the cluster'
 AGENT_STATUS = {
     'lastHeartbeat': '2025-01-02T03:04:05Z',
     'lastAppliedGen': 7,
-    'conditions': [{
-        'type': 'Applied', 'status': 'True', 'reason': 'ApplySucceeded', 'message': 'Config applied to the switch',
-        'lastTransitionTime': '2025-01-02T03:00:00Z',
-    }],
+    'conditions': [
+        {
+            'type': 'Applied',
+            'status': 'True',
+            'reason': 'ApplySucceeded',
+            'message': 'Config applied to the switch',
+            'lastTransitionTime': '2025-01-02T03:00:00Z',
+        }
+    ],
 }
 
 
@@ -79,8 +103,15 @@ def create_resource(fabric, source, kind, name, spec, status=None, **fields):
     from netbox_hedgehog.models import HedgehogResource
 
     return HedgehogResource.objects.create(
-        fabric=fabric, source=source, api_version=KINDS_BY_NAME[kind].api_version, kind=kind, name=name,
-        spec=spec, status=status or {}, **key_fields(kind, spec, status or {}, name=name), **fields,
+        fabric=fabric,
+        source=source,
+        api_version=KINDS_BY_NAME[kind].api_version,
+        kind=kind,
+        name=name,
+        spec=spec,
+        status=status or {},
+        **key_fields(kind, spec, status or {}, name=name),
+        **fields,
     )
 
 
@@ -90,20 +121,32 @@ def create_wiring(name='fabric-wiring'):
     from netbox_hedgehog.sync.drift_records import record_drift
 
     fabric = HedgehogFabric.objects.create(
-        name=name, kubernetes_server='https://10.9.0.1:6443', git_repository_url='https://example.com/wiring.git',
+        name=name,
+        kubernetes_server='https://10.9.0.1:6443',
+        git_repository_url='https://example.com/wiring.git',
     )
     for kind, object_name, spec in WIRING:
         create_resource(fabric, ResourceSourceChoices.GIT, kind, object_name, spec, source_path='wiring.yaml')
         if object_name == 'leaf-02':
             spec = {**spec, 'asn': 65199}
         create_resource(
-            fabric, ResourceSourceChoices.KUBERNETES, kind, object_name, spec,
-            uid=f'uid-{kind}-{object_name}', resource_version='1234',
+            fabric,
+            ResourceSourceChoices.KUBERNETES,
+            kind,
+            object_name,
+            spec,
+            uid=f'uid-{kind}-{object_name}',
+            resource_version='1234',
         )
     create_resource(
-        fabric, ResourceSourceChoices.KUBERNETES, 'Agent', 'leaf-01',
+        fabric,
+        ResourceSourceChoices.KUBERNETES,
+        'Agent',
+        'leaf-01',
         {'role': 'server-leaf', 'switch': {'role': 'server-leaf', 'asn': 65101, 'profile': 'vs'}},
-        status=AGENT_STATUS, uid='uid-agent-leaf-01', resource_version='1240',
+        status=AGENT_STATUS,
+        uid='uid-agent-leaf-01',
+        resource_version='1240',
     )
     record_drift(fabric)
     fabric.refresh_from_db()

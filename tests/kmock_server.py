@@ -54,9 +54,13 @@ class PagingKubernetesEmulator(kmock.KubernetesEmulator):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.list_release.wait(), delay)
         listing = await super()._serve_list(request)
-        items = sorted(listing['items'], key=lambda item: (
-            item.get('metadata', {}).get('namespace') or '', item.get('metadata', {}).get('name') or '',
-        ))
+        items = sorted(
+            listing['items'],
+            key=lambda item: (
+                item.get('metadata', {}).get('namespace') or '',
+                item.get('metadata', {}).get('name') or '',
+            ),
+        )
         start = int(request.params.get('continue') or 0)
         limit = int(request.params.get('limit') or 0)
         end = start + limit if limit else len(items)
@@ -84,6 +88,7 @@ class KubeAPI:
 
     def call(self, function, *args):
         """Run ``function(*args)`` on the emulator's event loop and return its result."""
+
         async def run():
             return function(*args)
 
@@ -118,8 +123,13 @@ class KubeAPI:
     def fail(self, kind, status, reason='Failure'):
         """Make every later list request for ``kind`` answer ``status`` with a Kubernetes Status body."""
         body = {
-            'apiVersion': 'v1', 'kind': 'Status', 'metadata': {}, 'status': 'Failure',
-            'code': status, 'reason': reason, 'message': f'{reason} (scripted by the test)',
+            'apiVersion': 'v1',
+            'kind': 'Status',
+            'metadata': {},
+            'status': 'Failure',
+            'code': status,
+            'reason': reason,
+            'message': f'{reason} (scripted by the test)',
         }
         reaction = self.call(lambda: self.emulator['list', resource_of(kind)] << status << body)
         self._failures.setdefault(kind, []).append(reaction)
@@ -160,10 +170,13 @@ class KubeAPI:
     def list_requests(self, kind):
         """Every list request made for ``kind`` so far, oldest first (kmock ``Request``: .params, .headers)."""
         resource = resource_of(kind)
-        return self.call(lambda: [
-            request for request in self.emulator
-            if request.action == kmock.action.LIST and request.resource == resource
-        ])
+        return self.call(
+            lambda: [
+                request
+                for request in self.emulator
+                if request.action == kmock.action.LIST and request.resource == resource
+            ]
+        )
 
     def list_arrivals(self, kind):
         """Wall-clock times (``time.time()``) at which list requests for ``kind`` reached the served listing."""
@@ -173,19 +186,26 @@ class KubeAPI:
     def fabric_fields(self, **overrides):
         """Fabric fields that point at this API with a bearer token."""
         return {
-            'kubernetes_server': self.url, 'kubernetes_token': TOKEN, 'kubernetes_ca_cert': '',
-            'kubernetes_namespace': 'default', 'kubeconfig': '', **overrides,
+            'kubernetes_server': self.url,
+            'kubernetes_token': TOKEN,
+            'kubernetes_ca_cert': '',
+            'kubernetes_namespace': 'default',
+            'kubeconfig': '',
+            **overrides,
         }
 
     def kubeconfig(self, token=TOKEN):
         """A kubeconfig (YAML text) whose current context points at this API."""
-        return yaml.safe_dump({
-            'apiVersion': 'v1', 'kind': 'Config',
-            'clusters': [{'name': 'kmock', 'cluster': {'server': self.url}}],
-            'users': [{'name': 'tester', 'user': {'token': token}}],
-            'contexts': [{'name': 'kmock', 'context': {'cluster': 'kmock', 'user': 'tester'}}],
-            'current-context': 'kmock',
-        })
+        return yaml.safe_dump(
+            {
+                'apiVersion': 'v1',
+                'kind': 'Config',
+                'clusters': [{'name': 'kmock', 'cluster': {'server': self.url}}],
+                'users': [{'name': 'tester', 'user': {'token': token}}],
+                'contexts': [{'name': 'kmock', 'context': {'cluster': 'kmock', 'user': 'tester'}}],
+                'current-context': 'kmock',
+            }
+        )
 
 
 @contextlib.contextmanager

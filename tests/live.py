@@ -65,9 +65,14 @@ class LiveProcesses:
         self.start('scheduler', 'rqscheduler', '--interval', str(self.scheduler_interval))
         queue = Queue(QUEUE_NAME, connection=django_rq.get_connection(QUEUE_NAME))
         wait_until(
-            lambda: self._check_alive() and len((health := process_health(queue)).workers) == self.worker_count
-            and health.schedulers,
-            timeout=60, interval=0.2, message='workers and scheduler registered in Redis',
+            lambda: (
+                self._check_alive()
+                and len((health := process_health(queue)).workers) == self.worker_count
+                and health.schedulers
+            ),
+            timeout=60,
+            interval=0.2,
+            message='workers and scheduler registered in Redis',
         )
         return self
 
@@ -77,7 +82,10 @@ class LiveProcesses:
     def start(self, name, *command):
         log = open(self.log_dir / f'{name}.log', 'ab')
         self.processes[name] = subprocess.Popen(
-            [NETBOX, *command], stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            [NETBOX, *command],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
             start_new_session=True,
         )
         log.close()

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import django_rq
 import pytest
+from core.models import ObjectType
 from django.apps import apps
 from django.conf import settings
-
-from core.models import ObjectType
-from netbox_hedgehog.models import HedgehogFabric
-from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
 from users.models import ObjectPermission
 from utilities.testing import TestCase
 from utilities.testing.mixins import RQQueueTestMixin
+
+from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
 
 ADMIN_INSTALLED = apps.is_installed('django.contrib.admin')
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,11 +34,15 @@ def test_admin_enabled_suite():
     env = {
         **os.environ,
         'HEDGEHOG_ENABLE_DJANGO_ADMIN': '1',
-        'HEDGEHOG_DB_NAME': f"{settings.DATABASES['default']['NAME']}_admin",
+        'HEDGEHOG_DB_NAME': f'{settings.DATABASES["default"]["NAME"]}_admin',
     }
     result = subprocess.run(
         [sys.executable, '-m', 'pytest', __file__, '-q', '-p', 'no:cacheprovider', '-rs'],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     assert ' passed' in result.stdout and ' skipped' in result.stdout
@@ -46,7 +50,6 @@ def test_admin_enabled_suite():
 
 @pytest.mark.skipif(ADMIN_INSTALLED, reason='checks the default, admin-less configuration')
 class WithoutAdminTestCase(TestCase):
-
     def test_no_admin_url(self):
         self.assertEqual(self.client.get('/plugins/hedgehog/admin/').status_code, 404)
 
@@ -63,8 +66,9 @@ class AdminScheduleSyncTestCase(RQQueueTestMixin, TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.fabrics = [
-            HedgehogFabric.objects.create(name='fabric-1', kubernetes_server='https://10.0.0.1:6443',
-                                          kubernetes_token='admin-secret-token'),
+            HedgehogFabric.objects.create(
+                name='fabric-1', kubernetes_server='https://10.0.0.1:6443', kubernetes_token='admin-secret-token'
+            ),
             HedgehogFabric.objects.create(name='fabric-2'),
         ]
 
@@ -79,9 +83,14 @@ class AdminScheduleSyncTestCase(RQQueueTestMixin, TestCase):
         permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
 
     def run_action(self):
-        return self.client.post(self.changelist, {
-            'action': 'schedule_sync', '_selected_action': [f.pk for f in self.fabrics], 'index': 0,
-        })
+        return self.client.post(
+            self.changelist,
+            {
+                'action': 'schedule_sync',
+                '_selected_action': [f.pk for f in self.fabrics],
+                'index': 0,
+            },
+        )
 
     def queued_fabric_ids(self):
         return sorted(job.args[0] for job in django_rq.get_queue(QUEUE_NAME).get_jobs())

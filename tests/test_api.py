@@ -1,17 +1,23 @@
 """The REST API, through NetBox's API view test cases, and the write-only secrets."""
 
+from core.models import ObjectType
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import status
-
-from core.models import ObjectType
-from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
-from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from users.models import ObjectPermission
 from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
+from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from tests.fabric_data import (
-    CONNECTION, GIT_SSH_KEY, GIT_TOKEN, KUBECONFIG, KUBECONFIG_SECRET, SECRETS, create_fabrics, create_wiring,
+    CONNECTION,
+    GIT_SSH_KEY,
+    GIT_TOKEN,
+    KUBECONFIG,
+    KUBECONFIG_SECRET,
+    SECRETS,
+    create_fabrics,
+    create_wiring,
 )
 
 
@@ -39,13 +45,19 @@ class HedgehogFabricAPITestCase(
         create_fabrics()
         cls.create_data = [
             {
-                'name': 'fabric-4', 'kubernetes_server': 'https://10.4.0.1:6443', 'kubernetes_token': 'token-4',
+                'name': 'fabric-4',
+                'kubernetes_server': 'https://10.4.0.1:6443',
+                'kubernetes_token': 'token-4',
                 'sync_interval': 60,
             },
             {'name': 'fabric-5', 'kubeconfig': KUBECONFIG, 'sync_enabled': False},
             {
-                'name': 'fabric-6', 'git_repository_url': 'https://example.com/6.git', 'git_branch': 'release',
-                'git_token': 'git-token-6', 'prune': False, 'kubernetes_verify_tls': False,
+                'name': 'fabric-6',
+                'git_repository_url': 'https://example.com/6.git',
+                'git_branch': 'release',
+                'git_token': 'git-token-6',
+                'prune': False,
+                'kubernetes_verify_tls': False,
             },
         ]
 
@@ -63,8 +75,12 @@ class HedgehogResourceAPITestCase(
         fabric = create_fabrics()[0]
         for name in ('leaf-1', 'leaf-2', 'spine-1'):
             HedgehogResource.objects.create(
-                fabric=fabric, source=ResourceSourceChoices.GIT, api_version='wiring.githedgehog.com/v1beta1',
-                kind='Switch', name=name, spec={'role': 'spine'},
+                fabric=fabric,
+                source=ResourceSourceChoices.GIT,
+                api_version='wiring.githedgehog.com/v1beta1',
+                kind='Switch',
+                name=name,
+                spec={'role': 'spine'},
             )
         create_wiring()
 
@@ -96,9 +112,15 @@ class HedgehogResourceAPITestCase(
         self.add_permissions('netbox_hedgehog.view_hedgehogresource')
         url = reverse('plugins-api:netbox_hedgehog-api:hedgehogresource-list')
         for params, count in (
-            ('devices=leaf-01', 3), ('devices=leaf-01&devices=server-01', 3), ('devices__n=leaf-01', 19 + 3 - 3),
-            ('asn=65101', 3), ('connection_type=unbundled', 2), ('drift_state=differs', 2), ('drifted=true', 3),
-            ('subnets=10.0.1.0/24', 2), ('vpc=vpc-1', 2),
+            ('devices=leaf-01', 3),
+            ('devices=leaf-01&devices=server-01', 3),
+            ('devices__n=leaf-01', 19 + 3 - 3),
+            ('asn=65101', 3),
+            ('connection_type=unbundled', 2),
+            ('drift_state=differs', 2),
+            ('drifted=true', 3),
+            ('subnets=10.0.1.0/24', 2),
+            ('vpc=vpc-1', 2),
         ):
             with self.subTest(params=params):
                 response = self.client.get(f'{url}?{params}', **self.header)
@@ -122,15 +144,24 @@ class FabricAndRunFieldsAPITestCase(PluginAPIMixin, APITestCase):
     def setUpTestData(cls):
         cls.fabric = create_wiring()
         cls.sync_run = SyncRun.objects.create(
-            fabric=cls.fabric, trigger=SyncTriggerChoices.BOOTSTRAP, outcome=SyncOutcomeChoices.PARTIAL,
-            started_at=timezone.now(), dry_run=True, invalid=2, prune_skipped=5, kubernetes_revision='Switch=12',
+            fabric=cls.fabric,
+            trigger=SyncTriggerChoices.BOOTSTRAP,
+            outcome=SyncOutcomeChoices.PARTIAL,
+            started_at=timezone.now(),
+            dry_run=True,
+            invalid=2,
+            prune_skipped=5,
+            kubernetes_revision='Switch=12',
             step_durations={'fetch_kubernetes': 0.25, 'diff': 0.001},
         )
 
     def setUp(self):
         super().setUp()
-        self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.change_hedgehogfabric',
-                             'netbox_hedgehog.view_syncrun')
+        self.add_permissions(
+            'netbox_hedgehog.view_hedgehogfabric',
+            'netbox_hedgehog.change_hedgehogfabric',
+            'netbox_hedgehog.view_syncrun',
+        )
 
     def test_fabric_drift_count_is_read_only(self):
         response = self.client.get(self._get_detail_url(self.fabric), **self.header)
@@ -138,8 +169,9 @@ class FabricAndRunFieldsAPITestCase(PluginAPIMixin, APITestCase):
             (response.data['drift_count'], response.data['prune'], response.data['kubernetes_verify_tls']),
             (2, True, True),
         )
-        response = self.client.patch(self._get_detail_url(self.fabric), {'drift_count': 0, 'prune': False},
-                                     format='json', **self.header)
+        response = self.client.patch(
+            self._get_detail_url(self.fabric), {'drift_count': 0, 'prune': False}, format='json', **self.header
+        )
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.fabric.refresh_from_db()
         self.assertEqual((self.fabric.drift_count, self.fabric.prune), (2, False))
@@ -182,11 +214,17 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
 
     def test_read_responses_carry_no_secrets(self):
         HedgehogResource.objects.create(
-            fabric=HedgehogFabric.objects.get(name='fabric-1'), source=ResourceSourceChoices.KUBERNETES,
-            api_version='v1', kind='Switch', name='leaf-1',
+            fabric=HedgehogFabric.objects.get(name='fabric-1'),
+            source=ResourceSourceChoices.KUBERNETES,
+            api_version='v1',
+            kind='Switch',
+            name='leaf-1',
         )
-        urls = [self._get_list_url(), f'{self._get_list_url()}?brief=1',
-                reverse('plugins-api:netbox_hedgehog-api:hedgehogresource-list')]
+        urls = [
+            self._get_list_url(),
+            f'{self._get_list_url()}?brief=1',
+            reverse('plugins-api:netbox_hedgehog-api:hedgehogresource-list'),
+        ]
         urls += [self._get_detail_url(fabric) for fabric in HedgehogFabric.objects.all()]
         for url in urls:
             with self.subTest(url=url):
@@ -195,16 +233,26 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
                 self.assertNoSecrets(response)
 
     def test_write_responses_carry_no_secrets_and_omitting_a_secret_keeps_it(self):
-        response = self.client.post(self._get_list_url(), {
-            'name': 'fabric-new', 'kubernetes_server': 'https://10.9.0.1:6443', 'kubernetes_token': 'new-secret',
-        }, format='json', **self.header)
+        response = self.client.post(
+            self._get_list_url(),
+            {
+                'name': 'fabric-new',
+                'kubernetes_server': 'https://10.9.0.1:6443',
+                'kubernetes_token': 'new-secret',
+            },
+            format='json',
+            **self.header,
+        )
         self.assertHttpStatus(response, status.HTTP_201_CREATED)
         self.assertNoSecrets(response, 'new-secret')
         fabric = HedgehogFabric.objects.get(name='fabric-new')
         self.assertEqual(fabric.kubernetes_token, 'new-secret')
 
         response = self.client.patch(
-            self._get_detail_url(fabric), {'description': 'edited'}, format='json', **self.header,
+            self._get_detail_url(fabric),
+            {'description': 'edited'},
+            format='json',
+            **self.header,
         )
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'new-secret')
@@ -212,7 +260,10 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertEqual(fabric.kubernetes_token, 'new-secret')
 
         response = self.client.patch(
-            self._get_detail_url(fabric), {'kubernetes_token': 'rotated'}, format='json', **self.header,
+            self._get_detail_url(fabric),
+            {'kubernetes_token': 'rotated'},
+            format='json',
+            **self.header,
         )
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'new-secret', 'rotated')
@@ -220,11 +271,19 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertEqual(fabric.kubernetes_token, 'rotated')
 
     def test_git_secrets_are_write_only_like_the_token(self):
-        response = self.client.post(self._get_list_url(), {
-            'name': 'fabric-git', 'git_repository_url': 'ssh://git@example.com/wiring.git',
-            'git_token': 'git-secret-1', 'git_ssh_key': GIT_SSH_KEY.replace('views', 'api'),
-            'kubernetes_verify_tls': False, 'prune': False,
-        }, format='json', **self.header)
+        response = self.client.post(
+            self._get_list_url(),
+            {
+                'name': 'fabric-git',
+                'git_repository_url': 'ssh://git@example.com/wiring.git',
+                'git_token': 'git-secret-1',
+                'git_ssh_key': GIT_SSH_KEY.replace('views', 'api'),
+                'kubernetes_verify_tls': False,
+                'prune': False,
+            },
+            format='json',
+            **self.header,
+        )
         self.assertHttpStatus(response, status.HTTP_201_CREATED)
         self.assertNoSecrets(response, 'git-secret-1', 'secret-git-ssh-key-api-material')
         self.assertEqual((response.data['kubernetes_verify_tls'], response.data['prune']), (False, False))
@@ -240,7 +299,10 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertEqual(fabric.git_ssh_key, GIT_SSH_KEY.replace('views', 'api'))
 
         response = self.client.patch(
-            self._get_detail_url(fabric), {'git_token': '', 'git_ssh_key': ''}, format='json', **self.header,
+            self._get_detail_url(fabric),
+            {'git_token': '', 'git_ssh_key': ''},
+            format='json',
+            **self.header,
         )
         self.assertHttpStatus(response, status.HTTP_200_OK)
         fabric.refresh_from_db()
@@ -249,7 +311,10 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
     def test_stored_git_secrets_survive_an_edit(self):
         fabric = HedgehogFabric.objects.get(name='fabric-3')
         response = self.client.patch(
-            self._get_detail_url(fabric), {'git_branch': 'release'}, format='json', **self.header,
+            self._get_detail_url(fabric),
+            {'git_branch': 'release'},
+            format='json',
+            **self.header,
         )
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response)
@@ -257,9 +322,16 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertEqual((fabric.git_branch, fabric.git_token, fabric.git_ssh_key), ('release', GIT_TOKEN, GIT_SSH_KEY))
 
     def test_model_validation_applies(self):
-        response = self.client.post(self._get_list_url(), {
-            'name': 'both', 'kubernetes_server': 'https://10.9.0.1:6443', 'kubeconfig': KUBECONFIG,
-        }, format='json', **self.header)
+        response = self.client.post(
+            self._get_list_url(),
+            {
+                'name': 'both',
+                'kubernetes_server': 'https://10.9.0.1:6443',
+                'kubeconfig': KUBECONFIG,
+            },
+            format='json',
+            **self.header,
+        )
         self.assertHttpStatus(response, status.HTTP_400_BAD_REQUEST)
         self.assertIn('kubeconfig', response.data)
         self.assertNotIn(KUBECONFIG_SECRET, response.content.decode())
@@ -275,8 +347,10 @@ class FabricSecretsUITestCase(TestCase):
     def test_detail_and_edit_pages(self):
         self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.change_hedgehogfabric')
         for fabric in HedgehogFabric.objects.all():
-            for url in (fabric.get_absolute_url(),
-                        reverse('plugins:netbox_hedgehog:hedgehogfabric_edit', args=[fabric.pk])):
+            for url in (
+                fabric.get_absolute_url(),
+                reverse('plugins:netbox_hedgehog:hedgehogfabric_edit', args=[fabric.pk]),
+            ):
                 with self.subTest(url=url):
                     response = self.client.get(url)
                     self.assertEqual(response.status_code, 200)
@@ -293,8 +367,9 @@ class SyncStatusAPITestCase(PluginAPIMixin, APITestCase):
         create_fabrics()
 
     def test_status_lists_only_viewable_fabrics_and_says_when_no_worker_runs(self):
-        permission = ObjectPermission.objects.create(name='fabric-1 only', actions=['view'],
-                                                     constraints={'name': 'fabric-1'})
+        permission = ObjectPermission.objects.create(
+            name='fabric-1 only', actions=['view'], constraints={'name': 'fabric-1'}
+        )
         permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
         permission.users.add(self.user)
         url = reverse('plugins-api:netbox_hedgehog-api:hedgehogfabric-sync-status')

@@ -42,8 +42,10 @@ def startup(monkeypatch, settings):
 @pytest.mark.django_db(transaction=True)
 def test_unreachable_redis_is_logged_not_raised(startup, monkeypatch, caplog):
     HedgehogFabric.objects.create(name='waiting', git_repository_url='/repo')
-    monkeypatch.setattr('django_rq.get_connection',
-                        lambda *args, **kwargs: redis.Redis(host='127.0.0.1', port=1, socket_connect_timeout=1))
+    monkeypatch.setattr(
+        'django_rq.get_connection',
+        lambda *args, **kwargs: redis.Redis(host='127.0.0.1', port=1, socket_connect_timeout=1),
+    )
 
     with caplog.at_level(logging.WARNING, logger='netbox_hedgehog.scheduling'):
         elapsed = startup()

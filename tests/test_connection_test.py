@@ -4,28 +4,28 @@ records what it found on the fabric and as its job result.
 """
 
 import django_rq
+from core.models import ObjectType
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from git import Actor, Repo
 from rq.job import Job
-
-from core.models import ObjectType
-from netbox_hedgehog.choices import ConnectionStatusChoices
-from netbox_hedgehog.models import HedgehogFabric
-from netbox_hedgehog.scheduling.connection import check_fabric_connection
-from netbox_hedgehog.scheduling.scheduler import CONNECTION_TEST_FUNCTION, QUEUE_NAME
 from users.models import ObjectPermission
 from utilities.testing import TestCase
 from utilities.testing.mixins import RQQueueTestMixin
 
+from netbox_hedgehog.choices import ConnectionStatusChoices
+from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.scheduling.connection import check_fabric_connection
+from netbox_hedgehog.scheduling.scheduler import CONNECTION_TEST_FUNCTION, QUEUE_NAME
 from tests.kmock_server import kube_api
 
 
 def make_remote(path):
     """A local Git repository with one commit on ``main``; returns (url, commit sha)."""
     repo = Repo.init(path, initial_branch='main')
-    (path / 'wiring.yaml').write_text('apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\n'
-                                      'metadata: {name: leaf-1}\nspec: {}\n')
+    (path / 'wiring.yaml').write_text(
+        'apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata: {name: leaf-1}\nspec: {}\n'
+    )
     repo.index.add(['wiring.yaml'])
     commit = repo.index.commit('wiring', author=Actor('t', 't@localhost'), committer=Actor('t', 't@localhost'))
     return str(path), commit.hexsha
@@ -55,7 +55,9 @@ class ConnectionTestViewTestCase(RQQueueTestMixin, TestCase):
 
     def grant(self, actions, **constraints):
         permission = ObjectPermission.objects.create(
-            name=f'{actions} fabrics', actions=actions, constraints=constraints or None,
+            name=f'{actions} fabrics',
+            actions=actions,
+            constraints=constraints or None,
         )
         permission.users.add(self.user)
         permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
@@ -99,7 +101,9 @@ class ConnectionTestViewTestCase(RQQueueTestMixin, TestCase):
     def test_browser_post_redirects_with_a_message(self):
         self.grant(['view', 'change'])
         response = self.client.post(
-            self.url(self.fabric), {'return_url': self.fabric.get_absolute_url()}, HTTP_ACCEPT='text/html',
+            self.url(self.fabric),
+            {'return_url': self.fabric.get_absolute_url()},
+            HTTP_ACCEPT='text/html',
         )
         self.assertRedirects(response, self.fabric.get_absolute_url(), fetch_redirect_response=False)
         messages = [str(m) for m in get_messages(response.wsgi_request)]
@@ -153,8 +157,14 @@ class ConnectionCheckJobTestCase(TestCase):
     def test_kubernetes_ok_lists_one_switch(self):
         with kube_api() as api:
             for name in ('leaf-1', 'leaf-2', 'spine-1'):
-                api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
-                         'metadata': {'name': name}, 'spec': {}})
+                api.add(
+                    {
+                        'apiVersion': 'wiring.githedgehog.com/v1beta1',
+                        'kind': 'Switch',
+                        'metadata': {'name': name},
+                        'spec': {},
+                    }
+                )
             result = self.check(**api.fabric_fields())
             requests = api.list_requests('Switch')
         self.assertEqual(result['status'], ConnectionStatusChoices.CONNECTED)

@@ -54,6 +54,7 @@ def test_every_command_line_parses():
 
 # --- Docker Compose ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope='module')
 def compose():
     """The override merged onto the netbox-docker stand-in, as ``docker-compose config`` resolves it."""
@@ -61,7 +62,10 @@ def compose():
     assert binary, 'docker-compose is missing: dev/setup installs it (apt-get install docker-compose)'
     completed = subprocess.run(
         [binary, '-f', 'docker-compose.yml', '-f', str(REPO / 'docker-compose.override.yml'), 'config'],
-        cwd=DEPLOY / 'compose', capture_output=True, text=True, timeout=120,
+        cwd=DEPLOY / 'compose',
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, 'NETBOX_HEDGEHOG_SRC': str(REPO)},
     )
     assert completed.returncode == 0, completed.stderr
@@ -111,6 +115,7 @@ def test_dockerfile_installs_the_plugin_into_netbox_dockers_image():
 
 # --- Kubernetes -------------------------------------------------------------------------------
 
+
 def deployment(name):
     documents = list(yaml.safe_load_all((DEPLOY / 'kubernetes' / f'{name}.yaml').read_text()))
     assert [document['kind'] for document in documents] == ['Deployment']
@@ -157,6 +162,7 @@ def test_kubernetes_workers_and_scheduler_share_netboxs_config():
 
 # --- systemd ----------------------------------------------------------------------------------
 
+
 def unit(name):
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str
@@ -164,10 +170,13 @@ def unit(name):
     return parser
 
 
-@pytest.mark.parametrize('name, command', [
-    ('netbox-hedgehog-worker', WORKER),
-    ('netbox-hedgehog-scheduler', SCHEDULER),
-])
+@pytest.mark.parametrize(
+    'name, command',
+    [
+        ('netbox-hedgehog-worker', WORKER),
+        ('netbox-hedgehog-scheduler', SCHEDULER),
+    ],
+)
 def test_systemd_units(name, command):
     service = unit(name)['Service']
     assert manage_args(shlex.split(service['ExecStart'])) == command

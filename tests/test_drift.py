@@ -10,8 +10,13 @@ from netbox_hedgehog.sync.drift import comparable, drift_diff, drift_state
 GIT_SWITCH = {
     'kind': 'Switch',
     'spec': {
-        'role': 'server-leaf', 'profile': 'dell-s5248f-on', 'asn': 65101, 'description': 'leaf-01',
-        'groups': ['zeta', 'alpha'], 'boot': {'mac': '0c:20:12:fe:03:00'}, 'redundancy': {},
+        'role': 'server-leaf',
+        'profile': 'dell-s5248f-on',
+        'asn': 65101,
+        'description': 'leaf-01',
+        'groups': ['zeta', 'alpha'],
+        'boot': {'mac': '0c:20:12:fe:03:00'},
+        'redundancy': {},
         'portBreakouts': {'E1/55': '4x25G'},
     },
     'labels': {'team': 'net', 'fabric.githedgehog.com/profile': 'stale-value'},
@@ -21,9 +26,15 @@ GIT_SWITCH = {
 CLUSTER_SWITCH = {
     'kind': 'Switch',
     'spec': {
-        'role': 'server-leaf', 'profile': 'dell-s5248f-on', 'asn': 65101, 'description': 'leaf-01',
-        'groups': ['alpha', 'zeta'], 'boot': {'mac': '0c:20:12:fe:03:00'}, 'vlanNamespaces': ['default'],
-        'portBreakouts': {'E1/55': '4x25G'}, 'enableAllPorts': False,
+        'role': 'server-leaf',
+        'profile': 'dell-s5248f-on',
+        'asn': 65101,
+        'description': 'leaf-01',
+        'groups': ['alpha', 'zeta'],
+        'boot': {'mac': '0c:20:12:fe:03:00'},
+        'vlanNamespaces': ['default'],
+        'portBreakouts': {'E1/55': '4x25G'},
+        'enableAllPorts': False,
     },
     'labels': {
         'team': 'net',
@@ -41,16 +52,23 @@ CLUSTER_SWITCH = {
 GIT_VPC = {
     'kind': 'VPC',
     'spec': {'subnets': {'default': {'subnet': '10.0.1.0/24', 'vlan': 1001, 'dhcp': {'enable': True}}}},
-    'labels': {}, 'annotations': {},
+    'labels': {},
+    'annotations': {},
 }
 CLUSTER_VPC = {
     'kind': 'VPC',
     'spec': {
-        'ipv4Namespace': 'default', 'vlanNamespace': 'default', 'topology': {'fabric': 'default'},
-        'subnets': {'default': {
-            'subnet': '10.0.1.0/24', 'gateway': '10.0.1.1', 'vlan': 1001,
-            'dhcp': {'enable': True, 'range': {'start': '10.0.1.10', 'end': '10.0.1.254'}},
-        }},
+        'ipv4Namespace': 'default',
+        'vlanNamespace': 'default',
+        'topology': {'fabric': 'default'},
+        'subnets': {
+            'default': {
+                'subnet': '10.0.1.0/24',
+                'gateway': '10.0.1.1',
+                'vlan': 1001,
+                'dhcp': {'enable': True, 'range': {'start': '10.0.1.10', 'end': '10.0.1.254'}},
+            }
+        },
     },
     'labels': {'fabric.githedgehog.com/ipv4ns': 'default', 'fabric.githedgehog.com/vlanns': 'default'},
     'annotations': {},
@@ -95,8 +113,10 @@ def test_vpc_cluster_only_defaults_are_in_sync():
 def test_vpc_attachment_subnet_defaulted_by_the_webhook_is_in_sync():
     git = {'kind': 'VPCAttachment', 'spec': {'subnet': 'vpc-1', 'connection': 'c-1'}, 'labels': {}, 'annotations': {}}
     cluster = {
-        'kind': 'VPCAttachment', 'spec': {'subnet': 'vpc-1/default', 'connection': 'c-1'},
-        'labels': {'fabric.githedgehog.com/vpc': 'vpc-1', 'fabric.githedgehog.com/subnet': 'default'}, 'annotations': {},
+        'kind': 'VPCAttachment',
+        'spec': {'subnet': 'vpc-1/default', 'connection': 'c-1'},
+        'labels': {'fabric.githedgehog.com/vpc': 'vpc-1', 'fabric.githedgehog.com/subnet': 'default'},
+        'annotations': {},
     }
     assert drift_state(git, cluster) == DriftStateChoices.IN_SYNC
     other = changed(cluster, lambda obj: obj['spec'].update(subnet='vpc-1/web'))
@@ -105,7 +125,9 @@ def test_vpc_attachment_subnet_defaulted_by_the_webhook_is_in_sync():
 
 
 def test_none_and_empty_values_in_git_are_not_set():
-    git = changed(GIT_VPC, lambda obj: obj['spec'].update(ipv4Namespace=None, vlanNamespace='', staticRoutes=[], mode=''))
+    git = changed(
+        GIT_VPC, lambda obj: obj['spec'].update(ipv4Namespace=None, vlanNamespace='', staticRoutes=[], mode='')
+    )
     assert drift_state(git, CLUSTER_VPC) == DriftStateChoices.IN_SYNC
 
 
@@ -148,10 +170,19 @@ def test_an_extra_list_element_in_the_cluster_differs():
 
 
 def test_list_of_dicts_compares_element_by_element_with_the_subset_rule():
-    git = {'kind': 'Connection', 'spec': {'fabric': {'links': [
-        {'spine': {'port': 'spine-01/E1/1'}, 'leaf': {'port': 'leaf-01/E1/49'}},
-        {'spine': {'port': 'spine-01/E1/2'}, 'leaf': {'port': 'leaf-01/E1/50'}},
-    ]}}, 'labels': {}, 'annotations': {}}
+    git = {
+        'kind': 'Connection',
+        'spec': {
+            'fabric': {
+                'links': [
+                    {'spine': {'port': 'spine-01/E1/1'}, 'leaf': {'port': 'leaf-01/E1/49'}},
+                    {'spine': {'port': 'spine-01/E1/2'}, 'leaf': {'port': 'leaf-01/E1/50'}},
+                ]
+            }
+        },
+        'labels': {},
+        'annotations': {},
+    }
     cluster = changed(git, lambda obj: obj['spec']['fabric']['links'][0]['spine'].update(ip='172.30.128.0/31'))
     assert drift_state(git, cluster) == DriftStateChoices.IN_SYNC
     moved = changed(cluster, lambda obj: obj['spec']['fabric']['links'][1]['leaf'].update(port='leaf-01/E1/52'))
@@ -191,11 +222,14 @@ def test_webhook_labels_set_in_git_are_ignored():
     assert drift_state(git, CLUSTER_VPC) == DriftStateChoices.IN_SYNC
 
 
-@pytest.mark.parametrize(('desired', 'actual', 'state'), [
-    (GIT_SWITCH, None, DriftStateChoices.ONLY_IN_GIT),
-    (None, CLUSTER_SWITCH, DriftStateChoices.ONLY_IN_CLUSTER),
-    (None, None, ''),
-])
+@pytest.mark.parametrize(
+    ('desired', 'actual', 'state'),
+    [
+        (GIT_SWITCH, None, DriftStateChoices.ONLY_IN_GIT),
+        (None, CLUSTER_SWITCH, DriftStateChoices.ONLY_IN_CLUSTER),
+        (None, None, ''),
+    ],
+)
 def test_objects_in_one_source_only(desired, actual, state):
     assert drift_state(desired, actual) == state
 
@@ -208,18 +242,36 @@ def test_drift_diff_for_objects_in_one_source_only():
 
 def test_rows_as_stored_compare_too():
     """drift_records passes database rows: extra columns, and None where a JSON column is empty."""
-    git = {'pk': 1, 'source': 'git', 'kind': 'Server', 'namespace': 'default', 'name': 's-1',
-           'spec': {'description': 'db'}, 'labels': None, 'annotations': None, 'drift_state': ''}
-    cluster = {**git, 'pk': 2, 'source': 'kubernetes', 'spec': {'description': 'db', 'profile': 'x'},
-               'labels': {'server.fabric.githedgehog.com/s-1': 'true'}}
+    git = {
+        'pk': 1,
+        'source': 'git',
+        'kind': 'Server',
+        'namespace': 'default',
+        'name': 's-1',
+        'spec': {'description': 'db'},
+        'labels': None,
+        'annotations': None,
+        'drift_state': '',
+    }
+    cluster = {
+        **git,
+        'pk': 2,
+        'source': 'kubernetes',
+        'spec': {'description': 'db', 'profile': 'x'},
+        'labels': {'server.fabric.githedgehog.com/s-1': 'true'},
+    }
     assert drift_state(git, cluster) == DriftStateChoices.IN_SYNC
     assert drift_state({**git, 'spec': None}, cluster) == DriftStateChoices.IN_SYNC
 
 
 def test_several_differences_each_get_a_line():
-    cluster = changed(CLUSTER_SWITCH, lambda obj: (
-        obj['spec'].update(asn=65199, profile='celestica-ds3000'), obj['spec']['boot'].pop('mac'),
-    ))
+    cluster = changed(
+        CLUSTER_SWITCH,
+        lambda obj: (
+            obj['spec'].update(asn=65199, profile='celestica-ds3000'),
+            obj['spec']['boot'].pop('mac'),
+        ),
+    )
     assert drift_diff(GIT_SWITCH, cluster) == [
         'spec.profile: "dell-s5248f-on" in Git, "celestica-ds3000" in the cluster',
         'spec.asn: 65101 in Git, 65199 in the cluster',

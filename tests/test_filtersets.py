@@ -4,16 +4,19 @@ from datetime import timedelta
 
 from django.test import TestCase
 from django.utils import timezone
+from utilities.testing import BaseFilterSetTestMixin, ChangeLoggedFilterSetTestMixin
 
 from netbox_hedgehog.choices import (
-    ConnectionStatusChoices, DriftStateChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices,
+    ConnectionStatusChoices,
+    DriftStateChoices,
+    ResourceSourceChoices,
+    SyncOutcomeChoices,
+    SyncStatusChoices,
     SyncTriggerChoices,
 )
 from netbox_hedgehog.filtersets import HedgehogFabricFilterSet, HedgehogResourceFilterSet, SyncRunFilterSet
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.models.fabric import SECRET_FIELDS
-from utilities.testing import BaseFilterSetTestMixin, ChangeLoggedFilterSetTestMixin
-
 from tests.fabric_data import ATTACHMENT, CONNECTION, create_wiring
 
 
@@ -29,22 +32,37 @@ class HedgehogFabricFilterSetTestCase(TestCase, ChangeLoggedFilterSetTestMixin):
     @classmethod
     def setUpTestData(cls):
         now = timezone.now()
-        HedgehogFabric.objects.bulk_create([
-            HedgehogFabric(
-                name='fabric-1', description='lab', kubernetes_server='https://10.0.0.1:6443', sync_interval=60,
-                sync_status=SyncStatusChoices.IN_SYNC, connection_status=ConnectionStatusChoices.CONNECTED,
-                last_sync=now, next_sync=now + timedelta(minutes=1),
-            ),
-            HedgehogFabric(
-                name='fabric-2', description='prod', git_repository_url='https://example.com/2.git',
-                git_branch='release', sync_interval=300, sync_enabled=False,
-                sync_status=SyncStatusChoices.ERROR, connection_status=ConnectionStatusChoices.FAILED,
-            ),
-            HedgehogFabric(
-                name='fabric-3', kubernetes_namespace='fab', sync_interval=0, scheduler_enabled=False,
-                sync_status=SyncStatusChoices.NEVER_SYNCED,
-            ),
-        ])
+        HedgehogFabric.objects.bulk_create(
+            [
+                HedgehogFabric(
+                    name='fabric-1',
+                    description='lab',
+                    kubernetes_server='https://10.0.0.1:6443',
+                    sync_interval=60,
+                    sync_status=SyncStatusChoices.IN_SYNC,
+                    connection_status=ConnectionStatusChoices.CONNECTED,
+                    last_sync=now,
+                    next_sync=now + timedelta(minutes=1),
+                ),
+                HedgehogFabric(
+                    name='fabric-2',
+                    description='prod',
+                    git_repository_url='https://example.com/2.git',
+                    git_branch='release',
+                    sync_interval=300,
+                    sync_enabled=False,
+                    sync_status=SyncStatusChoices.ERROR,
+                    connection_status=ConnectionStatusChoices.FAILED,
+                ),
+                HedgehogFabric(
+                    name='fabric-3',
+                    kubernetes_namespace='fab',
+                    sync_interval=0,
+                    scheduler_enabled=False,
+                    sync_status=SyncStatusChoices.NEVER_SYNCED,
+                ),
+            ]
+        )
 
     def test_q(self):
         self.assertEqual(self.filterset({'q': 'example.com'}, self.queryset).qs.count(), 1)
@@ -130,8 +148,9 @@ class HedgehogResourceFilterSetTestCase(TestCase, ChangeLoggedFilterSetTestMixin
         self.assertEqual(self.names(asn__gte=[65102]), [('Switch', 'leaf-02')])
 
     def test_role_and_profile(self):
-        self.assertEqual(self.names(role=['server-leaf']), [('Agent', 'leaf-01'), ('Switch', 'leaf-01'),
-                                                            ('Switch', 'leaf-02')])
+        self.assertEqual(
+            self.names(role=['server-leaf']), [('Agent', 'leaf-01'), ('Switch', 'leaf-01'), ('Switch', 'leaf-02')]
+        )
         self.assertEqual(self.count(profile=['vs']), 10)
 
     def test_connection_type(self):
@@ -141,15 +160,19 @@ class HedgehogResourceFilterSetTestCase(TestCase, ChangeLoggedFilterSetTestMixin
     def test_devices_contains(self):
         self.assertEqual(self.names(devices=['leaf-01']), [('Agent', 'leaf-01'), ('Connection', CONNECTION)])
         self.assertEqual(self.names(devices=['server-01']), [('Connection', CONNECTION)])
-        self.assertEqual(self.names(devices=['server-01', 'leaf-01']), [('Agent', 'leaf-01'), ('Connection', CONNECTION)])
+        self.assertEqual(
+            self.names(devices=['server-01', 'leaf-01']), [('Agent', 'leaf-01'), ('Connection', CONNECTION)]
+        )
         self.assertEqual(self.count(devices=['leaf']), 0)  # whole names, not substrings
         self.assertEqual(self.count(devices__n=['leaf-01']), 38 - 6)
 
     def test_ports_and_subnets_contain(self):
         self.assertEqual(self.names(ports=['leaf-01/E1/1']), [('Connection', CONNECTION)])
         self.assertEqual(self.names(subnets=['10.0.1.0/24']), [('VPC', 'vpc-1')])
-        self.assertEqual(self.names(subnets=['10.0.0.0/16', 'default']),
-                         [('IPv4Namespace', 'default'), ('VPCAttachment', ATTACHMENT)])
+        self.assertEqual(
+            self.names(subnets=['10.0.0.0/16', 'default']),
+            [('IPv4Namespace', 'default'), ('VPCAttachment', ATTACHMENT)],
+        )
 
     def test_references(self):
         self.assertEqual(self.names(vpc=['vpc-1']), [('VPCAttachment', ATTACHMENT)])
@@ -169,14 +192,18 @@ class HedgehogResourceFilterSetTestCase(TestCase, ChangeLoggedFilterSetTestMixin
     def test_drifted_is_what_the_drift_count_counts(self):
         fabric = HedgehogFabric.objects.get(name='fabric-wiring')
         self.assertEqual(fabric.drift_count, 2)
-        self.assertEqual(self.names(fabric_id=[fabric.pk], drifted='true'), [('Agent', 'leaf-01'), ('Switch', 'leaf-02')])
+        self.assertEqual(
+            self.names(fabric_id=[fabric.pk], drifted='true'), [('Agent', 'leaf-01'), ('Switch', 'leaf-02')]
+        )
         self.assertEqual(self.count(fabric_id=[fabric.pk], drifted='false'), 19 - 3)
 
     def test_q(self):
         self.assertEqual(self.names(q='vpc-1'), [('VPC', 'vpc-1'), ('VPCAttachment', ATTACHMENT)])
         self.assertEqual(self.names(q='65102'), [('Switch', 'leaf-02')])
-        self.assertEqual(self.names(q='server-01'), [('Connection', CONNECTION), ('Server', 'server-01'),
-                                                     ('VPCAttachment', ATTACHMENT)])
+        self.assertEqual(
+            self.names(q='server-01'),
+            [('Connection', CONNECTION), ('Server', 'server-01'), ('VPCAttachment', ATTACHMENT)],
+        )
         self.assertEqual(self.count(q='99999999999999999999'), 0)
 
 
@@ -198,8 +225,13 @@ class SyncRunFilterSetTestCase(TestCase, BaseFilterSetTestMixin):
             (SyncTriggerChoices.WATCHDOG, SyncOutcomeChoices.FAILED, False),
         ):
             SyncRun.objects.create(
-                fabric=fabric, trigger=trigger, outcome=outcome, dry_run=dry_run, started_at=now,
-                invalid=2 if outcome == SyncOutcomeChoices.PARTIAL else 0, prune_skipped=1 if dry_run else 0,
+                fabric=fabric,
+                trigger=trigger,
+                outcome=outcome,
+                dry_run=dry_run,
+                started_at=now,
+                invalid=2 if outcome == SyncOutcomeChoices.PARTIAL else 0,
+                prune_skipped=1 if dry_run else 0,
                 kubernetes_revision='Switch=100' if outcome != SyncOutcomeChoices.FAILED else '',
             )
 

@@ -8,18 +8,17 @@ filter test per filter kind. tests/test_api.py's cases are built from the REST m
 
 import json
 
+from core.models import ObjectType
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import status
+from users.models import ObjectPermission
+from utilities.testing import APITestCase, APIViewTestCases
 
-from core.models import ObjectType
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.graphql.types import HedgehogFabricType, HedgehogResourceType, SyncRunType
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.models.fabric import SECRET_FIELDS
-from users.models import ObjectPermission
-from utilities.testing import APITestCase, APIViewTestCases
-
 from tests.fabric_data import CONNECTION, KUBECONFIG_SECRET, TOKEN, create_fabrics, create_wiring
 
 
@@ -28,8 +27,12 @@ def create_resources_and_runs():
     for fabric in fabrics[:2]:
         for name in ('leaf-1', 'spine-1'):
             HedgehogResource.objects.create(
-                fabric=fabric, source=ResourceSourceChoices.GIT, api_version='wiring.githedgehog.com/v1beta1',
-                kind='Switch', name=name, spec={'role': 'spine' if name.startswith('spine') else 'server-leaf'},
+                fabric=fabric,
+                source=ResourceSourceChoices.GIT,
+                api_version='wiring.githedgehog.com/v1beta1',
+                kind='Switch',
+                name=name,
+                spec={'role': 'spine' if name.startswith('spine') else 'server-leaf'},
                 source_path='wiring.yaml',
             )
     now = timezone.now()
@@ -39,13 +42,27 @@ def create_resources_and_runs():
         (fabrics[2], SyncOutcomeChoices.SUCCESS, SyncTriggerChoices.MANUAL),
     ):
         SyncRun.objects.create(
-            fabric=fabric, trigger=trigger, outcome=outcome, started_at=now, finished_at=now, planned_at=now,
-            created=3, git_commit='0123456789abcdef0123456789abcdef01234567', job_id=f'job-{fabric.pk}-{outcome}',
+            fabric=fabric,
+            trigger=trigger,
+            outcome=outcome,
+            started_at=now,
+            finished_at=now,
+            planned_at=now,
+            created=3,
+            git_commit='0123456789abcdef0123456789abcdef01234567',
+            job_id=f'job-{fabric.pk}-{outcome}',
         )
     wiring = create_wiring()
     SyncRun.objects.create(
-        fabric=wiring, trigger=SyncTriggerChoices.WATCHDOG, outcome=SyncOutcomeChoices.PARTIAL, started_at=now,
-        dry_run=True, invalid=1, prune_skipped=2, kubernetes_revision='Switch=5', step_durations={'diff': 0.5},
+        fabric=wiring,
+        trigger=SyncTriggerChoices.WATCHDOG,
+        outcome=SyncOutcomeChoices.PARTIAL,
+        started_at=now,
+        dry_run=True,
+        invalid=1,
+        prune_skipped=2,
+        kubernetes_revision='Switch=5',
+        step_durations={'diff': 0.5},
     )
     return fabrics
 
@@ -95,13 +112,15 @@ class HedgehogSchemaCoverageTestCase(APIViewTestCases.GraphQLSchemaCoverageTestC
 
     def get_schema_type_classes(self):
         return {
-            type_class: model for type_class, model in super().get_schema_type_classes().items()
+            type_class: model
+            for type_class, model in super().get_schema_type_classes().items()
             if model._meta.app_label == 'netbox_hedgehog'
         }
 
     def test_plugin_types_are_in_the_schema(self):
         self.assertEqual(
-            set(self.get_schema_type_classes()), {HedgehogFabricType, HedgehogResourceType, SyncRunType},
+            set(self.get_schema_type_classes()),
+            {HedgehogFabricType, HedgehogResourceType, SyncRunType},
         )
 
 
@@ -114,7 +133,9 @@ class HedgehogGraphQLQueryTestCase(APITestCase):
 
     def grant_view(self, model, **constraints):
         permission = ObjectPermission.objects.create(
-            name=f'view {model._meta.model_name}', actions=['view'], constraints=constraints or None,
+            name=f'view {model._meta.model_name}',
+            actions=['view'],
+            constraints=constraints or None,
         )
         permission.users.add(self.user)
         permission.object_types.add(ObjectType.objects.get_for_model(model))
@@ -160,10 +181,13 @@ class HedgehogGraphQLQueryTestCase(APITestCase):
             hedgehog_sync_run_list(filters: {trigger: {exact: "manual"}}) { outcome fabric { name } }
         }""")
         self.assertNotIn('errors', data)
-        self.assertEqual([f['name'] for f in data['data']['hedgehog_fabric_list']],
-                         ['fabric-1', 'fabric-2', 'fabric-3', 'fabric-wiring'])
-        self.assertEqual(sorted(r['fabric']['name'] for r in data['data']['hedgehog_resource_list']),
-                         ['fabric-1', 'fabric-2'])
+        self.assertEqual(
+            [f['name'] for f in data['data']['hedgehog_fabric_list']],
+            ['fabric-1', 'fabric-2', 'fabric-3', 'fabric-wiring'],
+        )
+        self.assertEqual(
+            sorted(r['fabric']['name'] for r in data['data']['hedgehog_resource_list']), ['fabric-1', 'fabric-2']
+        )
         self.assertEqual(
             sorted((r['fabric']['name'], r['outcome']) for r in data['data']['hedgehog_sync_run_list']),
             [('fabric-1', 'failed'), ('fabric-3', 'success')],
@@ -173,11 +197,17 @@ class HedgehogGraphQLQueryTestCase(APITestCase):
         for model in (HedgehogFabric, HedgehogResource, SyncRun):
             self.grant_view(model)
         data = self.query("""{
-            hedgehog_fabric_list(filters: {drift_count: {comparison_lookup: {gte: 1}}}) { name drift_count prune kubernetes_verify_tls }
-            connections: hedgehog_resource_list(filters: {devices: {contains: ["leaf-01"]}, kind: {exact: "Connection"}}) {
+            hedgehog_fabric_list(filters: {drift_count: {comparison_lookup: {gte: 1}}}) {
+                name drift_count prune kubernetes_verify_tls
+            }
+            connections: hedgehog_resource_list(
+                filters: {devices: {contains: ["leaf-01"]}, kind: {exact: "Connection"}}
+            ) {
                 name source connection_type devices ports drift_state
             }
-            by_asn: hedgehog_resource_list(filters: {asn: {filter_lookup: {exact: 65199}}}) { name asn source drift_state }
+            by_asn: hedgehog_resource_list(filters: {asn: {filter_lookup: {exact: 65199}}}) {
+                name asn source drift_state
+            }
             agents: hedgehog_resource_list(filters: {kind: {exact: "Agent"}}) { heartbeat applied_generation status }
             hedgehog_sync_run_list(filters: {dry_run: {exact: true}}) {
                 outcome trigger dry_run invalid prune_skipped kubernetes_revision step_durations
@@ -185,22 +215,37 @@ class HedgehogGraphQLQueryTestCase(APITestCase):
         }""")
         self.assertNotIn('errors', data)
         data = data['data']
-        self.assertEqual(data['hedgehog_fabric_list'],
-                         [{'name': 'fabric-wiring', 'drift_count': 2, 'prune': True, 'kubernetes_verify_tls': True}])
+        self.assertEqual(
+            data['hedgehog_fabric_list'],
+            [{'name': 'fabric-wiring', 'drift_count': 2, 'prune': True, 'kubernetes_verify_tls': True}],
+        )
         self.assertEqual(sorted(r['source'] for r in data['connections']), ['git', 'kubernetes'])
-        self.assertEqual({(r['name'], r['connection_type'], r['drift_state']) for r in data['connections']},
-                         {(CONNECTION, 'unbundled', 'in_sync')})
+        self.assertEqual(
+            {(r['name'], r['connection_type'], r['drift_state']) for r in data['connections']},
+            {(CONNECTION, 'unbundled', 'in_sync')},
+        )
         self.assertEqual(data['connections'][0]['devices'], ['leaf-01', 'server-01'])
-        self.assertEqual(data['by_asn'], [{'name': 'leaf-02', 'asn': 65199, 'source': 'kubernetes',
-                                           'drift_state': 'differs'}])
+        self.assertEqual(
+            data['by_asn'], [{'name': 'leaf-02', 'asn': 65199, 'source': 'kubernetes', 'drift_state': 'differs'}]
+        )
         [agent] = data['agents']
         self.assertEqual(agent['applied_generation'], 7)
         self.assertTrue(agent['heartbeat'].startswith('2025-01-02T03:04:05'))
         self.assertEqual(agent['status']['conditions'][0]['type'], 'Applied')
-        self.assertEqual(data['hedgehog_sync_run_list'], [{
-            'outcome': 'partial', 'trigger': 'watchdog', 'dry_run': True, 'invalid': 1, 'prune_skipped': 2,
-            'kubernetes_revision': 'Switch=5', 'step_durations': {'diff': 0.5},
-        }])
+        self.assertEqual(
+            data['hedgehog_sync_run_list'],
+            [
+                {
+                    'outcome': 'partial',
+                    'trigger': 'watchdog',
+                    'dry_run': True,
+                    'invalid': 1,
+                    'prune_skipped': 2,
+                    'kubernetes_revision': 'Switch=5',
+                    'step_durations': {'diff': 0.5},
+                }
+            ],
+        )
 
     def test_secrets_are_not_in_the_schema(self):
         self.grant_view(HedgehogFabric)
@@ -219,8 +264,10 @@ class HedgehogGraphQLQueryTestCase(APITestCase):
         for field in SECRET_FIELDS:
             with self.subTest(field=field):
                 response = self.client.post(
-                    reverse('graphql'), data={'query': f'{{ hedgehog_fabric_list {{ name {field} }} }}'},
-                    format='json', **self.header,
+                    reverse('graphql'),
+                    data={'query': f'{{ hedgehog_fabric_list {{ name {field} }} }}'},
+                    format='json',
+                    **self.header,
                 )
                 body = response.content.decode()
                 data = json.loads(body)

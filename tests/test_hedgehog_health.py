@@ -28,8 +28,13 @@ def health(*args):
 
 
 def cli(*args, env=None):
-    return subprocess.run([NETBOX, 'hedgehog_health', *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [NETBOX, 'hedgehog_health', *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_without_processes_fails_and_names_what_is_missing(tasks_redis):

@@ -21,7 +21,9 @@ def load(path):
 
 
 def demo_objects():
-    return {(doc['kind'], doc['metadata']['name']): doc for path in sorted(DEMO_WIRING.glob('*.yaml')) for doc in load(path)}
+    return {
+        (doc['kind'], doc['metadata']['name']): doc for path in sorted(DEMO_WIRING.glob('*.yaml')) for doc in load(path)
+    }
 
 
 def fields_of(doc):
@@ -83,10 +85,15 @@ def test_demo_wiring_every_object_fits():
 def test_demo_wiring_switches_and_servers():
     objects = demo_objects()
     assert non_default(fields_of(objects['Switch', 'leaf-01'])) == {
-        'role': 'server-leaf', 'asn': 65101, 'profile': 'dell-s5248f-on', 'vlan_namespace': 'default',
+        'role': 'server-leaf',
+        'asn': 65101,
+        'profile': 'dell-s5248f-on',
+        'vlan_namespace': 'default',
     }
     assert non_default(fields_of(objects['Switch', 'spine-01'])) == {
-        'role': 'spine', 'asn': 65100, 'profile': 'dell-s5232f-on',
+        'role': 'spine',
+        'asn': 65100,
+        'profile': 'dell-s5232f-on',
     }
     assert non_default(fields_of(objects['Server', 'server-01'])) == {}
     for kind, name in (('SwitchGroup', 'eslag-1'), ('VLANNamespace', 'default')):
@@ -118,10 +125,14 @@ def test_demo_wiring_connections():
 def test_demo_vpcs():
     objects = demo_objects()
     assert non_default(fields_of(objects['VPC', 'vpc-02'])) == {
-        'subnets': ['10.0.2.0/24', '10.0.3.0/24'], 'ipv4_namespace': 'default', 'vlan_namespace': 'default',
+        'subnets': ['10.0.2.0/24', '10.0.3.0/24'],
+        'ipv4_namespace': 'default',
+        'vlan_namespace': 'default',
     }
     assert non_default(fields_of(objects['VPCAttachment', 'vpc-01--default--server-01--eslag--leaf-01--leaf-02'])) == {
-        'vpc': 'vpc-01', 'subnets': ['default'], 'connection': 'server-01--eslag--leaf-01--leaf-02',
+        'vpc': 'vpc-01',
+        'subnets': ['default'],
+        'connection': 'server-01--eslag--leaf-01--leaf-02',
     }
     assert fields_of(objects['VPCPeering', 'vpc-01--vpc-02']) == KEY_FIELD_DEFAULTS
 
@@ -129,54 +140,86 @@ def test_demo_vpcs():
 # ---------------------------------------------------------------------------- literal objects per kind
 
 SWITCH_SPEC = {
-    'role': 'border-leaf', 'profile': 'celestica-ds3000', 'asn': 65105, 'groups': ['border'],
-    'redundancy': {'group': 'eslag-1', 'type': 'eslag'}, 'vlanNamespaces': ['default', 'extra'],
+    'role': 'border-leaf',
+    'profile': 'celestica-ds3000',
+    'asn': 65105,
+    'groups': ['border'],
+    'redundancy': {'group': 'eslag-1', 'type': 'eslag'},
+    'vlanNamespaces': ['default', 'extra'],
 }
 
 LITERALS = {
     'VLANNamespace': ({'ranges': [{'from': 1000, 'to': 2999}]}, {}, {}),
     'SwitchGroup': ({}, {}, {}),
     'SwitchProfile': (
-        {'displayName': 'Dell S5248F-ON', 'platform': 'x86_64-dellemc_s5248f_c3538-r0', 'ports': {'E1/1': {'nos': 'Ethernet0'}}},
-        {}, {},
+        {
+            'displayName': 'Dell S5248F-ON',
+            'platform': 'x86_64-dellemc_s5248f_c3538-r0',
+            'ports': {'E1/1': {'nos': 'Ethernet0'}},
+        },
+        {},
+        {},
     ),
     'Switch': (SWITCH_SPEC, {}, {'role': 'border-leaf', 'profile': 'celestica-ds3000', 'asn': 65105}),
     'ServerProfile': ({'nics': [{'name': 'nic0', 'ports': [{'name': 'enp2s1'}]}]}, {}, {}),
     'Server': ({'description': 'db', 'profile': 'gpu-node'}, {}, {'profile': 'gpu-node'}),
     'Connection': (
-        {'mesh': {'links': [
-            {'leaf1': {'port': 'leaf-03/E1/55', 'ip': '172.30.128.8/31'}, 'leaf2': {'port': 'leaf-04/E1/55', 'ip': '172.30.128.9/31'}},
-        ]}},
+        {
+            'mesh': {
+                'links': [
+                    {
+                        'leaf1': {'port': 'leaf-03/E1/55', 'ip': '172.30.128.8/31'},
+                        'leaf2': {'port': 'leaf-04/E1/55', 'ip': '172.30.128.9/31'},
+                    },
+                ]
+            }
+        },
         {},
         {'connection_type': 'mesh', 'devices': ['leaf-03', 'leaf-04'], 'ports': ['leaf-03/E1/55', 'leaf-04/E1/55']},
     ),
     'IPv4Namespace': ({'subnets': ['10.10.0.0/16', '10.20.0.0/16']}, {}, {'subnets': ['10.10.0.0/16', '10.20.0.0/16']}),
     'VPC': (
-        {'subnets': {'web': {'subnet': '10.0.9.0/24', 'vlan': 1009}, 'app': {'subnet': '10.0.8.0/24'}},
-         'ipv4Namespace': 'tenant-a', 'vlanNamespace': 'vlans-a', 'mode': 'l3vni'},
+        {
+            'subnets': {'web': {'subnet': '10.0.9.0/24', 'vlan': 1009}, 'app': {'subnet': '10.0.8.0/24'}},
+            'ipv4Namespace': 'tenant-a',
+            'vlanNamespace': 'vlans-a',
+            'mode': 'l3vni',
+        },
         {},
         {'subnets': ['10.0.8.0/24', '10.0.9.0/24'], 'ipv4_namespace': 'tenant-a', 'vlan_namespace': 'vlans-a'},
     ),
     'VPCAttachment': (
-        {'subnet': 'vpc-7/web', 'connection': 'server-7--unbundled--leaf-01', 'nativeVLAN': True}, {},
+        {'subnet': 'vpc-7/web', 'connection': 'server-7--unbundled--leaf-01', 'nativeVLAN': True},
+        {},
         {'vpc': 'vpc-7', 'subnets': ['web'], 'connection': 'server-7--unbundled--leaf-01'},
     ),
     'VPCPeering': (
-        {'permit': [{'vpc-1': {'subnets': ['default']}, 'vpc-2': {}}], 'remote': 'border'}, {}, {},
+        {'permit': [{'vpc-1': {'subnets': ['default']}, 'vpc-2': {}}], 'remote': 'border'},
+        {},
+        {},
     ),
     'External': (
-        {'ipv4Namespace': 'default', 'inboundCommunity': '65102:5000', 'static': {'prefixes': ['0.0.0.0/0']}}, {},
+        {'ipv4Namespace': 'default', 'inboundCommunity': '65102:5000', 'static': {'prefixes': ['0.0.0.0/0']}},
+        {},
         {'ipv4_namespace': 'default', 'subnets': ['0.0.0.0/0']},
     ),
     'ExternalAttachment': (
-        {'connection': 'border--external--edge', 'external': 'edge', 'neighbor': {'asn': 65102, 'ip': '100.100.0.6'},
-         'switch': {'ip': '100.100.0.1/24', 'vlan': 100}},
+        {
+            'connection': 'border--external--edge',
+            'external': 'edge',
+            'neighbor': {'asn': 65102, 'ip': '100.100.0.6'},
+            'switch': {'ip': '100.100.0.1/24', 'vlan': 100},
+        },
         {},
         {'connection': 'border--external--edge', 'asn': 65102},
     ),
     'ExternalPeering': (
-        {'permit': {'vpc': {'name': 'vpc-01', 'subnets': ['default']},
-                    'external': {'name': 'edge', 'prefixes': [{'prefix': '0.0.0.0/0'}]}}},
+        {
+            'permit': {
+                'vpc': {'name': 'vpc-01', 'subnets': ['default']},
+                'external': {'name': 'edge', 'prefixes': [{'prefix': '0.0.0.0/0'}]},
+            }
+        },
         {},
         {'vpc': 'vpc-01'},
     ),
@@ -188,11 +231,18 @@ LITERALS = {
     'Agent': (
         {'role': 'server-leaf', 'switch': {'role': 'server-leaf', 'profile': 'vs', 'asn': 65101}, 'switches': {}},
         {'lastHeartbeat': '2025-06-01T12:30:45Z', 'lastAppliedGen': 17, 'lastAppliedTime': '2025-06-01T12:00:00Z'},
-        {'role': 'server-leaf', 'profile': 'vs', 'asn': 65101, 'devices': ['leaf-01'],
-         'heartbeat': datetime(2025, 6, 1, 12, 30, 45, tzinfo=UTC), 'applied_generation': 17},
+        {
+            'role': 'server-leaf',
+            'profile': 'vs',
+            'asn': 65101,
+            'devices': ['leaf-01'],
+            'heartbeat': datetime(2025, 6, 1, 12, 30, 45, tzinfo=UTC),
+            'applied_generation': 17,
+        },
     ),
     'Gateway': (
-        {'asn': 65534, 'protocolIP': '172.30.8.3/32', 'neighbors': [{'asn': 65101, 'ip': '172.30.128.0'}]}, {},
+        {'asn': 65534, 'protocolIP': '172.30.8.3/32', 'neighbors': [{'asn': 65101, 'ip': '172.30.128.0'}]},
+        {},
         {'asn': 65534},
     ),
     'GatewayGroup': ({}, {}, {}),
@@ -214,23 +264,73 @@ def test_literal_object(kind):
 
 
 CONNECTIONS = [
-    ({'unbundled': {'link': {'server': {'port': 'srv-1/eth1'}, 'switch': {'port': 'leaf-01/E1/1'}}, 'mtu': 9000}},
-     'unbundled', ['leaf-01', 'srv-1'], {'srv-1/eth1', 'leaf-01/E1/1'}),
-    ({'mclag': {'links': [{'server': {'port': 'srv-1/eth1'}, 'switch': {'port': 'leaf-01/E1/1'}},
-                          {'server': {'port': 'srv-1/eth2'}, 'switch': {'port': 'leaf-02/E1/1'}}]}},
-     'mclag', ['leaf-01', 'leaf-02', 'srv-1'], {'srv-1/eth1', 'leaf-01/E1/1', 'srv-1/eth2', 'leaf-02/E1/1'}),
-    ({'mclagDomain': {'peerLinks': [{'switch1': {'port': 'leaf-01/E1/50'}, 'switch2': {'port': 'leaf-02/E1/50'}}],
-                      'sessionLinks': [{'switch1': {'port': 'leaf-01/E1/52'}, 'switch2': {'port': 'leaf-02/E1/52'}}]}},
-     'mclag-domain', ['leaf-01', 'leaf-02'], {'leaf-01/E1/50', 'leaf-02/E1/50', 'leaf-01/E1/52', 'leaf-02/E1/52'}),
-    ({'gateway': {'links': [{'switch': {'port': 'spine-01/E1/5', 'ip': '172.30.128.8/31'},
-                             'gateway': {'port': 'gateway-1/enp2s1', 'ip': '172.30.128.9/31'}}]}},
-     'gateway', ['gateway-1', 'spine-01'], {'spine-01/E1/5', 'gateway-1/enp2s1'}),
-    ({'vpcLoopback': {'links': [{'switch1': {'port': 'leaf-01/E1/30'}, 'switch2': {'port': 'leaf-01/E1/31'}}]}},
-     'vpc-loopback', ['leaf-01'], {'leaf-01/E1/30', 'leaf-01/E1/31'}),
+    (
+        {'unbundled': {'link': {'server': {'port': 'srv-1/eth1'}, 'switch': {'port': 'leaf-01/E1/1'}}, 'mtu': 9000}},
+        'unbundled',
+        ['leaf-01', 'srv-1'],
+        {'srv-1/eth1', 'leaf-01/E1/1'},
+    ),
+    (
+        {
+            'mclag': {
+                'links': [
+                    {'server': {'port': 'srv-1/eth1'}, 'switch': {'port': 'leaf-01/E1/1'}},
+                    {'server': {'port': 'srv-1/eth2'}, 'switch': {'port': 'leaf-02/E1/1'}},
+                ]
+            }
+        },
+        'mclag',
+        ['leaf-01', 'leaf-02', 'srv-1'],
+        {'srv-1/eth1', 'leaf-01/E1/1', 'srv-1/eth2', 'leaf-02/E1/1'},
+    ),
+    (
+        {
+            'mclagDomain': {
+                'peerLinks': [{'switch1': {'port': 'leaf-01/E1/50'}, 'switch2': {'port': 'leaf-02/E1/50'}}],
+                'sessionLinks': [{'switch1': {'port': 'leaf-01/E1/52'}, 'switch2': {'port': 'leaf-02/E1/52'}}],
+            }
+        },
+        'mclag-domain',
+        ['leaf-01', 'leaf-02'],
+        {'leaf-01/E1/50', 'leaf-02/E1/50', 'leaf-01/E1/52', 'leaf-02/E1/52'},
+    ),
+    (
+        {
+            'gateway': {
+                'links': [
+                    {
+                        'switch': {'port': 'spine-01/E1/5', 'ip': '172.30.128.8/31'},
+                        'gateway': {'port': 'gateway-1/enp2s1', 'ip': '172.30.128.9/31'},
+                    }
+                ]
+            }
+        },
+        'gateway',
+        ['gateway-1', 'spine-01'],
+        {'spine-01/E1/5', 'gateway-1/enp2s1'},
+    ),
+    (
+        {'vpcLoopback': {'links': [{'switch1': {'port': 'leaf-01/E1/30'}, 'switch2': {'port': 'leaf-01/E1/31'}}]}},
+        'vpc-loopback',
+        ['leaf-01'],
+        {'leaf-01/E1/30', 'leaf-01/E1/31'},
+    ),
     ({'external': {'link': {'switch': {'port': 'border/E1/2'}}}}, 'external', ['border'], {'border/E1/2'}),
-    ({'fabric': {'links': [{'spine': {'port': 'spine-01/E1/1/2', 'ip': '172.30.128.0/31'},
-                            'leaf': {'port': 'leaf-01/E1/49', 'ip': '172.30.128.1/31'}}]}},
-     'fabric', ['leaf-01', 'spine-01'], {'spine-01/E1/1/2', 'leaf-01/E1/49'}),
+    (
+        {
+            'fabric': {
+                'links': [
+                    {
+                        'spine': {'port': 'spine-01/E1/1/2', 'ip': '172.30.128.0/31'},
+                        'leaf': {'port': 'leaf-01/E1/49', 'ip': '172.30.128.1/31'},
+                    }
+                ]
+            }
+        },
+        'fabric',
+        ['leaf-01', 'spine-01'],
+        {'spine-01/E1/1/2', 'leaf-01/E1/49'},
+    ),
 ]
 
 
@@ -244,20 +344,34 @@ def test_connection_types(spec, connection_type, devices, ports):
 
 
 def test_static_external_connection():
-    spec = {'staticExternal': {
-        'link': {'switch': {'port': 's5248-04/E1/1', 'ip': '172.30.50.5/24', 'vlan': 1005,
-                            'subnets': ['10.99.0.0/24', '10.199.0.100/32'], 'nextHop': '172.30.50.1'}},
-        'withinVPC': 'vpc-infra',
-    }}
+    spec = {
+        'staticExternal': {
+            'link': {
+                'switch': {
+                    'port': 's5248-04/E1/1',
+                    'ip': '172.30.50.5/24',
+                    'vlan': 1005,
+                    'subnets': ['10.99.0.0/24', '10.199.0.100/32'],
+                    'nextHop': '172.30.50.1',
+                }
+            },
+            'withinVPC': 'vpc-infra',
+        }
+    }
     assert non_default(key_fields('Connection', spec, {})) == {
-        'connection_type': 'static-external', 'devices': ['s5248-04'], 'ports': ['s5248-04/E1/1'],
-        'vpc': 'vpc-infra', 'subnets': ['10.99.0.0/24', '10.199.0.100/32'],
+        'connection_type': 'static-external',
+        'devices': ['s5248-04'],
+        'ports': ['s5248-04/E1/1'],
+        'vpc': 'vpc-infra',
+        'subnets': ['10.99.0.0/24', '10.199.0.100/32'],
     }
 
 
 def test_connection_with_two_types_has_no_type_but_keeps_its_ports():
-    spec = {'unbundled': {'link': {'switch': {'port': 'leaf-01/E1/1'}}},
-            'external': {'link': {'switch': {'port': 'leaf-01/E1/2'}}}}
+    spec = {
+        'unbundled': {'link': {'switch': {'port': 'leaf-01/E1/1'}}},
+        'external': {'link': {'switch': {'port': 'leaf-01/E1/2'}}},
+    }
     fields = key_fields('Connection', spec, {})
     assert fields['connection_type'] == ''
     assert set(fields['ports']) == {'leaf-01/E1/1', 'leaf-01/E1/2'} and fields['devices'] == ['leaf-01']
@@ -289,20 +403,26 @@ def test_agent_role_falls_back_to_its_switch_and_accepts_a_string_switch():
     assert key_fields('Agent', {'switch': 'leaf-09'}, {}, name='leaf-09')['devices'] == ['leaf-09']
 
 
-@pytest.mark.parametrize(('raw', 'expected'), [
-    ('2025-06-01T12:30:45Z', datetime(2025, 6, 1, 12, 30, 45, tzinfo=UTC)),
-    ('2025-06-01T12:30:45.123456789Z', datetime(2025, 6, 1, 12, 30, 45, 123456, tzinfo=UTC)),
-    ('2025-06-01T12:30:45.5+02:00', datetime(2025, 6, 1, 12, 30, 45, 500000, tzinfo=timezone(timedelta(hours=2)))),
-    ('2025-06-01T12:30:45-0130', datetime(2025, 6, 1, 12, 30, 45, tzinfo=timezone(-timedelta(hours=1, minutes=30)))),
-    ('2025-06-01 12:30:45', datetime(2025, 6, 1, 12, 30, 45, tzinfo=UTC)),
-    (datetime(2025, 6, 1, 12, 30, 45), datetime(2025, 6, 1, 12, 30, 45, tzinfo=UTC)),
-    ('2025-13-01T12:30:45Z', None),
-    ('2025-06-01T12:30:45+25:00', None),
-    ('yesterday', None),
-    ('', None),
-    (1717245045, None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ('raw', 'expected'),
+    [
+        ('2025-06-01T12:30:45Z', datetime(2025, 6, 1, 12, 30, 45, tzinfo=UTC)),
+        ('2025-06-01T12:30:45.123456789Z', datetime(2025, 6, 1, 12, 30, 45, 123456, tzinfo=UTC)),
+        ('2025-06-01T12:30:45.5+02:00', datetime(2025, 6, 1, 12, 30, 45, 500000, tzinfo=timezone(timedelta(hours=2)))),
+        (
+            '2025-06-01T12:30:45-0130',
+            datetime(2025, 6, 1, 12, 30, 45, tzinfo=timezone(-timedelta(hours=1, minutes=30))),
+        ),
+        ('2025-06-01 12:30:45', datetime(2025, 6, 1, 12, 30, 45, tzinfo=UTC)),
+        (datetime(2025, 6, 1, 12, 30, 45), datetime(2025, 6, 1, 12, 30, 45, tzinfo=UTC)),
+        ('2025-13-01T12:30:45Z', None),
+        ('2025-06-01T12:30:45+25:00', None),
+        ('yesterday', None),
+        ('', None),
+        (1717245045, None),
+        (None, None),
+    ],
+)
 def test_heartbeat_parsing(raw, expected):
     parsed = timestamp(raw)
     assert parsed == expected
@@ -324,8 +444,11 @@ def test_odd_spec_gives_defaults(kind, spec):
 ODD_PARTS = {
     'Switch': {'role': 5, 'asn': True, 'profile': ['x'], 'vlanNamespaces': 'default'},
     'Server': {'profile': {'name': 'x'}},
-    'Connection': {'bundled': {'links': {'server': {'port': 'a/b'}}}, 'fabric': {'links': [None, 'x', {'spine': 'x'},
-                   {'leaf': {'port': 7}}, {'leaf': {'port': ['a/b']}}]}, 'staticExternal': {'link': [], 'withinVPC': 3}},
+    'Connection': {
+        'bundled': {'links': {'server': {'port': 'a/b'}}},
+        'fabric': {'links': [None, 'x', {'spine': 'x'}, {'leaf': {'port': 7}}, {'leaf': {'port': ['a/b']}}]},
+        'staticExternal': {'link': [], 'withinVPC': 3},
+    },
     'VPC': {'subnets': ['10.0.0.0/24'], 'ipv4Namespace': {}, 'vlanNamespace': None},
     'VPCAttachment': {'subnet': ['vpc-1/default'], 'connection': 5},
     'IPv4Namespace': {'subnets': '10.0.0.0/16'},
@@ -347,10 +470,18 @@ def test_odd_parts_give_defaults(kind):
 
 
 def test_odd_values_within_usable_parts():
-    fields = key_fields('Connection', {'fabric': {'links': [
-        {'leaf': {'port': 7}, 'spine': {'port': 'spine-01/E1/1'}},
-        {'leaf': {'port': 'no-slash'}, 'spine': {'port': 'spine-01/E1/1'}},
-    ]}}, {})
+    fields = key_fields(
+        'Connection',
+        {
+            'fabric': {
+                'links': [
+                    {'leaf': {'port': 7}, 'spine': {'port': 'spine-01/E1/1'}},
+                    {'leaf': {'port': 'no-slash'}, 'spine': {'port': 'spine-01/E1/1'}},
+                ]
+            }
+        },
+        {},
+    )
     assert fields['connection_type'] == 'fabric'
     assert fields['ports'] == ['spine-01/E1/1', 'no-slash']  # repeats dropped, a malformed port kept
     assert fields['devices'] == ['spine-01']  # but it names no device
@@ -381,9 +512,17 @@ def test_an_extractor_that_raises_gives_defaults(monkeypatch):
 
 
 def test_wrong_types_returned_by_an_extractor_are_fitted(monkeypatch):
-    monkeypatch.setitem(EXTRACTORS, 'Switch', lambda spec, status, name: {
-        'role': 7, 'asn': '65000', 'devices': 'leaf-01', 'heartbeat': datetime(2025, 1, 1), 'unknown': 1,
-    })
+    monkeypatch.setitem(
+        EXTRACTORS,
+        'Switch',
+        lambda spec, status, name: {
+            'role': 7,
+            'asn': '65000',
+            'devices': 'leaf-01',
+            'heartbeat': datetime(2025, 1, 1),
+            'unknown': 1,
+        },
+    )
     assert key_fields('Switch', {}, {}) == KEY_FIELD_DEFAULTS
 
 
@@ -392,12 +531,16 @@ def test_wrong_types_returned_by_an_extractor_are_fitted(monkeypatch):
 SAMPLE_FILES = sorted(SAMPLES.rglob('*.yaml')) + sorted(SAMPLES.rglob('*.yml')) if SAMPLES.is_dir() else []
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason=f'no shared Hedgehog samples at {SAMPLES} (only present in the team workspace)')
+@pytest.mark.skipif(
+    not SAMPLES.is_dir(), reason=f'no shared Hedgehog samples at {SAMPLES} (only present in the team workspace)'
+)
 def test_samples_exist():
     assert SAMPLE_FILES, f'{SAMPLES} holds no YAML files'
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason=f'no shared Hedgehog samples at {SAMPLES} (only present in the team workspace)')
+@pytest.mark.skipif(
+    not SAMPLES.is_dir(), reason=f'no shared Hedgehog samples at {SAMPLES} (only present in the team workspace)'
+)
 @pytest.mark.parametrize('path', SAMPLE_FILES, ids=[str(path.relative_to(SAMPLES)) for path in SAMPLE_FILES])
 def test_every_sample_object_yields_fitting_key_fields(path):
     for doc in load(path):  # a file may hold no object (the demo's reset files are empty)

@@ -24,16 +24,24 @@ def test_metrics_reflect_fabrics_runs_and_resources():
     now = timezone.now()
     fabric = HedgehogFabric.objects.create(name='metered')
     HedgehogFabric.objects.filter(pk=fabric.pk).update(
-        sync_status=SyncStatusChoices.ERROR, last_successful_sync=now - timedelta(seconds=90),
-        last_sync=now - timedelta(seconds=10), last_sync_planned=now - timedelta(seconds=10.25),
+        sync_status=SyncStatusChoices.ERROR,
+        last_successful_sync=now - timedelta(seconds=90),
+        last_sync=now - timedelta(seconds=10),
+        last_sync_planned=now - timedelta(seconds=10.25),
     )
     for seconds, outcome in ((2, SyncOutcomeChoices.SUCCESS), (4, SyncOutcomeChoices.FAILED)):
-        SyncRun.objects.create(fabric=fabric, trigger='schedule', started_at=now - timedelta(seconds=10 * seconds),
-                               planned_at=now - timedelta(seconds=10 * seconds + 0.25),
-                               finished_at=now - timedelta(seconds=9 * seconds), outcome=outcome)
+        SyncRun.objects.create(
+            fabric=fabric,
+            trigger='schedule',
+            started_at=now - timedelta(seconds=10 * seconds),
+            planned_at=now - timedelta(seconds=10 * seconds + 0.25),
+            finished_at=now - timedelta(seconds=9 * seconds),
+            outcome=outcome,
+        )
     # A later manual run has no planned time: it must not count as lateness.
-    SyncRun.objects.create(fabric=fabric, trigger='manual', started_at=now, finished_at=now,
-                           outcome=SyncOutcomeChoices.SUCCESS)
+    SyncRun.objects.create(
+        fabric=fabric, trigger='manual', started_at=now, finished_at=now, outcome=SyncOutcomeChoices.SUCCESS
+    )
     HedgehogResource.objects.create(fabric=fabric, source='git', api_version='v', kind='Switch', name='s1')
 
     text = scrape()

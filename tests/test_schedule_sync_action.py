@@ -6,16 +6,16 @@ a second request while the first job waits is coalesced into it.
 """
 
 import django_rq
+from core.models import ObjectType
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from rest_framework import status
-
-from core.models import ObjectType
-from netbox_hedgehog.models import HedgehogFabric
-from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, SYNC_FUNCTION
 from users.models import ObjectPermission
 from utilities.testing import APITestCase, TestCase
 from utilities.testing.mixins import RQQueueTestMixin
+
+from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, SYNC_FUNCTION
 
 
 class QueueAssertions(RQQueueTestMixin):
@@ -35,14 +35,15 @@ class QueueAssertions(RQQueueTestMixin):
 
     def grant_change(self, **constraints):
         permission = ObjectPermission.objects.create(
-            name='change fabrics', actions=['change'], constraints=constraints or None,
+            name='change fabrics',
+            actions=['change'],
+            constraints=constraints or None,
         )
         permission.users.add(self.user)
         permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
 
 
 class ScheduleSyncUITestCase(QueueAssertions, TestCase):
-
     @classmethod
     def setUpTestData(cls):
         cls.fabrics = [HedgehogFabric.objects.create(name=f'fabric-{i}') for i in (1, 2, 3)]
@@ -60,11 +61,13 @@ class ScheduleSyncUITestCase(QueueAssertions, TestCase):
         self.grant_change()
         first, second = self.fabrics[:2]
         response = self.bulk(first, second)
-        self.assertRedirects(response, reverse('plugins:netbox_hedgehog:hedgehogfabric_list'),
-                             fetch_redirect_response=False)
+        self.assertRedirects(
+            response, reverse('plugins:netbox_hedgehog:hedgehogfabric_list'), fetch_redirect_response=False
+        )
         self.assertEqual(self.queued_fabric_ids(), [first.pk, second.pk])
         self.assertEqual(
-            [m.level_tag for m in get_messages(response.wsgi_request)], ['success', 'success'],
+            [m.level_tag for m in get_messages(response.wsgi_request)],
+            ['success', 'success'],
         )
 
         response = self.bulk(first, second)
@@ -93,8 +96,9 @@ class ScheduleSyncUITestCase(QueueAssertions, TestCase):
 
     def test_bulk_action_rejects_get(self):
         self.grant_change()
-        self.assertHttpStatus(self.client.get(reverse('plugins:netbox_hedgehog:hedgehogfabric_bulk_schedule_sync')),
-                              405)
+        self.assertHttpStatus(
+            self.client.get(reverse('plugins:netbox_hedgehog:hedgehogfabric_bulk_schedule_sync')), 405
+        )
 
     def test_fabric_url_returns_json_and_coalesces(self):
         self.grant_change()
@@ -130,7 +134,9 @@ class ScheduleSyncUITestCase(QueueAssertions, TestCase):
         self.grant_change()
         fabric = self.fabrics[0]
         response = self.client.post(
-            self.dry_run_url(fabric.pk), {'return_url': fabric.get_absolute_url()}, HTTP_ACCEPT='text/html',
+            self.dry_run_url(fabric.pk),
+            {'return_url': fabric.get_absolute_url()},
+            HTTP_ACCEPT='text/html',
         )
         self.assertRedirects(response, fabric.get_absolute_url(), fetch_redirect_response=False)
         [message] = get_messages(response.wsgi_request)
@@ -148,7 +154,9 @@ class ScheduleSyncUITestCase(QueueAssertions, TestCase):
         self.grant_change()
         fabric = self.fabrics[0]
         response = self.client.post(
-            self.schedule_url(fabric.pk), {'return_url': fabric.get_absolute_url()}, HTTP_ACCEPT='text/html',
+            self.schedule_url(fabric.pk),
+            {'return_url': fabric.get_absolute_url()},
+            HTTP_ACCEPT='text/html',
         )
         self.assertRedirects(response, fabric.get_absolute_url(), fetch_redirect_response=False)
         [message] = get_messages(response.wsgi_request)
@@ -207,7 +215,10 @@ class ScheduleSyncAPITestCase(QueueAssertions, APITestCase):
         self.assertHttpStatus(response, status.HTTP_202_ACCEPTED)
         self.assertEqual(self.queued_options(), [(self.fabric.pk, True, False)])
         response = self.client.post(
-            self.sync_url(self.fabric.pk), {'allow_empty_kinds': True}, format='json', **self.header,
+            self.sync_url(self.fabric.pk),
+            {'allow_empty_kinds': True},
+            format='json',
+            **self.header,
         )
         self.assertHttpStatus(response, status.HTTP_202_ACCEPTED)
         self.assertEqual(self.queued_options(), [(self.fabric.pk, False, True), (self.fabric.pk, True, False)])

@@ -325,12 +325,15 @@ def test_a_dry_run_is_recorded_but_leaves_the_fabric_alone(redis, monkeypatch):
     assert fabric.sync_status == SyncStatusChoices.NEVER_SYNCED and fabric.last_sync is None
 
 
-@pytest.mark.parametrize(('result', 'status'), [
-    (SyncResult(), SyncStatusChoices.IN_SYNC),
-    (SyncResult(drift_count=3), SyncStatusChoices.OUT_OF_SYNC),
-    (SyncResult(problems=['x.yaml: invalid']), SyncStatusChoices.OUT_OF_SYNC),
-    (SyncResult(errors=['Git: unreachable']), SyncStatusChoices.ERROR),
-])
+@pytest.mark.parametrize(
+    ('result', 'status'),
+    [
+        (SyncResult(), SyncStatusChoices.IN_SYNC),
+        (SyncResult(drift_count=3), SyncStatusChoices.OUT_OF_SYNC),
+        (SyncResult(problems=['x.yaml: invalid']), SyncStatusChoices.OUT_OF_SYNC),
+        (SyncResult(errors=['Git: unreachable']), SyncStatusChoices.ERROR),
+    ],
+)
 def test_fabric_status_follows_the_outcome_honestly(redis, monkeypatch, result, status):
     fabric = make_fabric('honest')
     monkeypatch.setattr(jobs, 'sync_fabric', lambda fabric, **options: result)
@@ -350,13 +353,16 @@ def test_old_run_records_are_trimmed(redis, sync_calls, settings, monkeypatch):
     assert SyncRun.objects.filter(fabric=fabric).count() == 3
 
 
-@pytest.mark.parametrize(('fields', 'field', 'message'), [
-    ({'kubernetes_server': 'k8s.example.com:6443'}, 'kubernetes_server', 'http:// or https://'),
-    ({'kubernetes_ca_cert': 'not a certificate'}, 'kubernetes_ca_cert', 'not a PEM certificate'),
-    ({'kubeconfig': 'clusters: [\n'}, 'kubeconfig', 'not valid YAML'),
-    ({'kubeconfig': 'x: 1', 'kubernetes_server': 'https://k:6443'}, 'kubeconfig', 'not both'),
-    ({'git_repository_url': 'example.com/wiring'}, 'git_repository_url', 'absolute local path'),
-])
+@pytest.mark.parametrize(
+    ('fields', 'field', 'message'),
+    [
+        ({'kubernetes_server': 'k8s.example.com:6443'}, 'kubernetes_server', 'http:// or https://'),
+        ({'kubernetes_ca_cert': 'not a certificate'}, 'kubernetes_ca_cert', 'not a PEM certificate'),
+        ({'kubeconfig': 'clusters: [\n'}, 'kubeconfig', 'not valid YAML'),
+        ({'kubeconfig': 'x: 1', 'kubernetes_server': 'https://k:6443'}, 'kubeconfig', 'not both'),
+        ({'git_repository_url': 'example.com/wiring'}, 'git_repository_url', 'absolute local path'),
+    ],
+)
 def test_bad_connection_settings_are_refused_with_a_clear_message(fields, field, message):
     from django.core.exceptions import ValidationError
 
@@ -365,8 +371,14 @@ def test_bad_connection_settings_are_refused_with_a_clear_message(fields, field,
     assert message in ' '.join(error.value.message_dict[field])
 
 
-@pytest.mark.parametrize('url', [
-    'https://github.com/org/wiring.git', 'ssh://git@host/wiring.git', 'git@github.com:org/wiring.git', '/srv/wiring',
-])
+@pytest.mark.parametrize(
+    'url',
+    [
+        'https://github.com/org/wiring.git',
+        'ssh://git@host/wiring.git',
+        'git@github.com:org/wiring.git',
+        '/srv/wiring',
+    ],
+)
 def test_every_git_location_form_is_accepted(url):
     HedgehogFabric(name='good', git_repository_url=url).full_clean()

@@ -14,11 +14,11 @@ def at(seconds):
 @pytest.mark.parametrize(
     ('now', 'expected'),
     [
-        (0.5, 2),     # a short run: the next slot
+        (0.5, 2),  # a short run: the next slot
         (1.999, 2),
-        (2.0, 4),     # exactly on a slot: strictly after now
-        (5.3, 6),     # a run longer than the interval: slots 2 and 4 are skipped, not replayed
-        (60.1, 62),   # many missed slots (e.g. the worker was down)
+        (2.0, 4),  # exactly on a slot: strictly after now
+        (5.3, 6),  # a run longer than the interval: slots 2 and 4 are skipped, not replayed
+        (60.1, 62),  # many missed slots (e.g. the worker was down)
     ],
 )
 def test_next_run_is_anchored_on_the_planned_time(now, expected):

@@ -95,11 +95,13 @@ def keys(listing):
 
 
 def test_objects_revision_and_source_paths(upstream):
-    sha = upstream.commit({
-        'wiring/switches.yaml': SWITCH.format(asn=65101),
-        'wiring/servers.yml': '---\n' + SERVER.format(name='server-01') + '---\n' + SERVER.format(name='server-02'),
-        'README.md': '# not read\n',
-    })
+    sha = upstream.commit(
+        {
+            'wiring/switches.yaml': SWITCH.format(asn=65101),
+            'wiring/servers.yml': '---\n' + SERVER.format(name='server-01') + '---\n' + SERVER.format(name='server-02'),
+            'README.md': '# not read\n',
+        }
+    )
 
     listing = read_git_repository(make_fabric(upstream.url))
 
@@ -108,7 +110,9 @@ def test_objects_revision_and_source_paths(upstream):
     assert listing.problems == []
     assert listing.complete_kinds == ALL_KINDS
     assert keys(listing) == [
-        ('Server', 'default', 'server-01'), ('Server', 'default', 'server-02'), ('Switch', 'default', 'leaf-01'),
+        ('Server', 'default', 'server-01'),
+        ('Server', 'default', 'server-02'),
+        ('Switch', 'default', 'leaf-01'),
     ]
     switch = next(obj for obj in listing.objects if obj.kind == 'Switch')
     assert switch.api_version == 'wiring.githedgehog.com/v1beta1'
@@ -192,7 +196,7 @@ def test_a_deleted_branch_is_noticed_on_fetch(upstream):
 def test_an_unreachable_remote_is_a_source_error(tmp_path):
     missing = tmp_path / 'no-such-repo'
 
-    with pytest.raises(SourceError, match=f"^cannot fetch {re.escape(str(missing))}: fatal: .*does not exist"):
+    with pytest.raises(SourceError, match=f'^cannot fetch {re.escape(str(missing))}: fatal: .*does not exist'):
         read_git_repository(make_fabric(missing))
 
 
@@ -214,15 +218,19 @@ def test_credentials_in_the_url_never_reach_the_message():
 
 
 def test_mask_credentials():
-    assert mask_credentials('see https://u:p@git.example.com/x and ssh://git@h/y') == \
-        'see https://***@git.example.com/x and ssh://***@h/y'
+    assert (
+        mask_credentials('see https://u:p@git.example.com/x and ssh://git@h/y')
+        == 'see https://***@git.example.com/x and ssh://***@h/y'
+    )
 
 
 def test_malformed_yaml_names_file_and_line_and_nothing_is_complete(upstream):
-    upstream.commit({
-        'good.yaml': SERVER.format(name='server-01'),
-        'broken.yaml': SERVER.format(name='server-02') + '---\nkind: Server\nmetadata: {name: [unclosed\n',
-    })
+    upstream.commit(
+        {
+            'good.yaml': SERVER.format(name='server-01'),
+            'broken.yaml': SERVER.format(name='server-02') + '---\nkind: Server\nmetadata: {name: [unclosed\n',
+        }
+    )
 
     listing = read_git_repository(make_fabric(upstream.url))
 
@@ -257,11 +265,13 @@ def test_documents_that_cannot_be_taken_are_reported_and_skipped(upstream):
 
 
 def test_comment_only_files_and_empty_documents_are_fine(upstream):
-    upstream.commit({
-        'a-comments.yaml': '# nothing here yet\n#\n',
-        'b-empty.yaml': '',
-        'c-servers.yaml': '---\n# leading comment\n---\n' + SERVER.format(name='server-01') + '---\n---\n',
-    })
+    upstream.commit(
+        {
+            'a-comments.yaml': '# nothing here yet\n#\n',
+            'b-empty.yaml': '',
+            'c-servers.yaml': '---\n# leading comment\n---\n' + SERVER.format(name='server-01') + '---\n---\n',
+        }
+    )
 
     listing = read_git_repository(make_fabric(upstream.url))
 
@@ -279,12 +289,14 @@ def test_objects_without_namespace_get_default(upstream):
 
 
 def test_only_the_configured_path_is_read(upstream):
-    upstream.commit({
-        'fabric-a/wiring.yaml': SERVER.format(name='in-a'),
-        'fabric-a/day2/more.yaml': SERVER.format(name='in-a-day2'),
-        'fabric-b/wiring.yaml': SERVER.format(name='in-b'),
-        'top.yaml': SERVER.format(name='at-top'),
-    })
+    upstream.commit(
+        {
+            'fabric-a/wiring.yaml': SERVER.format(name='in-a'),
+            'fabric-a/day2/more.yaml': SERVER.format(name='in-a-day2'),
+            'fabric-b/wiring.yaml': SERVER.format(name='in-b'),
+            'top.yaml': SERVER.format(name='at-top'),
+        }
+    )
 
     listing = read_git_repository(make_fabric(upstream.url, git_path='fabric-a/'))
 
@@ -310,8 +322,15 @@ def test_the_shipped_demo_wiring_parses_cleanly(upstream):
     for obj in listing.objects:
         counts[obj.kind] = counts.get(obj.kind, 0) + 1
     assert counts == {
-        'VLANNamespace': 1, 'IPv4Namespace': 1, 'SwitchGroup': 1, 'Switch': 4, 'Server': 3, 'Connection': 7,
-        'VPC': 2, 'VPCAttachment': 2, 'VPCPeering': 1,
+        'VLANNamespace': 1,
+        'IPv4Namespace': 1,
+        'SwitchGroup': 1,
+        'Switch': 4,
+        'Server': 3,
+        'Connection': 7,
+        'VPC': 2,
+        'VPCAttachment': 2,
+        'VPCPeering': 1,
     }
     assert {obj.namespace for obj in listing.objects} == {'default'}
     connection_types = {obj.name.split('--')[1] for obj in listing.objects if obj.kind == 'Connection'}
@@ -331,7 +350,8 @@ def test_every_hedgehog_sample_parses(upstream, sample):
 
     # The documentation shows some objects twice, as alternatives of one another.
     unexpected = [
-        problem for problem in listing.problems
+        problem
+        for problem in listing.problems
         if not re.search(r': document \d+: (unknown kind |.* is already defined in )', problem)
     ]
     assert unexpected == []
@@ -385,11 +405,18 @@ class GitHTTPHandler(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition('?')
         body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
         env = {
-            'PATH': os.environ['PATH'], 'GIT_PROJECT_ROOT': self.server.project_root, 'GIT_HTTP_EXPORT_ALL': '1',
-            'REQUEST_METHOD': self.command, 'PATH_INFO': path, 'QUERY_STRING': query,
-            'CONTENT_TYPE': self.headers.get('Content-Type', ''), 'CONTENT_LENGTH': str(len(body)),
+            'PATH': os.environ['PATH'],
+            'GIT_PROJECT_ROOT': self.server.project_root,
+            'GIT_HTTP_EXPORT_ALL': '1',
+            'REQUEST_METHOD': self.command,
+            'PATH_INFO': path,
+            'QUERY_STRING': query,
+            'CONTENT_TYPE': self.headers.get('Content-Type', ''),
+            'CONTENT_LENGTH': str(len(body)),
             'HTTP_CONTENT_ENCODING': self.headers.get('Content-Encoding', ''),
-            'GIT_PROTOCOL': self.headers.get('Git-Protocol', ''), 'REMOTE_USER': 'git', 'REMOTE_ADDR': '127.0.0.1',
+            'GIT_PROTOCOL': self.headers.get('Git-Protocol', ''),
+            'REMOTE_USER': 'git',
+            'REMOTE_ADDR': '127.0.0.1',
         }
         output = subprocess.run(['git', 'http-backend'], input=body, env=env, capture_output=True, check=True).stdout
         head, _, payload = output.partition(b'\r\n\r\n')

@@ -15,19 +15,24 @@ import warnings
 from types import SimpleNamespace
 
 import pytest
+import urllib3
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-import urllib3
-import yaml
 from kubernetes import client
 
 from netbox_hedgehog.kinds import FABRIC_KINDS
 from netbox_hedgehog.sources import kubernetes as kubernetes_source
 from netbox_hedgehog.sources.base import SourceError
 from netbox_hedgehog.sources.kubernetes import (
-    PAGE_SIZE, KubeconfigError, build_api_client, list_fabric_resources, parse_kubeconfig, revision_string,
+    PAGE_SIZE,
+    KubeconfigError,
+    build_api_client,
+    list_fabric_resources,
+    parse_kubeconfig,
+    revision_string,
 )
 from tests.kmock_server import TOKEN, kube_api, resource_of
 
@@ -36,16 +41,23 @@ ALL_KINDS = {kind.kind for kind in FABRIC_KINDS}
 
 def make_fabric(**fields):
     defaults = {
-        'pk': 1, 'kubernetes_server': '', 'kubernetes_token': '', 'kubernetes_ca_cert': '',
-        'kubernetes_namespace': 'default', 'kubeconfig': '', 'kubernetes_verify_tls': True,
+        'pk': 1,
+        'kubernetes_server': '',
+        'kubernetes_token': '',
+        'kubernetes_ca_cert': '',
+        'kubernetes_namespace': 'default',
+        'kubeconfig': '',
+        'kubernetes_verify_tls': True,
     }
     return SimpleNamespace(**{**defaults, **fields})
 
 
 def manifest(kind, name, spec=None, **metadata):
     return {
-        'apiVersion': f'{resource_of(kind).group}/{resource_of(kind).version}', 'kind': kind,
-        'metadata': {'name': name, **metadata}, 'spec': spec or {},
+        'apiVersion': f'{resource_of(kind).group}/{resource_of(kind).version}',
+        'kind': kind,
+        'metadata': {'name': name, **metadata},
+        'spec': spec or {},
     }
 
 
@@ -83,8 +95,13 @@ def fast_backoff(monkeypatch):
 
 def status_body(status, reason):
     return {
-        'apiVersion': 'v1', 'kind': 'Status', 'metadata': {}, 'status': 'Failure',
-        'code': status, 'reason': reason, 'message': f'{reason} (scripted by the test)',
+        'apiVersion': 'v1',
+        'kind': 'Status',
+        'metadata': {},
+        'status': 'Failure',
+        'code': status,
+        'reason': reason,
+        'message': f'{reason} (scripted by the test)',
     }
 
 
@@ -94,17 +111,28 @@ def fail_first(api, kind, times, status, reason='Failure'):
 
 
 def test_objects_of_several_kinds_come_back_normalised(api):
-    switch = api.add(manifest(
-        'Switch', 'leaf-01', {'role': 'server-leaf', 'asn': 65101},
-        labels={'fabric.githedgehog.com/profile': 'dell-s5248f-on'}, annotations={'note': 'rack 1'},
-    ))
+    switch = api.add(
+        manifest(
+            'Switch',
+            'leaf-01',
+            {'role': 'server-leaf', 'asn': 65101},
+            labels={'fabric.githedgehog.com/profile': 'dell-s5248f-on'},
+            annotations={'note': 'rack 1'},
+        )
+    )
     api.add(manifest('Connection', 'server-01--unbundled--leaf-01', {'unbundled': {'link': {}}}))
     api.add(manifest('VPC', 'vpc-01', {'subnets': {'default': {'subnet': '10.0.1.0/24'}}}))
     api.add(manifest('VPC', 'elsewhere', {}, namespace='other'))
     # Stored as is: no namespace, no spec, no labels.
-    api.call(api.emulator.objects.__setitem__, (resource_of('Server'), 'default', 'server-01'), {
-        'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Server', 'metadata': {'name': 'server-01'},
-    })
+    api.call(
+        api.emulator.objects.__setitem__,
+        (resource_of('Server'), 'default', 'server-01'),
+        {
+            'apiVersion': 'wiring.githedgehog.com/v1beta1',
+            'kind': 'Server',
+            'metadata': {'name': 'server-01'},
+        },
+    )
 
     listing = list_fabric_resources(make_fabric(**api.fabric_fields()))
 
@@ -114,8 +142,10 @@ def test_objects_of_several_kinds_come_back_normalised(api):
     assert listing.problems == []
     objects = {obj.key: obj for obj in listing.objects}
     assert set(objects) == {
-        ('Switch', 'default', 'leaf-01'), ('Connection', 'default', 'server-01--unbundled--leaf-01'),
-        ('VPC', 'default', 'vpc-01'), ('Server', 'default', 'server-01'),
+        ('Switch', 'default', 'leaf-01'),
+        ('Connection', 'default', 'server-01--unbundled--leaf-01'),
+        ('VPC', 'default', 'vpc-01'),
+        ('Server', 'default', 'server-01'),
     }
     leaf = objects['Switch', 'default', 'leaf-01']
     assert leaf.api_version == 'wiring.githedgehog.com/v1beta1'
@@ -132,10 +162,17 @@ def test_objects_of_several_kinds_come_back_normalised(api):
 def test_every_fabric_kind_is_listed_with_its_status(api):
     for kind in FABRIC_KINDS:
         api.add(manifest(kind.kind, f'{kind.plural}-1', {'description': kind.kind}))
-    api.call(api.emulator.objects.__setitem__, (resource_of('Agent'), 'default', 'leaf-01'), {
-        'apiVersion': 'agent.githedgehog.com/v1beta1', 'kind': 'Agent', 'metadata': {'name': 'leaf-01'},
-        'spec': {'role': 'server-leaf'}, 'status': {'lastHeartbeat': '2026-11-25T03:00:00Z', 'lastAppliedGen': 7},
-    })
+    api.call(
+        api.emulator.objects.__setitem__,
+        (resource_of('Agent'), 'default', 'leaf-01'),
+        {
+            'apiVersion': 'agent.githedgehog.com/v1beta1',
+            'kind': 'Agent',
+            'metadata': {'name': 'leaf-01'},
+            'spec': {'role': 'server-leaf'},
+            'status': {'lastHeartbeat': '2026-11-25T03:00:00Z', 'lastAppliedGen': 7},
+        },
+    )
 
     listing = list_fabric_resources(make_fabric(**api.fabric_fields()))
 
@@ -215,7 +252,10 @@ def test_a_forbidden_listing_names_what_failed(api):
 def test_other_api_errors_give_status_and_reason(api, fast_backoff):
     api.fail('Server', 500, 'InternalError')
 
-    with pytest.raises(SourceError, match=r'answered 500 Internal Server Error listing servers\.wiring\.githedgehog\.com after 3 attempts$'):
+    with pytest.raises(
+        SourceError,
+        match=r'answered 500 Internal Server Error listing servers\.wiring\.githedgehog\.com after 3 attempts$',
+    ):
         list_fabric_resources(make_fabric(**api.fabric_fields()))
     assert len(api.list_requests('Server')) == 3
 
@@ -257,12 +297,15 @@ def test_the_backoff_doubles_between_attempts(api, settings, monkeypatch):
     assert len(api.list_requests('VLANNamespace')) == 4
 
 
-@pytest.mark.parametrize(('status', 'message'), [
-    (400, 'the Kubernetes API answered 400 Bad Request listing switches'),
-    (401, 'the token was rejected (401) listing switches'),
-    (403, 'forbidden (403): the account may not list switches'),
-    (422, 'the Kubernetes API answered 422 Unprocessable Entity listing switches'),
-])
+@pytest.mark.parametrize(
+    ('status', 'message'),
+    [
+        (400, 'the Kubernetes API answered 400 Bad Request listing switches'),
+        (401, 'the token was rejected (401) listing switches'),
+        (403, 'forbidden (403): the account may not list switches'),
+        (422, 'the Kubernetes API answered 422 Unprocessable Entity listing switches'),
+    ],
+)
 def test_permanent_errors_are_not_retried(api, status, message):
     api.fail('Switch', status)
 
@@ -284,14 +327,17 @@ def test_the_number_of_attempts_is_a_plugin_setting(api, settings, fast_backoff)
     assert len(api.list_requests('Server')) == 5
 
     set_plugin_settings(settings, kubernetes_retries=1)
-    with pytest.raises(SourceError, match=r'answered 503 Service Unavailable listing servers\.wiring\.githedgehog\.com$'):
+    with pytest.raises(
+        SourceError, match=r'answered 503 Service Unavailable listing servers\.wiring\.githedgehog\.com$'
+    ):
         list_fabric_resources(make_fabric(**api.fabric_fields()))
     assert len(api.list_requests('Server')) == 5 + 1
 
 
 def test_three_attempts_when_the_setting_is_absent(api, settings, fast_backoff):
-    plugin = {key: value for key, value in settings.PLUGINS_CONFIG['netbox_hedgehog'].items()
-              if key != 'kubernetes_retries'}
+    plugin = {
+        key: value for key, value in settings.PLUGINS_CONFIG['netbox_hedgehog'].items() if key != 'kubernetes_retries'
+    }
     settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_hedgehog': plugin}
     api.fail('Server', 502)
 
@@ -340,8 +386,9 @@ def test_a_reset_connection_is_retried(settings, fast_backoff):
 
 
 def test_revision_names_the_listed_kinds_in_fabric_order_within_500_characters():
-    assert revision_string({'Server': '12', 'VLANNamespace': '7', 'Switch': '9'}) == \
-        'VLANNamespace=7,Switch=9,Server=12'
+    assert (
+        revision_string({'Server': '12', 'VLANNamespace': '7', 'Switch': '9'}) == 'VLANNamespace=7,Switch=9,Server=12'
+    )
     assert revision_string({}) == ''
     long = revision_string({kind.kind: '1' * 40 for kind in FABRIC_KINDS})
     assert len(long) == 500 and long.startswith('VLANNamespace=' + '1' * 40 + ',SwitchGroup=')
@@ -364,8 +411,10 @@ def test_an_unreachable_server_fails_quickly_and_readably():
         list_fabric_resources(fabric)
 
     assert time.monotonic() - started < 3  # 3 attempts, 0.5 s + 1 s apart
-    assert str(caught.value) == f'cannot reach the Kubernetes API at http://127.0.0.1:{port}: ' \
-                                f'[Errno 111] Connection refused after 3 attempts'
+    assert (
+        str(caught.value) == f'cannot reach the Kubernetes API at http://127.0.0.1:{port}: '
+        f'[Errno 111] Connection refused after 3 attempts'
+    )
     assert TOKEN not in full_text(caught.value)
 
 
@@ -419,17 +468,26 @@ def tls_server(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'kmock test')])
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), critical=False)
         .sign(key, hashes.SHA256())
     )
     pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
-    (tmp_path / 'server.pem').write_text(pem + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption(),
-    ).decode())
+    (tmp_path / 'server.pem').write_text(
+        pem
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+    )
 
     class EmptyLists(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -499,20 +557,26 @@ def test_turning_verification_off_for_one_fabric_leaves_other_clients_warning(tl
 def test_verification_is_on_by_default():
     configuration = build_api_client(make_fabric(kubernetes_server='https://10.0.0.1:6443')).configuration
     assert configuration.verify_ssl is True
-    configuration = build_api_client(make_fabric(
-        kubernetes_server='https://10.0.0.1:6443', kubernetes_verify_tls=False,
-    )).configuration
+    configuration = build_api_client(
+        make_fabric(
+            kubernetes_server='https://10.0.0.1:6443',
+            kubernetes_verify_tls=False,
+        )
+    ).configuration
     assert configuration.verify_ssl is False
 
 
 def tls_kubeconfig(url, **cluster):
-    return yaml.safe_dump({
-        'apiVersion': 'v1', 'kind': 'Config',
-        'clusters': [{'name': 'tls', 'cluster': {'server': url, **cluster}}],
-        'users': [{'name': 'u', 'user': {'token': TOKEN}}],
-        'contexts': [{'name': 'tls', 'context': {'cluster': 'tls', 'user': 'u'}}],
-        'current-context': 'tls',
-    })
+    return yaml.safe_dump(
+        {
+            'apiVersion': 'v1',
+            'kind': 'Config',
+            'clusters': [{'name': 'tls', 'cluster': {'server': url, **cluster}}],
+            'users': [{'name': 'u', 'user': {'token': TOKEN}}],
+            'contexts': [{'name': 'tls', 'context': {'cluster': 'tls', 'user': 'u'}}],
+            'current-context': 'tls',
+        }
+    )
 
 
 def test_a_kubeconfig_is_verified_unless_it_or_the_fabric_says_otherwise(tls_server):
@@ -522,17 +586,33 @@ def test_a_kubeconfig_is_verified_unless_it_or_the_fabric_says_otherwise(tls_ser
         list_fabric_resources(make_fabric(kubeconfig=tls_kubeconfig(url)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        assert list_fabric_resources(make_fabric(
-            kubeconfig=tls_kubeconfig(url, **{'insecure-skip-tls-verify': True}),
-        )).complete_kinds == ALL_KINDS
-        assert list_fabric_resources(make_fabric(
-            kubeconfig=tls_kubeconfig(url), kubernetes_verify_tls=False,
-        )).complete_kinds == ALL_KINDS
+        assert (
+            list_fabric_resources(
+                make_fabric(
+                    kubeconfig=tls_kubeconfig(url, **{'insecure-skip-tls-verify': True}),
+                )
+            ).complete_kinds
+            == ALL_KINDS
+        )
+        assert (
+            list_fabric_resources(
+                make_fabric(
+                    kubeconfig=tls_kubeconfig(url),
+                    kubernetes_verify_tls=False,
+                )
+            ).complete_kinds
+            == ALL_KINDS
+        )
     assert not [w for w in caught if issubclass(w.category, urllib3.exceptions.InsecureRequestWarning)]
     ca_data = base64.b64encode(ca_pem.encode()).decode()
-    assert list_fabric_resources(make_fabric(
-        kubeconfig=tls_kubeconfig(url, **{'certificate-authority-data': ca_data}),
-    )).complete_kinds == ALL_KINDS
+    assert (
+        list_fabric_resources(
+            make_fabric(
+                kubeconfig=tls_kubeconfig(url, **{'certificate-authority-data': ca_data}),
+            )
+        ).complete_kinds
+        == ALL_KINDS
+    )
 
 
 def test_a_tls_failure_is_not_retried(tls_server, fast_backoff):
@@ -624,16 +704,23 @@ def test_parse_kubeconfig_returns_the_mapping():
     assert parse_kubeconfig(KUBECONFIG)['clusters'][0]['cluster']['server'] == 'https://10.0.0.1:6443'
 
 
-@pytest.mark.parametrize(('text', 'message'), [
-    (KUBECONFIG.replace('  user: {token: sekrit-token}', '  user: {token: sekrit-token'),
-     r'^The kubeconfig is not valid YAML: .* at line \d+\.$'),
-    ('- just\n- a list\n', '^The kubeconfig must be a YAML mapping'),
-    ('', '^The kubeconfig must be a YAML mapping'),
-    ('apiVersion: v1\nkind: Config\n', '^The kubeconfig has no clusters, contexts, current-context.$'),
-    (KUBECONFIG.replace('current-context: lab', ''), '^The kubeconfig has no current-context.$'),
-    (KUBECONFIG.replace('current-context: lab', 'current-context: prod'),
-     '^The current-context "prod" is not one of the contexts.$'),
-])
+@pytest.mark.parametrize(
+    ('text', 'message'),
+    [
+        (
+            KUBECONFIG.replace('  user: {token: sekrit-token}', '  user: {token: sekrit-token'),
+            r'^The kubeconfig is not valid YAML: .* at line \d+\.$',
+        ),
+        ('- just\n- a list\n', '^The kubeconfig must be a YAML mapping'),
+        ('', '^The kubeconfig must be a YAML mapping'),
+        ('apiVersion: v1\nkind: Config\n', '^The kubeconfig has no clusters, contexts, current-context.$'),
+        (KUBECONFIG.replace('current-context: lab', ''), '^The kubeconfig has no current-context.$'),
+        (
+            KUBECONFIG.replace('current-context: lab', 'current-context: prod'),
+            '^The current-context "prod" is not one of the contexts.$',
+        ),
+    ],
+)
 def test_parse_kubeconfig_errors_are_readable(text, message):
     with pytest.raises(KubeconfigError, match=message) as caught:
         parse_kubeconfig(text)

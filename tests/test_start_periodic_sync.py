@@ -1,9 +1,9 @@
 """``manage.py start_periodic_sync`` through Django's command runner and as the real ``netbox`` CLI."""
 
 import json
-from datetime import timedelta
 import subprocess
 import sys
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -50,8 +50,13 @@ def test_bootstrap_then_status_as_json(tasks_redis):
 def test_status_reports_the_lateness_of_the_last_periodic_run(tasks_redis):
     fabric = HedgehogFabric.objects.create(name='timed', git_repository_url='/repo')
     planned = timezone.now() - timedelta(minutes=5)
-    SyncRun.objects.create(fabric=fabric, trigger='schedule', planned_at=planned,
-                           started_at=planned + timedelta(seconds=0.5), finished_at=planned + timedelta(seconds=1))
+    SyncRun.objects.create(
+        fabric=fabric,
+        trigger='schedule',
+        planned_at=planned,
+        started_at=planned + timedelta(seconds=0.5),
+        finished_at=planned + timedelta(seconds=1),
+    )
     SyncRun.objects.create(fabric=fabric, trigger='manual', started_at=timezone.now())
 
     (status,) = json.loads(run('--status', '--json', '--fabric-id', str(fabric.pk)))['fabrics']
@@ -90,11 +95,14 @@ def test_manual_trigger_of_a_disabled_fabric_is_refused(tasks_redis):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(('args', 'message'), [
-    (['--status', '--bootstrap'], 'Choose exactly one of --bootstrap, --status, --manual-trigger.'),
-    ([], 'Choose exactly one of --bootstrap, --status, --manual-trigger.'),
-    (['--status', '--fabric-id', '999999'], 'No fabric with id 999999.'),
-])
+@pytest.mark.parametrize(
+    ('args', 'message'),
+    [
+        (['--status', '--bootstrap'], 'Choose exactly one of --bootstrap, --status, --manual-trigger.'),
+        ([], 'Choose exactly one of --bootstrap, --status, --manual-trigger.'),
+        (['--status', '--fabric-id', '999999'], 'No fabric with id 999999.'),
+    ],
+)
 def test_wrong_input_gives_a_one_line_error_and_a_non_zero_exit(args, message):
     completed = subprocess.run([NETBOX, 'start_periodic_sync', *args], capture_output=True, text=True, timeout=120)
 

@@ -79,9 +79,7 @@ def test_changes_and_deletions_in_git_reach_netbox(repo):
     assert result.succeeded, result.error_text()
     assert result.updated == 1
     assert result.deleted == 1
-    assert list(HedgehogResource.objects.filter(fabric=fabric, kind='VPC').values_list('name', flat=True)) == [
-        'vpc-01'
-    ]
+    assert list(HedgehogResource.objects.filter(fabric=fabric, kind='VPC').values_list('name', flat=True)) == ['vpc-01']
     switch = HedgehogResource.objects.get(fabric=fabric, kind='Switch', spec__asn=65199)
     assert switch.asn == 65199  # the key-field column follows the spec
 
@@ -103,10 +101,18 @@ def test_a_malformed_file_is_reported_and_prunes_nothing(repo):
 
 def test_a_failing_source_keeps_its_data_while_the_other_syncs(repo):
     with kube_api() as api:
-        api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
-                 'metadata': {'name': 'leaf-01'}, 'spec': {'role': 'server-leaf'}})
+        api.add(
+            {
+                'apiVersion': 'wiring.githedgehog.com/v1beta1',
+                'kind': 'Switch',
+                'metadata': {'name': 'leaf-01'},
+                'spec': {'role': 'server-leaf'},
+            }
+        )
         fabric = HedgehogFabric.objects.create(
-            name='both', git_repository_url=repo.working_tree_dir, **api.fabric_fields(),
+            name='both',
+            git_repository_url=repo.working_tree_dir,
+            **api.fabric_fields(),
         )
         assert sync_fabric(fabric).succeeded
         api.fail('Switch', 401)
@@ -114,8 +120,9 @@ def test_a_failing_source_keeps_its_data_while_the_other_syncs(repo):
         result = sync_fabric(fabric)
 
     assert result.connection_status == ConnectionStatusChoices.FAILED
-    assert result.errors == [f'Kubernetes: the token was rejected (401) listing '
-                             f'switches.wiring.githedgehog.com at {api.url}']
+    assert result.errors == [
+        f'Kubernetes: the token was rejected (401) listing switches.wiring.githedgehog.com at {api.url}'
+    ]
     assert HedgehogResource.objects.filter(fabric=fabric, source='kubernetes').count() == 1
     assert result.unchanged == HedgehogResource.objects.filter(fabric=fabric, source='git').count()
 
@@ -196,11 +203,18 @@ def test_prune_off_keeps_objects_deleted_from_the_source(repo):
 
 def test_drift_between_git_and_the_cluster_is_counted(repo):
     with kube_api() as api:
-        api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
-                 'metadata': {'name': 'leaf-01', 'labels': {'fabric.githedgehog.com/profile': 'x'}},
-                 'spec': {'role': 'server-leaf', 'asn': 1}})
+        api.add(
+            {
+                'apiVersion': 'wiring.githedgehog.com/v1beta1',
+                'kind': 'Switch',
+                'metadata': {'name': 'leaf-01', 'labels': {'fabric.githedgehog.com/profile': 'x'}},
+                'spec': {'role': 'server-leaf', 'asn': 1},
+            }
+        )
         fabric = HedgehogFabric.objects.create(
-            name='drifting', git_repository_url=repo.working_tree_dir, **api.fabric_fields(),
+            name='drifting',
+            git_repository_url=repo.working_tree_dir,
+            **api.fabric_fields(),
         )
         result = sync_fabric(fabric)
 
@@ -215,8 +229,12 @@ def test_drift_between_git_and_the_cluster_is_counted(repo):
 
 
 def cluster_switch(name, **spec):
-    return {'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
-            'metadata': {'name': name}, 'spec': {'role': 'server-leaf', **spec}}
+    return {
+        'apiVersion': 'wiring.githedgehog.com/v1beta1',
+        'kind': 'Switch',
+        'metadata': {'name': name},
+        'spec': {'role': 'server-leaf', **spec},
+    }
 
 
 def test_an_object_deleted_in_the_cluster_is_pruned():
@@ -236,8 +254,7 @@ def test_an_object_deleted_in_the_cluster_is_pruned():
 def test_a_listing_failing_half_way_prunes_nothing():
     with kube_api() as api:
         api.add(cluster_switch('leaf-01'))
-        api.add({'apiVersion': 'vpc.githedgehog.com/v1beta1', 'kind': 'VPC', 'metadata': {'name': 'vpc-1'},
-                 'spec': {}})
+        api.add({'apiVersion': 'vpc.githedgehog.com/v1beta1', 'kind': 'VPC', 'metadata': {'name': 'vpc-1'}, 'spec': {}})
         fabric = HedgehogFabric.objects.create(name='half-way', **api.fabric_fields())
         sync_fabric(fabric)
         api.delete('Switch', 'leaf-01')  # listed before the failure: would be pruned by a complete read

@@ -2,15 +2,22 @@
 
 from django.urls import reverse
 from django.utils import timezone
+from utilities.testing import TestCase, ViewTestCases, create_tags
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.tables import SyncRunTable
 from netbox_hedgehog.views.resources import resource_links
-from utilities.testing import TestCase, ViewTestCases, create_tags
-
 from tests.fabric_data import (
-    ATTACHMENT, CONNECTION, DRIFT_LINE, GIT_SSH_KEY, GIT_TOKEN, KUBECONFIG, SECRETS, TOKEN, create_fabrics,
+    ATTACHMENT,
+    CONNECTION,
+    DRIFT_LINE,
+    GIT_SSH_KEY,
+    GIT_TOKEN,
+    KUBECONFIG,
+    SECRETS,
+    TOKEN,
+    create_fabrics,
     create_wiring,
 )
 
@@ -79,8 +86,12 @@ class HedgehogFabricFormTestCase(TestCase):
 
     def post(self, **data):
         form = {
-            'name': self.fabric.name, 'kubernetes_server': self.fabric.kubernetes_server,
-            'kubernetes_namespace': 'default', 'git_branch': 'main', 'sync_interval': 300, 'sync_enabled': True,
+            'name': self.fabric.name,
+            'kubernetes_server': self.fabric.kubernetes_server,
+            'kubernetes_namespace': 'default',
+            'git_branch': 'main',
+            'sync_interval': 300,
+            'sync_enabled': True,
             **data,
         }
         return self.client.post(self.url, {k: v for k, v in form.items() if v is not None})
@@ -93,9 +104,12 @@ class HedgehogFabricFormTestCase(TestCase):
             for secret in SECRETS:
                 self.assertNotIn(secret, content)
             self.assertIn('type="password"', content)
-        content = self.client.get(reverse(
-            'plugins:netbox_hedgehog:hedgehogfabric_edit', args=[HedgehogFabric.objects.get(name='fabric-3').pk],
-        )).content.decode()
+        content = self.client.get(
+            reverse(
+                'plugins:netbox_hedgehog:hedgehogfabric_edit',
+                args=[HedgehogFabric.objects.get(name='fabric-3').pk],
+            )
+        ).content.decode()
         self.assertIn('name="clear_git_token"', content)
         self.assertIn('name="clear_git_ssh_key"', content)
         self.assertNotIn('name="clear_kubernetes_token"', content)  # nothing stored, nothing to remove
@@ -155,20 +169,23 @@ class HedgehogFabricFormTestCase(TestCase):
 
 
 class HedgehogFabricDetailTestCase(TestCase):
-
     @classmethod
     def setUpTestData(cls):
         fabrics = create_fabrics()
         now = timezone.now()
         for i in range(12):
             SyncRun.objects.create(
-                fabric=fabrics[0], trigger=SyncTriggerChoices.SCHEDULE, started_at=now - timezone.timedelta(minutes=i),
-                outcome=SyncOutcomeChoices.SUCCESS, git_commit=f'{i:040x}',
+                fabric=fabrics[0],
+                trigger=SyncTriggerChoices.SCHEDULE,
+                started_at=now - timezone.timedelta(minutes=i),
+                outcome=SyncOutcomeChoices.SUCCESS,
+                git_commit=f'{i:040x}',
             )
 
     def test_detail_page_shows_status_and_recent_runs_but_no_secrets(self):
         self.add_permissions(
-            'netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.view_syncrun',
+            'netbox_hedgehog.view_hedgehogfabric',
+            'netbox_hedgehog.view_syncrun',
             'netbox_hedgehog.change_hedgehogfabric',
         )
         for fabric in HedgehogFabric.objects.all():
@@ -198,14 +215,16 @@ class HedgehogFabricDetailTestCase(TestCase):
         fabric = HedgehogFabric.objects.first()
         content = self.client.get(fabric.get_absolute_url()).content.decode()
         self.assertIn('Dry run', content)
-        self.assertIn(f'action="{reverse("plugins:netbox_hedgehog:hedgehogfabric_dry_run", args=[fabric.pk])}"',
-                      content)
+        self.assertIn(
+            f'action="{reverse("plugins:netbox_hedgehog:hedgehogfabric_dry_run", args=[fabric.pk])}"', content
+        )
 
     def test_drift_count_links_to_the_drifted_resources(self):
         self.add_permissions('netbox_hedgehog.view_hedgehogfabric', 'netbox_hedgehog.view_hedgehogresource')
         fabric = create_wiring()
-        drifted_url = (f'{reverse("plugins:netbox_hedgehog:hedgehogresource_list")}'
-                       f'?fabric_id={fabric.pk}&amp;drifted=true')
+        drifted_url = (
+            f'{reverse("plugins:netbox_hedgehog:hedgehogresource_list")}?fabric_id={fabric.pk}&amp;drifted=true'
+        )
         content = self.client.get(fabric.get_absolute_url()).content.decode()
         self.assertIn(f'href="{drifted_url}"', content)
         self.assertIn('>2</a>', content)
@@ -232,8 +251,12 @@ class HedgehogResourceViewTestCase(
         fabric = create_fabrics()[0]
         for name in ('leaf-1', 'leaf-2', 'spine-1'):
             HedgehogResource.objects.create(
-                fabric=fabric, source=ResourceSourceChoices.KUBERNETES, api_version='wiring.githedgehog.com/v1beta1',
-                kind='Switch', name=name, spec={'role': 'server-leaf', 'portBreakouts': {'E1/1': '4x25G'}},
+                fabric=fabric,
+                source=ResourceSourceChoices.KUBERNETES,
+                api_version='wiring.githedgehog.com/v1beta1',
+                kind='Switch',
+                name=name,
+                spec={'role': 'server-leaf', 'portBreakouts': {'E1/1': '4x25G'}},
             )
         create_wiring()
 
@@ -257,8 +280,9 @@ class HedgehogResourceViewTestCase(
             with self.subTest(params=params):
                 response = self.client.get(f'{url}?{params}')
                 self.assertHttpStatus(response, 200)
-                self.assertEqual({(row.record.kind, row.record.name) for row in response.context['table'].rows},
-                                 expected)
+                self.assertEqual(
+                    {(row.record.kind, row.record.name) for row in response.context['table'].rows}, expected
+                )
 
     def test_list_shows_the_key_field_columns(self):
         self.add_permissions('netbox_hedgehog.view_hedgehogresource')
@@ -323,17 +347,28 @@ class HedgehogResourceDetailTestCase(TestCase):
         connection = self.row('Connection', CONNECTION)
         with self.assertNumQueries(1):
             links = resource_links(connection, HedgehogResource.objects.all())
-        self.assertEqual(links['devices'], {
-            'leaf-01': self.row('Switch', 'leaf-01'), 'server-01': self.row('Server', 'server-01'),
-        })
+        self.assertEqual(
+            links['devices'],
+            {
+                'leaf-01': self.row('Switch', 'leaf-01'),
+                'server-01': self.row('Server', 'server-01'),
+            },
+        )
         links = resource_links(connection, HedgehogResource.objects.filter(source=CLUSTER))
         self.assertEqual(links['devices']['leaf-01'], self.row('Switch', 'leaf-01', CLUSTER))
         self.assertEqual(resource_links(connection, HedgehogResource.objects.none()), {})
 
     def test_agent_shows_its_status_and_links_its_switch(self):
         content = self.page('Agent', 'leaf-01', CLUSTER)
-        for text in ('Agent status', 'Applied generation', 'Conditions', 'ApplySucceeded',
-                     'Config applied to the switch', 'lastHeartbeat', 'Only in cluster'):
+        for text in (
+            'Agent status',
+            'Applied generation',
+            'Conditions',
+            'ApplySucceeded',
+            'Config applied to the switch',
+            'lastHeartbeat',
+            'Only in cluster',
+        ):
             self.assertIn(text, content)
         self.assertLinks(content, self.row('Switch', 'leaf-01', CLUSTER), self.row('SwitchProfile', 'vs', CLUSTER))
 
@@ -357,12 +392,19 @@ class HedgehogResourceDetailTestCase(TestCase):
         self.assertIn('uid-Switch-leaf-01', content)
         now = timezone.now()
         applied = SyncRun.objects.create(
-            fabric=self.fabric, trigger=SyncTriggerChoices.SCHEDULE, outcome=SyncOutcomeChoices.PARTIAL,
-            started_at=now - timezone.timedelta(minutes=5), git_commit='a' * 40,
+            fabric=self.fabric,
+            trigger=SyncTriggerChoices.SCHEDULE,
+            outcome=SyncOutcomeChoices.PARTIAL,
+            started_at=now - timezone.timedelta(minutes=5),
+            git_commit='a' * 40,
         )
         SyncRun.objects.create(  # later, but a dry run applies nothing
-            fabric=self.fabric, trigger=SyncTriggerChoices.MANUAL, outcome=SyncOutcomeChoices.SUCCESS, dry_run=True,
-            started_at=now, git_commit='b' * 40,
+            fabric=self.fabric,
+            trigger=SyncTriggerChoices.MANUAL,
+            outcome=SyncOutcomeChoices.SUCCESS,
+            dry_run=True,
+            started_at=now,
+            git_commit='b' * 40,
         )
         content = self.page('Switch', 'leaf-01')
         self.assertIn('wiring.yaml', content)
@@ -384,12 +426,22 @@ class SyncRunViewTestCase(
         now = timezone.now()
         for outcome in (SyncOutcomeChoices.SUCCESS, SyncOutcomeChoices.FAILED, SyncOutcomeChoices.SKIPPED):
             SyncRun.objects.create(
-                fabric=fabric, trigger=SyncTriggerChoices.MANUAL, started_at=now, finished_at=now, outcome=outcome,
+                fabric=fabric,
+                trigger=SyncTriggerChoices.MANUAL,
+                started_at=now,
+                finished_at=now,
+                outcome=outcome,
                 error='boom' if outcome == SyncOutcomeChoices.FAILED else '',
             )
         cls.partial = SyncRun.objects.create(
-            fabric=fabric, trigger=SyncTriggerChoices.WATCHDOG, started_at=now, finished_at=now,
-            outcome=SyncOutcomeChoices.PARTIAL, dry_run=True, invalid=3, prune_skipped=4,
+            fabric=fabric,
+            trigger=SyncTriggerChoices.WATCHDOG,
+            started_at=now,
+            finished_at=now,
+            outcome=SyncOutcomeChoices.PARTIAL,
+            dry_run=True,
+            invalid=3,
+            prune_skipped=4,
             kubernetes_revision='Switch=1201,Server=1202',
             step_durations={'fetch_kubernetes': 0.123456, 'fetch_git': 1.5, 'diff': 0.0004},
         )
@@ -397,8 +449,19 @@ class SyncRunViewTestCase(
     def test_detail_shows_the_run_fields_and_step_durations(self):
         self.add_permissions('netbox_hedgehog.view_syncrun', 'netbox_hedgehog.view_hedgehogfabric')
         content = self.client.get(self.partial.get_absolute_url()).content.decode()
-        for text in ('Partial', 'text-bg-orange', 'Watchdog', 'Dry run', 'Prune skipped', 'Switch=1201,Server=1202',
-                     'Step durations', 'fetch_kubernetes', '0.123', '1.500', '0.000'):
+        for text in (
+            'Partial',
+            'text-bg-orange',
+            'Watchdog',
+            'Dry run',
+            'Prune skipped',
+            'Switch=1201,Server=1202',
+            'Step durations',
+            'fetch_kubernetes',
+            '0.123',
+            '1.500',
+            '0.000',
+        ):
             self.assertIn(text, content)
 
     def test_list_shows_and_filters_dry_runs(self):
@@ -412,5 +475,6 @@ class SyncRunViewTestCase(
         # The export's text form of the step durations.
         table = SyncRunTable(SyncRun.objects.filter(pk=self.partial.pk))
         others = [name for name in table.columns.names() if name != 'step_durations']
-        self.assertEqual(list(table.as_values(exclude_columns=others))[1],
-                         ['fetch_kubernetes=0.123, fetch_git=1.500, diff=0.000'])
+        self.assertEqual(
+            list(table.as_values(exclude_columns=others))[1], ['fetch_kubernetes=0.123, fetch_git=1.500, diff=0.000']
+        )

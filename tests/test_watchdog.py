@@ -3,12 +3,12 @@
 import django_rq
 import fakeredis
 import pytest
-from django.utils import timezone
-from rq import Queue
-
 from core.choices import JobStatusChoices
 from core.models import Job
+from django.utils import timezone
 from netbox.registry import registry
+from rq import Queue
+
 from netbox_hedgehog.choices import SyncOutcomeChoices, SyncStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
 from netbox_hedgehog.scheduling.locks import fabric_lock
@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def redis(monkeypatch):
     connection = fakeredis.FakeRedis()
-    monkeypatch.setattr('netbox_hedgehog.scheduling.scheduler.django_rq.get_connection',
-                        lambda *args, **kwargs: connection)
+    monkeypatch.setattr(
+        'netbox_hedgehog.scheduling.scheduler.django_rq.get_connection', lambda *args, **kwargs: connection
+    )
     return connection
 
 
@@ -47,8 +48,13 @@ def test_repair_restores_everything_and_is_idempotent(redis):
 
     report = scheduler.repair()
 
-    assert report == {'fabrics': 3, 'scheduled': 2, 'orphans_removed': 1, 'duplicates_removed': 2,
-                      'stale_syncs_cleared': 1}
+    assert report == {
+        'fabrics': 3,
+        'scheduled': 2,
+        'orphans_removed': 1,
+        'duplicates_removed': 2,
+        'stale_syncs_cleared': 1,
+    }
     assert chain_entries(redis) == sorted(chain_job_id(f.pk) for f in (lost, killed, busy))
     assert queue.get_job_ids() == [chain_job_id(busy.pk)]
     killed.refresh_from_db()
@@ -58,8 +64,13 @@ def test_repair_restores_everything_and_is_idempotent(redis):
     dead_run.refresh_from_db()
     assert dead_run.outcome == SyncOutcomeChoices.FAILED and dead_run.finished_at is not None
 
-    assert scheduler.repair() == {'fabrics': 3, 'scheduled': 0, 'orphans_removed': 0, 'duplicates_removed': 0,
-                                  'stale_syncs_cleared': 0}
+    assert scheduler.repair() == {
+        'fabrics': 3,
+        'scheduled': 0,
+        'orphans_removed': 0,
+        'duplicates_removed': 0,
+        'stale_syncs_cleared': 0,
+    }
     running.release()
 
 

@@ -1,11 +1,14 @@
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
-
 from netbox.api.fields import ChoiceField, RelatedObjectCountField
 from netbox.api.serializers import BaseModelSerializer, NetBoxModelSerializer
+from rest_framework import serializers
 
 from ..choices import (
-    ConnectionStatusChoices, DriftStateChoices, ResourceSourceChoices, SyncOutcomeChoices, SyncStatusChoices,
+    ConnectionStatusChoices,
+    DriftStateChoices,
+    ResourceSourceChoices,
+    SyncOutcomeChoices,
+    SyncStatusChoices,
     SyncTriggerChoices,
 )
 from ..models import HedgehogFabric, HedgehogResource, SyncRun
@@ -23,19 +26,30 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
     """A fabric; the tokens, the kubeconfig and the SSH key can be written but are never returned."""
 
     kubernetes_token = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, style={'input_type': 'password'},
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        style={'input_type': 'password'},
         help_text=_('Write-only; omit it to keep the stored token, send "" to remove it'),
     )
     kubeconfig = serializers.CharField(
-        write_only=True, required=False, allow_blank=True,
+        write_only=True,
+        required=False,
+        allow_blank=True,
         help_text=_('Write-only; omit it to keep the stored kubeconfig, send "" to remove it'),
     )
     git_token = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, style={'input_type': 'password'},
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        style={'input_type': 'password'},
         help_text=_('Write-only; omit it to keep the stored Git token, send "" to remove it'),
     )
     git_ssh_key = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, trim_whitespace=False,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
         help_text=_('Write-only; omit it to keep the stored SSH private key, send "" to remove it'),
     )
     sync_status = ChoiceField(choices=SyncStatusChoices, read_only=True)
@@ -45,12 +59,43 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
     class Meta:
         model = HedgehogFabric
         fields = [
-            'id', 'url', 'display_url', 'display', 'name', 'description', 'kubernetes_server', 'kubernetes_namespace',
-            'kubernetes_token', 'kubernetes_ca_cert', 'kubernetes_verify_tls', 'kubeconfig', 'git_repository_url',
-            'git_branch', 'git_path', 'git_token', 'git_ssh_key', 'sync_enabled', 'scheduler_enabled',
-            'sync_interval', 'prune', 'sync_status', 'sync_error', 'connection_status', 'connection_message',
-            'connection_checked', 'last_sync', 'last_sync_planned', 'last_successful_sync', 'next_sync',
-            'drift_count', 'resource_count', 'comments', 'tags', 'custom_fields', 'created', 'last_updated',
+            'id',
+            'url',
+            'display_url',
+            'display',
+            'name',
+            'description',
+            'kubernetes_server',
+            'kubernetes_namespace',
+            'kubernetes_token',
+            'kubernetes_ca_cert',
+            'kubernetes_verify_tls',
+            'kubeconfig',
+            'git_repository_url',
+            'git_branch',
+            'git_path',
+            'git_token',
+            'git_ssh_key',
+            'sync_enabled',
+            'scheduler_enabled',
+            'sync_interval',
+            'prune',
+            'sync_status',
+            'sync_error',
+            'connection_status',
+            'connection_message',
+            'connection_checked',
+            'last_sync',
+            'last_sync_planned',
+            'last_successful_sync',
+            'next_sync',
+            'drift_count',
+            'resource_count',
+            'comments',
+            'tags',
+            'custom_fields',
+            'created',
+            'last_updated',
         ]
         brief_fields = ('id', 'url', 'display', 'name', 'description', 'sync_status')
 
@@ -65,10 +110,40 @@ class HedgehogResourceSerializer(NetBoxModelSerializer):
     class Meta:
         model = HedgehogResource
         fields = [
-            'id', 'url', 'display_url', 'display', 'fabric', 'source', 'api_version', 'kind', 'namespace', 'name',
-            'spec', 'status', 'labels', 'annotations', 'resource_version', 'uid', 'source_path', 'role', 'asn',
-            'profile', 'connection_type', 'devices', 'ports', 'subnets', 'vpc', 'connection', 'ipv4_namespace',
-            'vlan_namespace', 'heartbeat', 'applied_generation', 'drift_state', 'tags', 'custom_fields', 'created',
+            'id',
+            'url',
+            'display_url',
+            'display',
+            'fabric',
+            'source',
+            'api_version',
+            'kind',
+            'namespace',
+            'name',
+            'spec',
+            'status',
+            'labels',
+            'annotations',
+            'resource_version',
+            'uid',
+            'source_path',
+            'role',
+            'asn',
+            'profile',
+            'connection_type',
+            'devices',
+            'ports',
+            'subnets',
+            'vpc',
+            'connection',
+            'ipv4_namespace',
+            'vlan_namespace',
+            'heartbeat',
+            'applied_generation',
+            'drift_state',
+            'tags',
+            'custom_fields',
+            'created',
             'last_updated',
         ]
         read_only_fields = fields
@@ -83,9 +158,30 @@ class SyncRunSerializer(BaseModelSerializer):
     class Meta:
         model = SyncRun
         fields = [
-            'id', 'url', 'display_url', 'display', 'fabric', 'trigger', 'outcome', 'dry_run', 'job_id', 'planned_at',
-            'started_at', 'finished_at', 'duration', 'lateness', 'created', 'updated', 'deleted', 'unchanged',
-            'invalid', 'prune_skipped', 'git_commit', 'kubernetes_revision', 'step_durations', 'error',
+            'id',
+            'url',
+            'display_url',
+            'display',
+            'fabric',
+            'trigger',
+            'outcome',
+            'dry_run',
+            'job_id',
+            'planned_at',
+            'started_at',
+            'finished_at',
+            'duration',
+            'lateness',
+            'created',
+            'updated',
+            'deleted',
+            'unchanged',
+            'invalid',
+            'prune_skipped',
+            'git_commit',
+            'kubernetes_revision',
+            'step_durations',
+            'error',
         ]
         read_only_fields = fields
         brief_fields = ('id', 'url', 'display', 'fabric', 'outcome', 'started_at')
@@ -95,10 +191,13 @@ class SyncRequestSerializer(serializers.Serializer):
     """The optional body of a sync request."""
 
     dry_run = serializers.BooleanField(
-        required=False, default=False, help_text=_('Compute and record the diff without applying it'),
+        required=False,
+        default=False,
+        help_text=_('Compute and record the diff without applying it'),
     )
     allow_empty_kinds = serializers.BooleanField(
-        required=False, default=False,
+        required=False,
+        default=False,
         help_text=_('Prune the objects of kinds that a source suddenly lists as empty (normally refused)'),
     )
 

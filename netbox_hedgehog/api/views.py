@@ -1,12 +1,11 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
+from netbox.api.authentication import TokenPermissions
+from netbox.api.viewsets import NetBoxModelViewSet, NetBoxReadOnlyModelViewSet
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import APIRootView
-
-from netbox.api.authentication import TokenPermissions
-from netbox.api.viewsets import NetBoxModelViewSet, NetBoxReadOnlyModelViewSet
 
 from .. import filtersets
 from ..models import HedgehogFabric, HedgehogResource, SyncRun
@@ -51,7 +50,6 @@ class HedgehogFabricViewSet(NetBoxModelViewSet):
         result = FabricScheduler().trigger_now(fabric, **options.validated_data)
         data = {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}
         return Response(serializers.SyncJobSerializer(data).data, status=status.HTTP_202_ACCEPTED)
-
 
     @extend_schema(responses={200: serializers.SyncStatusSerializer})
     @action(detail=False, methods=['get'], url_path='sync-status')

@@ -4,10 +4,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
+from netbox.graphql.filters import BaseModelFilter, NetBoxModelFilter, register_filter
 from strawberry.scalars import ID
 from strawberry_django import DatetimeFilterLookup, FilterLookup, StrFilterLookup
-
-from netbox.graphql.filters import BaseModelFilter, NetBoxModelFilter, register_filter
 
 from .. import models
 

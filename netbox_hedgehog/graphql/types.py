@@ -4,7 +4,6 @@ from typing import Annotated
 
 import strawberry
 import strawberry_django
-
 from netbox.graphql.types import BaseObjectType, NetBoxObjectType, register_type
 
 from .. import models

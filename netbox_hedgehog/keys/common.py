@@ -47,7 +47,7 @@ def text(value, column):
     """A non-empty string cut to the column's max_length; '' for anything else."""
     if not isinstance(value, str):
         return ''
-    return value[:MAX_LENGTH[column]]
+    return value[: MAX_LENGTH[column]]
 
 
 def texts(values, column):
@@ -99,8 +99,14 @@ def timestamp(value):
         tz = timezone(-delta if offset[0] == '-' else delta)
     try:
         return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), min(int(second), 59),
-            int((fraction or '0')[:6].ljust(6, '0')), tzinfo=tz,
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            min(int(second), 59),
+            int((fraction or '0')[:6].ljust(6, '0')),
+            tzinfo=tz,
         )
     except (ValueError, OverflowError):
         return None

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -23,7 +22,10 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
                 ('created', models.DateTimeField(auto_now_add=True, null=True)),
                 ('last_updated', models.DateTimeField(auto_now=True, null=True)),
-                ('custom_field_data', models.JSONField(blank=True, default=dict, encoder=utilities.json.CustomFieldJSONEncoder)),
+                (
+                    'custom_field_data',
+                    models.JSONField(blank=True, default=dict, encoder=utilities.json.CustomFieldJSONEncoder),
+                ),
                 ('name', models.CharField(max_length=100, unique=True)),
                 ('description', models.CharField(blank=True, max_length=200)),
                 ('comments', models.TextField(blank=True)),
@@ -67,7 +69,10 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
                 ('created', models.DateTimeField(auto_now_add=True, null=True)),
                 ('last_updated', models.DateTimeField(auto_now=True, null=True)),
-                ('custom_field_data', models.JSONField(blank=True, default=dict, encoder=utilities.json.CustomFieldJSONEncoder)),
+                (
+                    'custom_field_data',
+                    models.JSONField(blank=True, default=dict, encoder=utilities.json.CustomFieldJSONEncoder),
+                ),
                 ('source', models.CharField(max_length=20)),
                 ('api_version', models.CharField(max_length=100)),
                 ('kind', models.CharField(max_length=100)),
@@ -84,9 +89,24 @@ class Migration(migrations.Migration):
                 ('asn', models.BigIntegerField(blank=True, null=True)),
                 ('profile', models.CharField(blank=True, max_length=253)),
                 ('connection_type', models.CharField(blank=True, max_length=30)),
-                ('devices', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=253), blank=True, default=list)),
-                ('ports', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=300), blank=True, default=list)),
-                ('subnets', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list)),
+                (
+                    'devices',
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=253), blank=True, default=list
+                    ),
+                ),
+                (
+                    'ports',
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=300), blank=True, default=list
+                    ),
+                ),
+                (
+                    'subnets',
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=64), blank=True, default=list
+                    ),
+                ),
                 ('vpc', models.CharField(blank=True, max_length=253)),
                 ('connection', models.CharField(blank=True, max_length=253)),
                 ('ipv4_namespace', models.CharField(blank=True, max_length=253)),
@@ -94,14 +114,26 @@ class Migration(migrations.Migration):
                 ('heartbeat', models.DateTimeField(blank=True, null=True)),
                 ('applied_generation', models.BigIntegerField(blank=True, null=True)),
                 ('drift_state', models.CharField(blank=True, max_length=20)),
-                ('fabric', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='resources', to='netbox_hedgehog.hedgehogfabric')),
+                (
+                    'fabric',
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name='resources',
+                        to='netbox_hedgehog.hedgehogfabric',
+                    ),
+                ),
                 ('tags', taggit.managers.TaggableManager(through='extras.TaggedItem', to='extras.Tag')),
             ],
             options={
                 'verbose_name': 'fabric resource',
                 'verbose_name_plural': 'fabric resources',
                 'ordering': ('fabric', 'kind', 'namespace', 'name', 'source'),
-                'constraints': [models.UniqueConstraint(fields=('fabric', 'source', 'kind', 'namespace', 'name'), name='netbox_hedgehog_resource_unique_per_source')],
+                'constraints': [
+                    models.UniqueConstraint(
+                        fields=('fabric', 'source', 'kind', 'namespace', 'name'),
+                        name='netbox_hedgehog_resource_unique_per_source',
+                    )
+                ],
             },
             bases=(netbox.models.deletion.DeleteMixin, models.Model),
         ),
@@ -126,7 +158,14 @@ class Migration(migrations.Migration):
                 ('kubernetes_revision', models.CharField(blank=True, max_length=500)),
                 ('step_durations', models.JSONField(blank=True, default=dict)),
                 ('error', models.TextField(blank=True)),
-                ('fabric', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='netbox_hedgehog.hedgehogfabric')),
+                (
+                    'fabric',
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name='sync_runs',
+                        to='netbox_hedgehog.hedgehogfabric',
+                    ),
+                ),
             ],
             options={
                 'verbose_name': 'sync run',

@@ -5,12 +5,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-
 from netbox.models import NetBoxModel
 
 from ..choices import ConnectionStatusChoices, SyncStatusChoices
 from ..settings import plugin_setting
-
 
 # The repository locations git understands: URLs, scp-like user@host:path, absolute paths.
 GIT_URL = re.compile(r'^((https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+|/\S*)$')
@@ -19,10 +17,19 @@ GIT_URL = re.compile(r'^((https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+|/\S*)$'
 SECRET_FIELDS = ('kubernetes_token', 'kubeconfig', 'git_token', 'git_ssh_key')
 
 # Written only by the sync job and the scheduler, never by an edit of the fabric.
-SYNC_STATE_FIELDS = frozenset((
-    'sync_status', 'sync_error', 'connection_status', 'connection_message', 'connection_checked', 'last_sync',
-    'last_sync_planned', 'last_successful_sync', 'next_sync',
-))
+SYNC_STATE_FIELDS = frozenset(
+    (
+        'sync_status',
+        'sync_error',
+        'connection_status',
+        'connection_message',
+        'connection_checked',
+        'last_sync',
+        'last_sync_planned',
+        'last_successful_sync',
+        'next_sync',
+    )
+)
 
 
 class HedgehogFabric(NetBoxModel):
@@ -38,92 +45,135 @@ class HedgehogFabric(NetBoxModel):
     comments = models.TextField(verbose_name=_('comments'), blank=True)
 
     kubernetes_server = models.CharField(
-        verbose_name=_('Kubernetes API server'), max_length=255, blank=True,
+        verbose_name=_('Kubernetes API server'),
+        max_length=255,
+        blank=True,
         help_text=_('e.g. https://172.30.0.1:6443; leave empty to use a kubeconfig or the in-cluster account'),
     )
     kubernetes_token = models.TextField(
-        verbose_name=_('Kubernetes token'), blank=True,
+        verbose_name=_('Kubernetes token'),
+        blank=True,
         help_text=_('Bearer token of a service account that may list the fabric resources (write-only)'),
     )
     kubernetes_ca_cert = models.TextField(
-        verbose_name=_('Kubernetes CA certificate'), blank=True,
+        verbose_name=_('Kubernetes CA certificate'),
+        blank=True,
         help_text=_('PEM certificate of the API server CA'),
     )
     kubernetes_namespace = models.CharField(
-        verbose_name=_('Kubernetes namespace'), max_length=253, default='default',
+        verbose_name=_('Kubernetes namespace'),
+        max_length=253,
+        default='default',
     )
     kubernetes_verify_tls = models.BooleanField(
-        verbose_name=_('verify TLS'), default=True,
+        verbose_name=_('verify TLS'),
+        default=True,
         help_text=_('Verify the API server certificate (turn off only for a lab cluster)'),
     )
     kubeconfig = models.TextField(
-        verbose_name=_('kubeconfig'), blank=True,
+        verbose_name=_('kubeconfig'),
+        blank=True,
         help_text=_('A complete kubeconfig (YAML); used instead of server/token/CA (write-only)'),
     )
 
     git_repository_url = models.CharField(
-        verbose_name=_('Git repository'), max_length=500, blank=True,
+        verbose_name=_('Git repository'),
+        max_length=500,
+        blank=True,
         help_text=_('https://, ssh:// or a local path of the GitOps repository'),
     )
     git_token = models.TextField(
-        verbose_name=_('Git token'), blank=True,
+        verbose_name=_('Git token'),
+        blank=True,
         help_text=_('Access token for an https:// repository (write-only)'),
     )
     git_ssh_key = models.TextField(
-        verbose_name=_('Git SSH key'), blank=True,
+        verbose_name=_('Git SSH key'),
+        blank=True,
         help_text=_('Private key (PEM/OpenSSH) for an ssh:// or git@ repository (write-only)'),
     )
     git_branch = models.CharField(verbose_name=_('Git branch'), max_length=255, default='main')
     git_path = models.CharField(
-        verbose_name=_('Git path'), max_length=500, blank=True,
+        verbose_name=_('Git path'),
+        max_length=500,
+        blank=True,
         help_text=_('Directory inside the repository holding the fabric YAML (empty: the whole repository)'),
     )
 
     sync_enabled = models.BooleanField(verbose_name=_('sync enabled'), default=True)
     scheduler_enabled = models.BooleanField(
-        verbose_name=_('periodic sync'), default=True,
+        verbose_name=_('periodic sync'),
+        default=True,
         help_text=_('Run the sync every sync interval (manual syncs are possible either way)'),
     )
     sync_interval = models.PositiveIntegerField(
-        verbose_name=_('sync interval'), default=300,
+        verbose_name=_('sync interval'),
+        default=300,
         help_text=_('Seconds between periodic syncs; 0 turns periodic sync off'),
     )
 
     prune = models.BooleanField(
-        verbose_name=_('prune'), default=True,
-        help_text=_('Delete resources from NetBox that their source no longer has (never after a failed or partial read)'),
+        verbose_name=_('prune'),
+        default=True,
+        help_text=_(
+            'Delete resources from NetBox that their source no longer has (never after a failed or partial read)'
+        ),
     )
 
     sync_status = models.CharField(
-        verbose_name=_('sync status'), max_length=20, choices=SyncStatusChoices,
-        default=SyncStatusChoices.NEVER_SYNCED, editable=False,
+        verbose_name=_('sync status'),
+        max_length=20,
+        choices=SyncStatusChoices,
+        default=SyncStatusChoices.NEVER_SYNCED,
+        editable=False,
     )
     sync_error = models.TextField(verbose_name=_('sync error'), blank=True, editable=False)
     connection_status = models.CharField(
-        verbose_name=_('connection status'), max_length=20, choices=ConnectionStatusChoices,
-        default=ConnectionStatusChoices.UNKNOWN, editable=False,
+        verbose_name=_('connection status'),
+        max_length=20,
+        choices=ConnectionStatusChoices,
+        default=ConnectionStatusChoices.UNKNOWN,
+        editable=False,
     )
     # Written by the "Test connection" job (scheduling/connection.py): what it found, per source.
     connection_message = models.TextField(verbose_name=_('connection test result'), blank=True, editable=False)
     connection_checked = models.DateTimeField(
-        verbose_name=_('connection tested'), null=True, blank=True, editable=False,
+        verbose_name=_('connection tested'),
+        null=True,
+        blank=True,
+        editable=False,
     )
     last_sync = models.DateTimeField(verbose_name=_('last sync'), null=True, blank=True, editable=False)
     last_sync_planned = models.DateTimeField(
-        verbose_name=_('last sync planned for'), null=True, blank=True, editable=False,
+        verbose_name=_('last sync planned for'),
+        null=True,
+        blank=True,
+        editable=False,
     )
     last_successful_sync = models.DateTimeField(
-        verbose_name=_('last successful sync'), null=True, blank=True, editable=False,
+        verbose_name=_('last successful sync'),
+        null=True,
+        blank=True,
+        editable=False,
     )
     next_sync = models.DateTimeField(verbose_name=_('next sync'), null=True, blank=True, editable=False)
     drift_count = models.PositiveIntegerField(
-        verbose_name=_('drift'), default=0, editable=False,
+        verbose_name=_('drift'),
+        default=0,
+        editable=False,
         help_text=_('Objects whose Git and cluster versions differ or exist in one source only'),
     )
 
     clone_fields = (
-        'kubernetes_server', 'kubernetes_ca_cert', 'kubernetes_namespace', 'git_repository_url', 'git_branch',
-        'git_path', 'sync_enabled', 'scheduler_enabled', 'sync_interval',
+        'kubernetes_server',
+        'kubernetes_ca_cert',
+        'kubernetes_namespace',
+        'git_repository_url',
+        'git_branch',
+        'git_path',
+        'sync_enabled',
+        'scheduler_enabled',
+        'sync_interval',
     )
 
     class Meta:
@@ -147,7 +197,8 @@ class HedgehogFabric(NetBoxModel):
         """Save the operator's fields only, so an edit never rolls back a sync that ran meanwhile."""
         if not self._state.adding and kwargs.get('update_fields') is None:
             kwargs['update_fields'] = [
-                field.name for field in self._meta.concrete_fields
+                field.name
+                for field in self._meta.concrete_fields
                 if not field.primary_key and field.name not in SYNC_STATE_FIELDS
             ]
         super().save(*args, **kwargs)
@@ -176,9 +227,9 @@ class HedgehogFabric(NetBoxModel):
         errors = {}
         minimum = plugin_setting('min_sync_interval')
         if self.sync_interval and self.sync_interval < minimum:
-            errors['sync_interval'] = _(
-                'The sync interval must be 0 (off) or at least {minimum} seconds.'
-            ).format(minimum=minimum)
+            errors['sync_interval'] = _('The sync interval must be 0 (off) or at least {minimum} seconds.').format(
+                minimum=minimum
+            )
         if self.kubernetes_server and not self.kubernetes_server.startswith(('https://', 'http://')):
             errors['kubernetes_server'] = _('The API server must be an http:// or https:// URL.')
         if self.kubeconfig and self.kubernetes_server:

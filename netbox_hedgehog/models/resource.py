@@ -2,7 +2,6 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-
 from netbox.models import NetBoxModel
 
 from ..choices import DriftStateChoices, ResourceSourceChoices
@@ -16,7 +15,9 @@ class HedgehogResource(NetBoxModel):
     """
 
     fabric = models.ForeignKey(
-        to='netbox_hedgehog.HedgehogFabric', on_delete=models.CASCADE, related_name='resources',
+        to='netbox_hedgehog.HedgehogFabric',
+        on_delete=models.CASCADE,
+        related_name='resources',
     )
     source = models.CharField(verbose_name=_('source'), max_length=20, choices=ResourceSourceChoices)
     api_version = models.CharField(verbose_name=_('API version'), max_length=100)
@@ -30,10 +31,11 @@ class HedgehogResource(NetBoxModel):
     resource_version = models.CharField(verbose_name=_('resource version'), max_length=100, blank=True)
     uid = models.CharField(verbose_name=_('UID'), max_length=100, blank=True)
     source_path = models.CharField(
-        verbose_name=_('source path'), max_length=500, blank=True,
+        verbose_name=_('source path'),
+        max_length=500,
+        blank=True,
         help_text=_('File in the Git repository this object was read from'),
     )
-
 
     # Key fields of the kinds, as real columns for listing and filtering (see netbox_hedgehog.keys).
     role = models.CharField(verbose_name=_('role'), max_length=50, blank=True)
@@ -41,11 +43,17 @@ class HedgehogResource(NetBoxModel):
     profile = models.CharField(verbose_name=_('profile'), max_length=253, blank=True)
     connection_type = models.CharField(verbose_name=_('connection type'), max_length=30, blank=True)
     devices = ArrayField(
-        models.CharField(max_length=253), verbose_name=_('devices'), default=list, blank=True,
+        models.CharField(max_length=253),
+        verbose_name=_('devices'),
+        default=list,
+        blank=True,
         help_text=_('Switches, servers and gateways the object refers to'),
     )
     ports = ArrayField(
-        models.CharField(max_length=300), verbose_name=_('ports'), default=list, blank=True,
+        models.CharField(max_length=300),
+        verbose_name=_('ports'),
+        default=list,
+        blank=True,
         help_text=_('Port endpoints as device/port'),
     )
     subnets = ArrayField(models.CharField(max_length=64), verbose_name=_('subnets'), default=list, blank=True)
@@ -57,7 +65,10 @@ class HedgehogResource(NetBoxModel):
     applied_generation = models.BigIntegerField(verbose_name=_('applied generation'), null=True, blank=True)
 
     drift_state = models.CharField(
-        verbose_name=_('drift'), max_length=20, choices=DriftStateChoices, blank=True,
+        verbose_name=_('drift'),
+        max_length=20,
+        choices=DriftStateChoices,
+        blank=True,
         help_text=_('Git (desired) compared with the cluster (actual); empty when the fabric has only one source'),
     )
 

@@ -1,7 +1,6 @@
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-
 from utilities.querysets import RestrictedQuerySet
 
 from ..choices import SyncOutcomeChoices, SyncTriggerChoices
@@ -11,7 +10,9 @@ class SyncRun(models.Model):
     """The record of one execution of ``execute_fabric_sync``: when it was due, when it ran, what it did."""
 
     fabric = models.ForeignKey(
-        to='netbox_hedgehog.HedgehogFabric', on_delete=models.CASCADE, related_name='sync_runs',
+        to='netbox_hedgehog.HedgehogFabric',
+        on_delete=models.CASCADE,
+        related_name='sync_runs',
     )
     trigger = models.CharField(verbose_name=_('trigger'), max_length=20, choices=SyncTriggerChoices)
     job_id = models.CharField(verbose_name=_('RQ job ID'), max_length=100, blank=True)
@@ -19,10 +20,15 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField(verbose_name=_('started'))
     finished_at = models.DateTimeField(verbose_name=_('finished'), null=True, blank=True)
     outcome = models.CharField(
-        verbose_name=_('outcome'), max_length=20, choices=SyncOutcomeChoices, default=SyncOutcomeChoices.RUNNING,
+        verbose_name=_('outcome'),
+        max_length=20,
+        choices=SyncOutcomeChoices,
+        default=SyncOutcomeChoices.RUNNING,
     )
     dry_run = models.BooleanField(
-        verbose_name=_('dry run'), default=False, help_text=_('The diff was computed and recorded, not applied'),
+        verbose_name=_('dry run'),
+        default=False,
+        help_text=_('The diff was computed and recorded, not applied'),
     )
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
@@ -30,15 +36,20 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0, help_text=_('Objects or files skipped as invalid'))
     prune_skipped = models.PositiveIntegerField(
-        default=0, help_text=_('Objects kept although their source no longer lists them (pruning was unsafe or off)'),
+        default=0,
+        help_text=_('Objects kept although their source no longer lists them (pruning was unsafe or off)'),
     )
     git_commit = models.CharField(verbose_name=_('Git commit'), max_length=40, blank=True)
     kubernetes_revision = models.CharField(
-        verbose_name=_('Kubernetes revision'), max_length=500, blank=True,
-        help_text=_('resourceVersion of each kind\'s list, as kind=version'),
+        verbose_name=_('Kubernetes revision'),
+        max_length=500,
+        blank=True,
+        help_text=_("resourceVersion of each kind's list, as kind=version"),
     )
     step_durations = models.JSONField(
-        verbose_name=_('step durations'), default=dict, blank=True,
+        verbose_name=_('step durations'),
+        default=dict,
+        blank=True,
         help_text=_('Seconds spent in each step of the run (fetch_kubernetes, fetch_git, diff, apply)'),
     )
     error = models.TextField(verbose_name=_('error'), blank=True)

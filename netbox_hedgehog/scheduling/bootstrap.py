@@ -12,8 +12,21 @@ logger = logging.getLogger('netbox_hedgehog.scheduling')
 
 # Management commands during which fabrics must not be scheduled (the schema may not even exist yet).
 SKIPPED_COMMANDS = {
-    'migrate', 'makemigrations', 'showmigrations', 'sqlmigrate', 'collectstatic', 'test', 'check',
-    'createsuperuser', 'shell', 'nbshell', 'dbshell', 'flush', 'reindex', 'start_periodic_sync', 'hedgehog_health',
+    'migrate',
+    'makemigrations',
+    'showmigrations',
+    'sqlmigrate',
+    'collectstatic',
+    'test',
+    'check',
+    'createsuperuser',
+    'shell',
+    'nbshell',
+    'dbshell',
+    'flush',
+    'reindex',
+    'start_periodic_sync',
+    'hedgehog_health',
 }
 
 
@@ -59,7 +72,8 @@ def _bootstrap_quietly():
     except Exception as exc:
         logger.warning(
             'Could not bootstrap the fabric sync chains (%s); run "manage.py start_periodic_sync --bootstrap" '
-            'once Redis and the database answer', exc,
+            'once Redis and the database answer',
+            exc,
         )
     finally:
         connections.close_all()

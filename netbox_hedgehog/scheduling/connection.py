@@ -49,15 +49,22 @@ def check_kubernetes(fabric) -> SourceCheck:
     try:
         api = client.CustomObjectsApi(api_client)
         api.list_namespaced_custom_object(
-            PROBE_KIND.group, PROBE_KIND.version, namespace, PROBE_KIND.plural,
-            limit=1, _request_timeout=plugin_setting('kubernetes_timeout'),
+            PROBE_KIND.group,
+            PROBE_KIND.version,
+            namespace,
+            PROBE_KIND.plural,
+            limit=1,
+            _request_timeout=plugin_setting('kubernetes_timeout'),
         )
     except client.ApiException as exc:
         if exc.status == 404:
-            return SourceCheck(True, (
-                f'{host} answers, but does not serve {PROBE_KIND.plural}.{PROBE_KIND.group} '
-                '(are the Hedgehog CRDs installed?)'
-            ))
+            return SourceCheck(
+                True,
+                (
+                    f'{host} answers, but does not serve {PROBE_KIND.plural}.{PROBE_KIND.group} '
+                    '(are the Hedgehog CRDs installed?)'
+                ),
+            )
         return SourceCheck(False, str(api_error(exc, host, PROBE_KIND, namespace)))
     except urllib3.exceptions.HTTPError as exc:
         return SourceCheck(False, connection_error(exc, host))
@@ -73,7 +80,10 @@ def check_git(fabric) -> SourceCheck:
     try:
         with git_environment(fabric) as env:
             output = Git().ls_remote(
-                url, f'refs/heads/{branch}', env=env, kill_after_timeout=plugin_setting('kubernetes_timeout'),
+                url,
+                f'refs/heads/{branch}',
+                env=env,
+                kill_after_timeout=plugin_setting('kubernetes_timeout'),
             )
     except GitCommandError as exc:
         return SourceCheck(False, f'cannot reach {shown}: {git_error_message(exc)}')
@@ -98,18 +108,26 @@ def check_fabric_connection(fabric_id):
         status = ConnectionStatusChoices.NOT_CONFIGURED
         message = 'No source configured: set a Kubernetes API or a Git repository.'
     else:
-        status = (ConnectionStatusChoices.CONNECTED if all(check.ok for check in checks.values())
-                  else ConnectionStatusChoices.FAILED)
+        status = (
+            ConnectionStatusChoices.CONNECTED
+            if all(check.ok for check in checks.values())
+            else ConnectionStatusChoices.FAILED
+        )
         labels = {'kubernetes': 'Kubernetes', 'git': 'Git'}
         message = '\n'.join(
             f'{labels[name]}: {"OK" if check.ok else "FAILED"} - {check.message}' for name, check in checks.items()
         )
     checked = timezone.now()
     HedgehogFabric.objects.filter(pk=fabric.pk).update(
-        connection_status=status, connection_message=message, connection_checked=checked,
+        connection_status=status,
+        connection_message=message,
+        connection_checked=checked,
     )
     (logger.info if status != ConnectionStatusChoices.FAILED else logger.warning)(
-        'Connection test of fabric %s: %s\n%s', fabric, status, message,
+        'Connection test of fabric %s: %s\n%s',
+        fabric,
+        status,
+        message,
     )
     return {
         'fabric': fabric.pk,

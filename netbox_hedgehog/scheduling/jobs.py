@@ -47,9 +47,12 @@ def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE, dry_run=
             scheduler.cancel(fabric_id)
         return
     run = SyncRun(
-        fabric=fabric, trigger=scheduler.chain_origin(fabric_id) if periodic else trigger,
-        job_id=job.id if job else '', planned_at=(fabric.next_sync or started) if periodic else None,
-        started_at=started, dry_run=dry_run,
+        fabric=fabric,
+        trigger=scheduler.chain_origin(fabric_id) if periodic else trigger,
+        job_id=job.id if job else '',
+        planned_at=(fabric.next_sync or started) if periodic else None,
+        started_at=started,
+        dry_run=dry_run,
     )
     try:
         lock_wait = 0 if periodic else plugin_setting('sync_job_timeout')
@@ -89,20 +92,39 @@ def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=Fals
     error = result.error_text()
     run.finished_at = timezone.now()
     run.outcome = result.outcome
-    for name in ('created', 'updated', 'deleted', 'unchanged', 'invalid', 'prune_skipped', 'git_commit',
-                 'kubernetes_revision', 'step_durations'):
+    for name in (
+        'created',
+        'updated',
+        'deleted',
+        'unchanged',
+        'invalid',
+        'prune_skipped',
+        'git_commit',
+        'kubernetes_revision',
+        'step_durations',
+    ):
         setattr(run, name, getattr(result, name))
     run.error = error
     run.save()
     log = logger.info if result.succeeded else logger.warning
-    log('Sync of fabric %s%s: %s (%d created, %d updated, %d deleted, %d unchanged, %d invalid) %s',
-        fabric, ' (dry run)' if run.dry_run else '', run.outcome, run.created, run.updated, run.deleted,
-        run.unchanged, run.invalid, error)
+    log(
+        'Sync of fabric %s%s: %s (%d created, %d updated, %d deleted, %d unchanged, %d invalid) %s',
+        fabric,
+        ' (dry run)' if run.dry_run else '',
+        run.outcome,
+        run.created,
+        run.updated,
+        run.deleted,
+        run.unchanged,
+        run.invalid,
+        error,
+    )
     if run.dry_run:
         return
     state = {
         'sync_status': FABRIC_STATUS_OF_OUTCOME.get(
-            result.outcome, SyncStatusChoices.OUT_OF_SYNC if result.drift_count else SyncStatusChoices.IN_SYNC,
+            result.outcome,
+            SyncStatusChoices.OUT_OF_SYNC if result.drift_count else SyncStatusChoices.IN_SYNC,
         ),
         'sync_error': error,
     }
@@ -126,8 +148,10 @@ def _trim_run_records(fabric):
     try:
         keep = plugin_setting('sync_run_retention')
         oldest_kept = (
-            SyncRun.objects.filter(fabric_id=fabric.pk).order_by('-started_at')
-            .values_list('started_at', flat=True)[keep - 1:keep].first()
+            SyncRun.objects.filter(fabric_id=fabric.pk)
+            .order_by('-started_at')
+            .values_list('started_at', flat=True)[keep - 1 : keep]
+            .first()
         )
         if oldest_kept is not None:
             SyncRun.objects.filter(fabric_id=fabric.pk, started_at__lt=oldest_kept).delete()
@@ -136,7 +160,7 @@ def _trim_run_records(fabric):
 
 
 def _continue_chain(scheduler, fabric, planned):
-    """Schedule the chain's next run from the fabric's current settings (or, if the database is away, its last known ones)."""
+    """Schedule the chain's next run from the fabric's current settings (the last known ones if the DB is away)."""
     try:
         current = HedgehogFabric.objects.filter(pk=fabric.pk).first()
     except DatabaseError:

@@ -3,7 +3,8 @@
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import django_rq
 from django.utils import timezone
@@ -19,7 +20,6 @@ from .health import process_health
 from .locks import is_fabric_locked
 from .status import FabricSyncStatus, SchedulingStatus, last_start_lateness
 from .timing import next_run_time, whole_second
-
 
 QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
 CHAIN_JOB_PREFIX = 'netbox_hedgehog-chain-fabric-'
@@ -149,9 +149,7 @@ class FabricScheduler:
         fabrics = list(HedgehogFabric.objects.all())
         scheduled = [self.ensure(fabric, origin=origin) for fabric in fabrics]
         known = {chain_job_id(fabric.pk) for fabric in fabrics}
-        orphans = [
-            job_id for job_id in self._scheduled_chain_ids() if job_id not in known
-        ]
+        orphans = [job_id for job_id in self._scheduled_chain_ids() if job_id not in known]
         for job_id in orphans:
             self.scheduler.cancel(job_id)
         return {
@@ -183,16 +181,20 @@ class FabricScheduler:
     def _clear_stale_syncs(self):
         stale = [
             fabric_id
-            for fabric_id in HedgehogFabric.objects.filter(sync_status=SyncStatusChoices.SYNCING)
-            .values_list('pk', flat=True)
+            for fabric_id in HedgehogFabric.objects.filter(sync_status=SyncStatusChoices.SYNCING).values_list(
+                'pk', flat=True
+            )
             if not is_fabric_locked(self.connection, fabric_id)
         ]
         if stale:
             HedgehogFabric.objects.filter(pk__in=stale, sync_status=SyncStatusChoices.SYNCING).update(
-                sync_status=SyncStatusChoices.ERROR, sync_error=INTERRUPTED_SYNC,
+                sync_status=SyncStatusChoices.ERROR,
+                sync_error=INTERRUPTED_SYNC,
             )
             SyncRun.objects.filter(fabric__in=stale, outcome=SyncOutcomeChoices.RUNNING).update(
-                outcome=SyncOutcomeChoices.FAILED, finished_at=timezone.now(), error=INTERRUPTED_SYNC,
+                outcome=SyncOutcomeChoices.FAILED,
+                finished_at=timezone.now(),
+                error=INTERRUPTED_SYNC,
             )
         return len(stale)
 
@@ -224,17 +226,23 @@ class FabricScheduler:
         pruning kinds that a source suddenly lists as empty.
         """
         return self._enqueue_coalesced(
-            manual_action(dry_run, allow_empty_kinds), fabric, SYNC_FUNCTION,
+            manual_action(dry_run, allow_empty_kinds),
+            fabric,
+            SYNC_FUNCTION,
             # The job may first wait up to one sync_job_timeout for a running sync to release the lock.
             timeout=2 * plugin_setting('sync_job_timeout'),
             description=f'Manual {"dry run" if dry_run else "sync"} of fabric {fabric.name}',
-            trigger=SyncTriggerChoices.MANUAL, dry_run=dry_run, allow_empty_kinds=allow_empty_kinds,
+            trigger=SyncTriggerChoices.MANUAL,
+            dry_run=dry_run,
+            allow_empty_kinds=allow_empty_kinds,
         )
 
     def trigger_connection_test(self, fabric) -> TriggerResult:
         """Queue a test of the fabric's sources (see :mod:`.connection`), coalesced like ``trigger_now``."""
         return self._enqueue_coalesced(
-            CONNECTION_TEST, fabric, CONNECTION_TEST_FUNCTION,
+            CONNECTION_TEST,
+            fabric,
+            CONNECTION_TEST_FUNCTION,
             timeout=4 * plugin_setting('kubernetes_timeout') + 30,
             description=f'Connection test of fabric {fabric.name}',
         )
@@ -252,7 +260,12 @@ class FabricScheduler:
             if pending is not None:
                 return TriggerResult(job_id=_text(pending), coalesced=True)
         self.queue.enqueue(
-            function, fabric.pk, job_id=job_id, job_timeout=timeout, result_ttl=3600, description=description,
+            function,
+            fabric.pk,
+            job_id=job_id,
+            job_timeout=timeout,
+            result_ttl=3600,
+            description=description,
             **kwargs,
         )
         return TriggerResult(job_id=job_id, coalesced=False)

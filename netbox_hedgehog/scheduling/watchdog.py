@@ -5,11 +5,10 @@ import threading
 import time
 
 import django_rq
-from django.db import connections
-from rq.job import Job as RQJob
-
 from core.choices import JobStatusChoices
+from django.db import connections
 from netbox.jobs import JobRunner, system_job
+from rq.job import Job as RQJob
 
 from .scheduler import FabricScheduler
 
@@ -33,7 +32,7 @@ class SyncWatchdog(JobRunner):
         report = FabricScheduler().repair()
         self.job.data = report
         repaired = {key: value for key, value in report.items() if key != 'fabrics' and value}
-        self.logger.info(f"Checked {report['fabrics']} fabric(s); repaired: {repaired or 'nothing'}")
+        self.logger.info(f'Checked {report["fabrics"]} fabric(s); repaired: {repaired or "nothing"}')
 
     @classmethod
     def ensure_scheduled(cls):

@@ -78,11 +78,13 @@ def git_environment(fabric, url=None):
         user = unquote(parts.username) if parts.username else TOKEN_USER
         credentials = base64.b64encode(f'{user}:{token}'.encode()).decode()
         origin = f'{parts.scheme}://{parts.netloc.rpartition("@")[2]}/'  # host[:port], without user:password@
-        env.update({
-            'GIT_CONFIG_COUNT': '1',
-            'GIT_CONFIG_KEY_0': f'http.{origin}.extraHeader',
-            'GIT_CONFIG_VALUE_0': f'Authorization: Basic {credentials}',
-        })
+        env.update(
+            {
+                'GIT_CONFIG_COUNT': '1',
+                'GIT_CONFIG_KEY_0': f'http.{origin}.extraHeader',
+                'GIT_CONFIG_VALUE_0': f'Authorization: Basic {credentials}',
+            }
+        )
     key = (getattr(fabric, 'git_ssh_key', '') or '').strip()
     if not key:
         yield env
@@ -93,10 +95,21 @@ def git_environment(fabric, url=None):
         with os.fdopen(descriptor, 'w', encoding='utf-8', newline='\n') as file:
             # ssh refuses a key without its final newline; a browser textarea sends \r\n.
             file.write(key.replace('\r\n', '\n').replace('\r', '\n') + '\n')
-        env['GIT_SSH_COMMAND'] = ' '.join([
-            'ssh', '-i', shlex.quote(key_file), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-            '-o', 'StrictHostKeyChecking=accept-new', '-o', f'UserKnownHostsFile={shlex.quote(str(known_hosts))}',
-        ])
+        env['GIT_SSH_COMMAND'] = ' '.join(
+            [
+                'ssh',
+                '-i',
+                shlex.quote(key_file),
+                '-o',
+                'IdentitiesOnly=yes',
+                '-o',
+                'BatchMode=yes',
+                '-o',
+                'StrictHostKeyChecking=accept-new',
+                '-o',
+                f'UserKnownHostsFile={shlex.quote(str(known_hosts))}',
+            ]
+        )
         yield env
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -164,8 +177,7 @@ def _yaml_files(root, base):
     """The YAML files under ``base``, sorted; symlinks that leave the repository are not followed."""
     files = (path for path in base.rglob('*') if path.suffix in ('.yaml', '.yml') and path.is_file())
     return sorted(
-        path for path in files
-        if '.git' not in path.relative_to(root).parts and path.resolve().is_relative_to(root)
+        path for path in files if '.git' not in path.relative_to(root).parts and path.resolve().is_relative_to(root)
     )
 
 

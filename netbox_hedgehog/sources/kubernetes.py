@@ -60,7 +60,9 @@ def build_api_client(fabric):
     try:
         if fabric.kubeconfig:
             config.load_kube_config_from_dict(
-                parse_kubeconfig(fabric.kubeconfig), client_configuration=configuration, persist_config=False,
+                parse_kubeconfig(fabric.kubeconfig),
+                client_configuration=configuration,
+                persist_config=False,
             )
         elif fabric.kubernetes_server:
             configuration.host = fabric.kubernetes_server
@@ -83,7 +85,8 @@ def build_api_client(fabric):
         # its client. Done on the client's own pool manager, so other clients still warn.
         pool_manager = api_client.rest_client.pool_manager
         pool_manager.pool_classes_by_scheme = {
-            **pool_manager.pool_classes_by_scheme, 'https': UnverifiedHTTPSConnectionPool,
+            **pool_manager.pool_classes_by_scheme,
+            'https': UnverifiedHTTPSConnectionPool,
         }
     return api_client
 
@@ -110,9 +113,14 @@ def is_transient(exc):
     reason = getattr(exc, 'reason', None) or exc  # MaxRetryError wraps the last failure
     if isinstance(reason, (urllib3.exceptions.NameResolutionError, urllib3.exceptions.SSLError)):
         return False
-    return isinstance(reason, (
-        urllib3.exceptions.NewConnectionError, urllib3.exceptions.TimeoutError, urllib3.exceptions.ProtocolError,
-    ))
+    return isinstance(
+        reason,
+        (
+            urllib3.exceptions.NewConnectionError,
+            urllib3.exceptions.TimeoutError,
+            urllib3.exceptions.ProtocolError,
+        ),
+    )
 
 
 def call_with_retries(call, attempts=None):
@@ -180,10 +188,17 @@ def _list_kind(api, kind, namespace, timeout):
     host = api.api_client.configuration.host
     while True:
         try:
-            page = call_with_retries(lambda token=token: api.list_namespaced_custom_object(
-                kind.group, kind.version, namespace, kind.plural,
-                limit=PAGE_SIZE, _continue=token, _request_timeout=timeout,
-            ))
+            page = call_with_retries(
+                lambda token=token: api.list_namespaced_custom_object(
+                    kind.group,
+                    kind.version,
+                    namespace,
+                    kind.plural,
+                    limit=PAGE_SIZE,
+                    _continue=token,
+                    _request_timeout=timeout,
+                )
+            )
         except client.ApiException as exc:
             if exc.status == 404:
                 return None
@@ -206,8 +221,11 @@ def api_error(exc, host, kind, namespace):
         return SourceError(f'forbidden (403): the account may not list {resource} in namespace {namespace}')
     if exc.status == 0:  # how the client reports a TLS failure when urllib3 does not retry
         kind_of_error, _, detail = str(exc.reason).partition('\n')
-        problem = f'TLS error: {detail.strip()}' if kind_of_error == 'SSLError' and detail.strip() else \
-            str(exc.reason).splitlines()[-1]
+        problem = (
+            f'TLS error: {detail.strip()}'
+            if kind_of_error == 'SSLError' and detail.strip()
+            else str(exc.reason).splitlines()[-1]
+        )
         return SourceError(f'cannot reach the Kubernetes API at {host}: {problem}')
     return SourceError(f'the Kubernetes API answered {exc.status} {exc.reason} listing {resource}')
 

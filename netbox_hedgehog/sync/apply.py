@@ -16,7 +16,8 @@ def apply_diff(fabric, source, diff: ResourceDiff):
     """
     if diff.create:
         HedgehogResource.objects.bulk_create(
-            [HedgehogResource(fabric=fabric, source=source, **row) for row in diff.create], batch_size=1000,
+            [HedgehogResource(fabric=fabric, source=source, **row) for row in diff.create],
+            batch_size=1000,
         )
     if diff.update:
         rows = list(HedgehogResource.objects.filter(pk__in=diff.update))

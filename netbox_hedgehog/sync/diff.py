@@ -6,7 +6,14 @@ from ..sources.base import SourceListing
 
 KEY = ('kind', 'namespace', 'name')
 COMPARED_FIELDS = (
-    'api_version', 'spec', 'status', 'labels', 'annotations', 'resource_version', 'uid', 'source_path',
+    'api_version',
+    'spec',
+    'status',
+    'labels',
+    'annotations',
+    'resource_version',
+    'uid',
+    'source_path',
     *KEY_FIELD_DEFAULTS,
 )
 
@@ -62,6 +69,7 @@ def diff_resources(stored: list[dict], listing: SourceListing, prune=True, allow
         diff.problems.extend(
             f'{listing.source}: lists no {kind} objects although NetBox holds {count}; they were kept '
             f'(confirm with a manual sync that allows emptied kinds)'
-            for kind, count in sorted(emptied.items()) if kind in listing.complete_kinds
+            for kind, count in sorted(emptied.items())
+            if kind in listing.complete_kinds
         )
     return diff

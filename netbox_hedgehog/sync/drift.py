@@ -34,7 +34,8 @@ def _kept(metadata):
     if not isinstance(metadata, dict):
         return {}
     return {
-        key: value for key, value in metadata.items()
+        key: value
+        for key, value in metadata.items()
         if key not in IGNORED_KEYS and not any(part in str(key) for part in WEBHOOK_KEY_PARTS)
     }
 
@@ -91,7 +92,7 @@ def _show(value, limit=120):
         shown = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
         shown = repr(value)
-    return shown if len(shown) <= limit else shown[:limit - 1] + '…'
+    return shown if len(shown) <= limit else shown[: limit - 1] + '…'
 
 
 def _scalar_equal(want, have):
@@ -122,8 +123,7 @@ def _differences(path, want, have, out):
             out.append(f'{path}: {_show(want)} in Git, {_show(have)} in the cluster')
         elif len(want) != len(have):
             out.append(
-                f'{path}: {len(want)} item(s) in Git ({_show(want)}), '
-                f'{len(have)} in the cluster ({_show(have)})'
+                f'{path}: {len(want)} item(s) in Git ({_show(want)}), {len(have)} in the cluster ({_show(have)})'
             )
         else:
             lines = []

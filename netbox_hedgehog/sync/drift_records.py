@@ -13,7 +13,13 @@ def record_drift(fabric):
     rows whose state changed are written.
     """
     rows = HedgehogResource.objects.filter(fabric=fabric).values(
-        'pk', 'source', *KEY, 'spec', 'labels', 'annotations', 'drift_state',
+        'pk',
+        'source',
+        *KEY,
+        'spec',
+        'labels',
+        'annotations',
+        'drift_state',
     )
     by_key = defaultdict(dict)
     for row in rows:
@@ -22,9 +28,14 @@ def record_drift(fabric):
     moves = defaultdict(list)
     drift_count = 0
     for versions in by_key.values():
-        state = drift_state(
-            versions.get(ResourceSourceChoices.GIT), versions.get(ResourceSourceChoices.KUBERNETES),
-        ) if compare else ''
+        state = (
+            drift_state(
+                versions.get(ResourceSourceChoices.GIT),
+                versions.get(ResourceSourceChoices.KUBERNETES),
+            )
+            if compare
+            else ''
+        )
         drift_count += state not in ('', DriftStateChoices.IN_SYNC)
         moves[state].extend(row['pk'] for row in versions.values() if row['drift_state'] != state)
     for state, pks in moves.items():

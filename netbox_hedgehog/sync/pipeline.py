@@ -12,10 +12,15 @@ from .apply import apply_diff, stored_resources
 from .diff import diff_resources
 from .drift_records import record_drift
 
-
 SOURCES = (
     # (label, source, the fabric property saying it is configured, reader, step name)
-    ('Kubernetes', ResourceSourceChoices.KUBERNETES, 'has_kubernetes_source', list_fabric_resources, 'fetch_kubernetes'),
+    (
+        'Kubernetes',
+        ResourceSourceChoices.KUBERNETES,
+        'has_kubernetes_source',
+        list_fabric_resources,
+        'fetch_kubernetes',
+    ),
     ('Git', ResourceSourceChoices.GIT, 'has_git_source', read_git_repository, 'fetch_git'),
 )
 
@@ -109,8 +114,15 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False) -> SyncResult:
     listings = read_sources(fabric, result)
     with result.step('diff'):
         diffs = [
-            (listing, diff_resources(stored_resources(fabric, listing.source), listing,
-                                     prune=fabric.prune, allow_empty_kinds=allow_empty_kinds))
+            (
+                listing,
+                diff_resources(
+                    stored_resources(fabric, listing.source),
+                    listing,
+                    prune=fabric.prune,
+                    allow_empty_kinds=allow_empty_kinds,
+                ),
+            )
             for listing in listings
         ]
     for _listing, diff in diffs:

@@ -3,14 +3,13 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
+from extras.ui.panels import CustomFieldsPanel, TagsPanel
 from netbox.object_actions import AddObject, BulkDelete, BulkEdit, BulkExport, CloneObject, DeleteObject, EditObject
 from netbox.ui import layout
 from netbox.ui.actions import LinkAction
 from netbox.ui.panels import CommentsPanel, ContextTablePanel, ObjectsTablePanel
 from netbox.views import generic
 from netbox.views.generic.base import BaseMultiObjectView, BaseObjectView
-from extras.ui.panels import CustomFieldsPanel, TagsPanel
 from utilities.permissions import get_permission_for_model
 from utilities.query import count_related
 from utilities.views import GetReturnURLMixin, register_model_view
@@ -151,7 +150,8 @@ class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, B
             _message_for(request, fabric, result, dry_run=self.dry_run)
             return redirect(self.get_return_url(request, fabric))
         return JsonResponse(
-            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}, status=202,
+            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced},
+            status=202,
         )
 
 
@@ -178,17 +178,25 @@ class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin,
         result = FabricScheduler().trigger_connection_test(fabric)
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
             if result.coalesced:
-                messages.info(request, _('A connection test of {fabric} is already queued (job {job}).').format(
-                    fabric=fabric, job=result.job_id,
-                ))
+                messages.info(
+                    request,
+                    _('A connection test of {fabric} is already queued (job {job}).').format(
+                        fabric=fabric,
+                        job=result.job_id,
+                    ),
+                )
             else:
-                messages.success(request, _(
-                    'Queued a connection test of {fabric} (job {job}); reload the page in a few seconds for the '
-                    'result.'
-                ).format(fabric=fabric, job=result.job_id))
+                messages.success(
+                    request,
+                    _(
+                        'Queued a connection test of {fabric} (job {job}); reload the page in a few seconds for the '
+                        'result.'
+                    ).format(fabric=fabric, job=result.job_id),
+                )
             return redirect(self.get_return_url(request, fabric))
         return JsonResponse(
-            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}, status=202,
+            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced},
+            status=202,
         )
 
 
@@ -215,10 +223,20 @@ class HedgehogFabricBulkScheduleSyncView(ChangePermissionMixin, GetReturnURLMixi
 def _message_for(request, fabric, result, dry_run=False):
     what = _('dry run') if dry_run else _('sync')
     if result.coalesced:
-        messages.info(request, _('A {what} of {fabric} was already queued (job {job}).').format(
-            what=what, fabric=fabric, job=result.job_id,
-        ))
+        messages.info(
+            request,
+            _('A {what} of {fabric} was already queued (job {job}).').format(
+                what=what,
+                fabric=fabric,
+                job=result.job_id,
+            ),
+        )
     else:
-        messages.success(request, _('Queued a {what} of {fabric} (job {job}).').format(
-            what=what, fabric=fabric, job=result.job_id,
-        ))
+        messages.success(
+            request,
+            _('Queued a {what} of {fabric} (job {job}).').format(
+                what=what,
+                fabric=fabric,
+                job=result.job_id,
+            ),
+        )

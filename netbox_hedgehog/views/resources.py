@@ -1,10 +1,9 @@
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-
+from extras.ui.panels import CustomFieldsPanel, TagsPanel
 from netbox.object_actions import BulkExport
 from netbox.ui import layout
 from netbox.views import generic
-from extras.ui.panels import CustomFieldsPanel, TagsPanel
 from utilities.views import register_model_view
 
 from .. import filtersets, forms, panels, tables
@@ -47,8 +46,7 @@ def resource_links(resource, queryset):
     ``queryset`` is what the user may view.
     """
     wanted = {
-        field: (_referenced_kinds(resource, field), _names(getattr(resource, field)))
-        for field in REFERENCE_KINDS
+        field: (_referenced_kinds(resource, field), _names(getattr(resource, field))) for field in REFERENCE_KINDS
     }
     wanted = {field: (kinds, names) for field, (kinds, names) in wanted.items() if names}
     if not wanted:
@@ -72,7 +70,12 @@ def resource_links(resource, queryset):
 
 
 def _drift_version(resource):
-    return {'kind': resource.kind, 'spec': resource.spec, 'labels': resource.labels, 'annotations': resource.annotations}
+    return {
+        'kind': resource.kind,
+        'spec': resource.spec,
+        'labels': resource.labels,
+        'annotations': resource.annotations,
+    }
 
 
 @register_model_view(HedgehogResource, 'list', path='', detail=False)
@@ -115,9 +118,16 @@ class HedgehogResourceView(generic.ObjectView):
 
     def get_extra_context(self, request, instance):
         visible = HedgehogResource.objects.restrict(request.user, 'view')
-        counterpart = visible.filter(
-            fabric_id=instance.fabric_id, kind=instance.kind, namespace=instance.namespace, name=instance.name,
-        ).exclude(source=instance.source).first()
+        counterpart = (
+            visible.filter(
+                fabric_id=instance.fabric_id,
+                kind=instance.kind,
+                namespace=instance.namespace,
+                name=instance.name,
+            )
+            .exclude(source=instance.source)
+            .first()
+        )
         drift_lines = None
         if counterpart is not None:
             git, cluster = (
@@ -136,10 +146,18 @@ class HedgehogResourceView(generic.ObjectView):
         """The commit the last applied run read from Git, linked to that run (Git rows only)."""
         if instance.source != ResourceSourceChoices.GIT:
             return None
-        run = SyncRun.objects.restrict(request.user, 'view').filter(
-            fabric_id=instance.fabric_id, dry_run=False,
-            outcome__in=(SyncOutcomeChoices.SUCCESS, SyncOutcomeChoices.PARTIAL),
-        ).exclude(git_commit='').order_by('-started_at').only('pk', 'git_commit').first()
+        run = (
+            SyncRun.objects.restrict(request.user, 'view')
+            .filter(
+                fabric_id=instance.fabric_id,
+                dry_run=False,
+                outcome__in=(SyncOutcomeChoices.SUCCESS, SyncOutcomeChoices.PARTIAL),
+            )
+            .exclude(git_commit='')
+            .order_by('-started_at')
+            .only('pk', 'git_commit')
+            .first()
+        )
         if run is None:
             return None
         return format_html('<a href="{}">{}</a>', run.get_absolute_url(), run.git_commit)

@@ -1,5 +1,4 @@
 from django.utils.translation import gettext_lazy as _
-
 from netbox.object_actions import BulkExport
 from netbox.ui import layout
 from netbox.ui.panels import TextCodePanel

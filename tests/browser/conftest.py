@@ -53,10 +53,14 @@ def netbox_server(transactional_db, tmp_path):
     with open(log_path, 'wb') as log:
         process = subprocess.Popen(
             [NETBOX, 'runserver', f'127.0.0.1:{port}', '--noreload', '--insecure'],
-            stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+            start_new_session=True,
         )
     base_url = f'http://127.0.0.1:{port}'
     try:
+
         def ready():
             if process.poll() is not None:
                 raise RuntimeError(f'runserver exited with {process.returncode}:\n{log_path.read_text()[-3000:]}')
@@ -77,15 +81,24 @@ def netbox_server(transactional_db, tmp_path):
 def browser(tmp_path):
     """Headless Chromium with a fresh profile."""
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.fail(f'{CHROMIUM} and {CHROMEDRIVER} are needed: run ./dev/setup (apt-get install chromium chromium-driver)')
+        pytest.fail(
+            f'{CHROMIUM} and {CHROMEDRIVER} are needed: run ./dev/setup (apt-get install chromium chromium-driver)'
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run', '--window-size=1440,1800',
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--window-size=1440,1800',
         f'--user-data-dir={tmp_path / "chromium-profile"}',
     ):
         options.add_argument(flag)

@@ -40,13 +40,18 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
 
     User.objects.create_user(USERNAME, password=PASSWORD, is_superuser=True)
     fabric = HedgehogFabric.objects.create(
-        name='browser-demo', description='Demo wiring from a local GitOps repository',
-        git_repository_url=str(gitops_repo), git_branch='main', sync_interval=3600,
+        name='browser-demo',
+        description='Demo wiring from a local GitOps repository',
+        git_repository_url=str(gitops_repo),
+        git_branch='main',
+        sync_interval=3600,
     )
     # Creating the fabric schedules its chain; the scheduler and worker run the first sync at once.
     first = wait_until(
         lambda: SyncRun.objects.filter(fabric=fabric).exclude(outcome=SyncOutcomeChoices.RUNNING).first(),
-        timeout=60, interval=0.5, message='the first scheduled sync finished',
+        timeout=60,
+        interval=0.5,
+        message='the first scheduled sync finished',
     )
     assert (first.trigger, first.outcome) == (SyncTriggerChoices.SCHEDULE, SyncOutcomeChoices.SUCCESS), first.error
     resource_count = fabric.resources.count()
@@ -62,9 +67,11 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
     wait.until(expected_conditions.url_contains('/plugins/hedgehog/fabrics/'))
 
     # The fabric list: the fabric, its sync status and its resource count.
-    row = wait.until(expected_conditions.presence_of_element_located(
-        (By.XPATH, "//table//tr[.//a[normalize-space(.)='browser-demo']]"),
-    ))
+    row = wait.until(
+        expected_conditions.presence_of_element_located(
+            (By.XPATH, "//table//tr[.//a[normalize-space(.)='browser-demo']]"),
+        )
+    )
     assert 'In sync' in row.text
     assert str(resource_count) in row.text.split()
     browser.save_screenshot(str(screenshots / 'fabric-list.png'))
@@ -84,9 +91,11 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
 
     # Press "Sync now": the page comes back with the "Queued a sync" message at once.
     browser.find_element(By.XPATH, "//button[normalize-space(.)='Sync now']").click()
-    wait.until(expected_conditions.presence_of_element_located(
-        (By.XPATH, "//*[contains(normalize-space(.), 'Queued a sync of browser-demo')]"),
-    ))
+    wait.until(
+        expected_conditions.presence_of_element_located(
+            (By.XPATH, "//*[contains(normalize-space(.), 'Queued a sync of browser-demo')]"),
+        )
+    )
 
     # Reload (bounded) until the worker's manual run is in the table.
     deadline = time.monotonic() + 60
@@ -107,9 +116,11 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
 
     # "Test connection": queued, run by the worker, its result shown in the "Connection test" panel.
     browser.find_element(By.XPATH, "//button[normalize-space(.)='Test connection']").click()
-    wait.until(expected_conditions.presence_of_element_located(
-        (By.XPATH, "//*[contains(normalize-space(.), 'Queued a connection test of browser-demo')]"),
-    ))
+    wait.until(
+        expected_conditions.presence_of_element_located(
+            (By.XPATH, "//*[contains(normalize-space(.), 'Queued a connection test of browser-demo')]"),
+        )
+    )
     deadline = time.monotonic() + 60
     while not browser.find_elements(By.XPATH, "//span[@id='attr_connection_message'][starts-with(., 'Git: OK')]"):
         assert time.monotonic() < deadline, 'no connection test result on the page after 60 s'

@@ -34,15 +34,23 @@ class FaultProcesses(LiveProcesses):
         queues = [QUEUE_NAME, 'default'] if serve_default else [QUEUE_NAME]
         self.start(name, 'rqworker', *queues)
         pid = self.processes[name].pid
-        wait_until(lambda: self._check_alive() and any(w.pid == pid for w in Worker.all(queue=self.queue)),
-                   timeout=timeout, interval=0.2, message=f'{name} registered in Redis')
+        wait_until(
+            lambda: self._check_alive() and any(w.pid == pid for w in Worker.all(queue=self.queue)),
+            timeout=timeout,
+            interval=0.2,
+            message=f'{name} registered in Redis',
+        )
 
     def start_scheduler(self, name='scheduler', timeout=60):
         """An ``rqscheduler --interval 1`` (it also runs the plugin's watchdog keeper thread)."""
         before = set(live_schedulers(self.queue.connection))
         self.start(name, 'rqscheduler', '--interval', '1')
-        wait_until(lambda: self._check_alive() and set(live_schedulers(self.queue.connection)) - before,
-                   timeout=timeout, interval=0.2, message=f'{name} registered in Redis')
+        wait_until(
+            lambda: self._check_alive() and set(live_schedulers(self.queue.connection)) - before,
+            timeout=timeout,
+            interval=0.2,
+            message=f'{name} registered in Redis',
+        )
 
     def kill(self, name):
         """SIGKILL the process and its children at once: for a worker, the worker and its work horse.
@@ -74,15 +82,19 @@ def children(pid):
 
 def kubernetes_rows(fabric):
     """The fabric's rows from its Kubernetes source as {(kind, name): spec}."""
-    return {(row.kind, row.name): row.spec
-            for row in HedgehogResource.objects.filter(fabric=fabric, source='kubernetes')}
+    return {
+        (row.kind, row.name): row.spec for row in HedgehogResource.objects.filter(fabric=fabric, source='kubernetes')
+    }
 
 
 class Cluster:
     """The emulated API plus what it holds, as {(kind, name): spec}: what the fabric's rows must equal."""
 
-    API_VERSIONS = {'Switch': 'wiring.githedgehog.com/v1beta1', 'Server': 'wiring.githedgehog.com/v1beta1',
-                    'VPC': 'vpc.githedgehog.com/v1beta1'}
+    API_VERSIONS = {
+        'Switch': 'wiring.githedgehog.com/v1beta1',
+        'Server': 'wiring.githedgehog.com/v1beta1',
+        'VPC': 'vpc.githedgehog.com/v1beta1',
+    }
 
     def __init__(self, api):
         self.api = api
@@ -111,37 +123,50 @@ def finished_runs(fabric, after=None, trigger=None):
 
 def wait_for_run(fabric, after, outcome=None, timeout=30, trigger=None):
     """The first run started after ``after`` that finished (with ``outcome``, if given) within ``timeout`` s."""
+
     def found():
         runs = [run for run in finished_runs(fabric, after, trigger) if outcome is None or run.outcome == outcome]
         return runs[0] if runs else None
 
-    return wait_until(found, timeout=timeout, interval=0.2,
-                      message=f'a {outcome or "finished"} run of {fabric} after {after:%H:%M:%S.%f}')
+    return wait_until(
+        found,
+        timeout=timeout,
+        interval=0.2,
+        message=f'a {outcome or "finished"} run of {fabric} after {after:%H:%M:%S.%f}',
+    )
 
 
 def assert_no_overlap(fabric):
     """No two runs of the fabric that did work were running at once, and no planned slot ran twice."""
-    runs = list(SyncRun.objects.filter(fabric=fabric).exclude(outcome=SyncOutcomeChoices.SKIPPED)
-                .order_by('started_at'))
+    runs = list(
+        SyncRun.objects.filter(fabric=fabric).exclude(outcome=SyncOutcomeChoices.SKIPPED).order_by('started_at')
+    )
     for earlier, later in zip(runs, runs[1:]):
         assert earlier.finished_at is not None and later.started_at >= earlier.finished_at, (
             f'runs overlap: {earlier.pk} {earlier.started_at}-{earlier.finished_at} and '
-            f'{later.pk} from {later.started_at}')
+            f'{later.pk} from {later.started_at}'
+        )
     planned = [run.planned_at for run in SyncRun.objects.filter(fabric=fabric, trigger='schedule')]
     assert len(planned) == len(set(planned)), 'a planned slot ran twice (two chains)'
 
 
 def assert_one_chain(redis, fabrics):
     """Exactly one chain entry per periodic fabric in rq-scheduler, and never one twice in the queue."""
-    entries = sorted(job_id.decode() for job_id in redis.zrange(SCHEDULED_JOBS, 0, -1)
-                     if job_id.decode().startswith(CHAIN_JOB_PREFIX))
-    queued = [job_id for job_id in Queue(QUEUE_NAME, connection=redis).get_job_ids()
-              if job_id.startswith(CHAIN_JOB_PREFIX)]
+    entries = sorted(
+        job_id.decode()
+        for job_id in redis.zrange(SCHEDULED_JOBS, 0, -1)
+        if job_id.decode().startswith(CHAIN_JOB_PREFIX)
+    )
+    queued = [
+        job_id for job_id in Queue(QUEUE_NAME, connection=redis).get_job_ids() if job_id.startswith(CHAIN_JOB_PREFIX)
+    ]
     assert len(queued) == len(set(queued)), f'a chain job is queued twice: {queued}'
     # A chain is either waiting in rq-scheduler or (between two polls) in the queue, never in both.
     assert not set(entries) & set(queued), (entries, queued)
     assert sorted(set(entries) | set(queued)) == sorted(chain_job_id(f.pk) for f in fabrics if f.is_periodic), (
-        entries, queued)
+        entries,
+        queued,
+    )
 
 
 def seconds_since(moment: datetime):
@@ -154,7 +179,11 @@ class RowLock:
     def __init__(self, table, pk):
         db = settings.DATABASES['default']
         self.connection = psycopg.connect(
-            dbname=db['NAME'], user=db['USER'], password=db['PASSWORD'] or None, host=db['HOST'], port=db['PORT'],
+            dbname=db['NAME'],
+            user=db['USER'],
+            password=db['PASSWORD'] or None,
+            host=db['HOST'],
+            port=db['PORT'],
             application_name='nbhh-faults-row-lock',
         )
         self.connection.execute(f'SELECT 1 FROM {table} WHERE id = %s FOR UPDATE', [pk])
@@ -168,10 +197,13 @@ class RowLock:
 def blocked_backends():
     """PIDs of this database's backends waiting for a lock (a sync stuck behind :class:`RowLock`)."""
     with admin_connection() as connection:
-        return [pid for (pid,) in connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
-            [settings.DATABASES['default']['NAME']],
-        )]
+        return [
+            pid
+            for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                [settings.DATABASES['default']['NAME']],
+            )
+        ]
 
 
 def backend_alive(pid):
@@ -181,9 +213,15 @@ def backend_alive(pid):
 
 def admin_connection():
     db = settings.DATABASES['default']
-    return psycopg.connect(dbname=db['NAME'], user=db['USER'], password=db['PASSWORD'] or None,
-                           host=db['HOST'], port=db['PORT'], autocommit=True,
-                           application_name='nbhh-faults-admin')
+    return psycopg.connect(
+        dbname=db['NAME'],
+        user=db['USER'],
+        password=db['PASSWORD'] or None,
+        host=db['HOST'],
+        port=db['PORT'],
+        autocommit=True,
+        application_name='nbhh-faults-admin',
+    )
 
 
 def git_rows(fabric):

@@ -31,4 +31,3 @@ def live(request, fault_settings, tasks_redis, transactional_db):
         yield processes
     finally:
         processes.stop_all()
-

@@ -16,7 +16,13 @@ from netbox_hedgehog.choices import SyncOutcomeChoices, SyncStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.scheduler import FabricScheduler
 from tests.faults.checks import (
-    Cluster, RowLock, admin_connection, assert_no_overlap, assert_one_chain, blocked_backends, kubernetes_rows,
+    Cluster,
+    RowLock,
+    admin_connection,
+    assert_no_overlap,
+    assert_one_chain,
+    blocked_backends,
+    kubernetes_rows,
     wait_for_run,
 )
 from tests.kmock_server import kube_api
@@ -32,11 +38,14 @@ def worker_backends():
     from django.db import connection
 
     with admin_connection() as admin:
-        return [pid for (pid,) in admin.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND application_name NOT LIKE 'nbhh-faults-%%' AND pid <> %s",
-            [connection.connection.info.backend_pid if connection.connection else 0],
-        )]
+        return [
+            pid
+            for (pid,) in admin.execute(
+                'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() '
+                "AND application_name NOT LIKE 'nbhh-faults-%%' AND pid <> %s",
+                [connection.connection.info.backend_pid if connection.connection else 0],
+            )
+        ]
 
 
 def terminate(pids):
@@ -72,12 +81,22 @@ def test_database_session_killed_mid_sync(live, tasks_redis, moment, monkeypatch
         cluster.delete('VPC', 'vpc-1')
         try:
             if moment == 'in-transaction':
-                victims = wait_until(blocked_backends, timeout=INTERVAL + 20, message='the sync blocked mid-transaction')
+                victims = wait_until(
+                    blocked_backends, timeout=INTERVAL + 20, message='the sync blocked mid-transaction'
+                )
             else:
-                wait_until(lambda: SyncRun.objects.filter(fabric=fabric, outcome='running').exists(),
-                           timeout=INTERVAL + 20, interval=0.05, message='a sync reading the API')
-                wait_until(lambda: len(api.list_requests('VPC')) >= 2, timeout=10, interval=0.05,
-                           message='the VPC list under way')
+                wait_until(
+                    lambda: SyncRun.objects.filter(fabric=fabric, outcome='running').exists(),
+                    timeout=INTERVAL + 20,
+                    interval=0.05,
+                    message='a sync reading the API',
+                )
+                wait_until(
+                    lambda: len(api.list_requests('VPC')) >= 2,
+                    timeout=10,
+                    interval=0.05,
+                    message='the VPC list under way',
+                )
                 victims = worker_backends()
             running = SyncRun.objects.get(fabric=fabric, outcome=SyncOutcomeChoices.RUNNING)
             terminate(victims)
@@ -88,8 +107,9 @@ def test_database_session_killed_mid_sync(live, tasks_redis, moment, monkeypatch
         api.delay('VPC', None)
 
         # The interrupted run ends, with an honest record; nothing it had written survives.
-        wait_until(lambda: SyncRun.objects.get(pk=running.pk).finished_at, timeout=30,
-                   message='the interrupted run recorded')
+        wait_until(
+            lambda: SyncRun.objects.get(pk=running.pk).finished_at, timeout=30, message='the interrupted run recorded'
+        )
         running.refresh_from_db()
         if moment == 'in-transaction':
             assert running.outcome == SyncOutcomeChoices.FAILED, running.error
@@ -100,8 +120,10 @@ def test_database_session_killed_mid_sync(live, tasks_redis, moment, monkeypatch
             assert running.outcome in (SyncOutcomeChoices.FAILED, SyncOutcomeChoices.SUCCESS), running.error
             assert kubernetes_rows(fabric) in (before, cluster.objects)
         fabric.refresh_from_db()
-        assert fabric.sync_status != SyncStatusChoices.SYNCING or SyncRun.objects.filter(
-            fabric=fabric, outcome='running').exists(), 'the fabric says "syncing" but nothing runs'
+        assert (
+            fabric.sync_status != SyncStatusChoices.SYNCING
+            or SyncRun.objects.filter(fabric=fabric, outcome='running').exists()
+        ), 'the fabric says "syncing" but nothing runs'
 
         # The chain survived, without a watchdog: the next run comes within one interval and succeeds.
         run = wait_for_run(fabric, terminated, SyncOutcomeChoices.SUCCESS, timeout=2 * INTERVAL + 15)

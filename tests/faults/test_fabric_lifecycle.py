@@ -42,8 +42,7 @@ def test_fabric_changed_while_its_sync_runs(live, tasks_redis, patient_client, c
         live.start_worker('worker-0')
         live.start_scheduler()
         fabric = HedgehogFabric.objects.create(name='changing', sync_interval=INTERVAL, **cluster.fabric_fields())
-        bystander = HedgehogFabric.objects.create(name='bystander', sync_interval=INTERVAL,
-                                                  **cluster.fabric_fields())
+        bystander = HedgehogFabric.objects.create(name='bystander', sync_interval=INTERVAL, **cluster.fabric_fields())
         FabricScheduler().bootstrap()
         wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS, timeout=30)
         cluster.add('Switch', 'leaf-03', {'role': 'server-leaf'})  # the running sync has something to write

@@ -59,10 +59,18 @@ def test_manual_sync_flood_is_coalesced_and_never_overlaps(live, tasks_redis, mo
         assert joined <= accepted, 'a request joined a job that was never queued'
 
         def manual_job_ids():
-            return set(SyncRun.objects.filter(fabric=fabric, trigger='manual').exclude(finished_at=None)
-                       .values_list('job_id', flat=True))
-        wait_until(lambda: accepted <= manual_job_ids(), timeout=len(accepted) * (SLOW_LIST + 2) + 30,
-                   interval=0.5, message='every accepted request ran')
+            return set(
+                SyncRun.objects.filter(fabric=fabric, trigger='manual')
+                .exclude(finished_at=None)
+                .values_list('job_id', flat=True)
+            )
+
+        wait_until(
+            lambda: accepted <= manual_job_ids(),
+            timeout=len(accepted) * (SLOW_LIST + 2) + 30,
+            interval=0.5,
+            message='every accepted request ran',
+        )
         api.delay('VPC', None)
 
         manual = SyncRun.objects.filter(fabric=fabric, trigger='manual')
@@ -77,8 +85,10 @@ def test_manual_sync_flood_is_coalesced_and_never_overlaps(live, tasks_redis, mo
         assert len(planned) == len(set(planned))
         assert kubernetes_rows(fabric) == cluster.objects
         assert_one_chain(tasks_redis, [fabric])
-        print(f'{REQUESTS} requests in {elapsed:.1f} s: {len(accepted)} accepted, {len(coalesced)} coalesced, '
-              f'{SyncRun.objects.filter(fabric=fabric, outcome="skipped").count()} periodic runs skipped')
+        print(
+            f'{REQUESTS} requests in {elapsed:.1f} s: {len(accepted)} accepted, {len(coalesced)} coalesced, '
+            f'{SyncRun.objects.filter(fabric=fabric, outcome="skipped").count()} periodic runs skipped'
+        )
 
 
 def test_a_manual_run_that_waited_for_the_lock_is_recorded_from_when_it_got_it(live, tasks_redis, monkeypatch):
@@ -91,12 +101,19 @@ def test_a_manual_run_that_waited_for_the_lock_is_recorded_from_when_it_got_it(l
         fabric = HedgehogFabric.objects.create(name='waiting-manual', sync_interval=0, **cluster.fabric_fields())
         api.delay('VPC', 3)
         first = FabricScheduler().trigger_now(fabric)
-        wait_until(lambda: SyncRun.objects.filter(fabric=fabric, outcome='running').exists(), timeout=20,
-                   interval=0.05, message='the first manual run under way')
+        wait_until(
+            lambda: SyncRun.objects.filter(fabric=fabric, outcome='running').exists(),
+            timeout=20,
+            interval=0.05,
+            message='the first manual run under way',
+        )
         second = FabricScheduler().trigger_now(fabric)
         assert not second.coalesced
-        wait_until(lambda: SyncRun.objects.filter(fabric=fabric).exclude(finished_at=None).count() == 2,
-                   timeout=30, message='both manual runs finished')
+        wait_until(
+            lambda: SyncRun.objects.filter(fabric=fabric).exclude(finished_at=None).count() == 2,
+            timeout=30,
+            message='both manual runs finished',
+        )
         runs = {run.job_id: run for run in SyncRun.objects.filter(fabric=fabric)}
         arrivals = sorted(api.list_arrivals('VPC'))
         assert arrivals[1] - arrivals[0] >= 3 * 0.95  # the lock did serialise the two syncs ...

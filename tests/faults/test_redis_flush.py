@@ -3,9 +3,9 @@
 import time
 
 import pytest
+from core.models import Job
 from django.utils import timezone
 
-from core.models import Job
 from netbox_hedgehog.choices import SyncOutcomeChoices
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
 from netbox_hedgehog.scheduling.scheduler import FabricScheduler
@@ -21,8 +21,10 @@ KEEPER_PERIOD = 30
 
 def idle_moment(fabrics, timeout=30):
     """Wait until no fabric is syncing, so that a flush really loses every chain entry."""
+
     def idle():
         return not SyncRun.objects.filter(fabric__in=fabrics, outcome=SyncOutcomeChoices.RUNNING).exists()
+
     wait_until(idle, timeout=timeout, interval=0.05, message='no sync running')
 
 
@@ -30,8 +32,10 @@ def test_flush_is_repaired_within_one_watchdog_period(live, tasks_redis, gitops_
     interval = 4
     live.start_worker('worker-0')
     live.start_scheduler()
-    fabrics = [HedgehogFabric.objects.create(name=f'flushed-{n}', git_repository_url=str(gitops_repo),
-                                             sync_interval=interval) for n in range(3)]
+    fabrics = [
+        HedgehogFabric.objects.create(name=f'flushed-{n}', git_repository_url=str(gitops_repo), sync_interval=interval)
+        for n in range(3)
+    ]
     FabricScheduler().bootstrap()
     for fabric in fabrics:
         wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS, timeout=30)
@@ -63,23 +67,29 @@ def test_flush_is_repaired_by_the_real_watchdog_reseeded_by_the_keeper(live, tas
     interval = 10
     live.start_worker('worker-0', serve_default=True)
     live.start_scheduler()
-    fabrics = [HedgehogFabric.objects.create(name=f'watched-{n}', git_repository_url=str(gitops_repo),
-                                             sync_interval=interval) for n in range(3)]
+    fabrics = [
+        HedgehogFabric.objects.create(name=f'watched-{n}', git_repository_url=str(gitops_repo), sync_interval=interval)
+        for n in range(3)
+    ]
     FabricScheduler().bootstrap()
     for fabric in fabrics:
         wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS, timeout=30)
-    wait_until(lambda: SyncWatchdog.get_jobs().filter(status='completed').exists(), timeout=30,
-               message='the watchdog seeded by the worker ran once')
+    wait_until(
+        lambda: SyncWatchdog.get_jobs().filter(status='completed').exists(),
+        timeout=30,
+        message='the watchdog seeded by the worker ran once',
+    )
     idle_moment(fabrics)
     tasks_redis.flushdb()
     flushed = timezone.now()
 
-    first_runs = {fabric.pk: wait_for_run(fabric, flushed, timeout=KEEPER_PERIOD + interval + 20)
-                  for fabric in fabrics}
+    first_runs = {fabric.pk: wait_for_run(fabric, flushed, timeout=KEEPER_PERIOD + interval + 20) for fabric in fabrics}
     recovery = max((run.started_at - flushed).total_seconds() for run in first_runs.values())
     with capsys.disabled():
-        print(f'\n[faults] Redis flush -> every chain ran again after {recovery:.1f} s '
-              f'(keeper period {KEEPER_PERIOD} s, interval {interval} s)')
+        print(
+            f'\n[faults] Redis flush -> every chain ran again after {recovery:.1f} s '
+            f'(keeper period {KEEPER_PERIOD} s, interval {interval} s)'
+        )
     assert recovery <= KEEPER_PERIOD + interval + 5
     assert all(run.outcome == SyncOutcomeChoices.SUCCESS for run in first_runs.values())
     repairs = SyncWatchdog.get_jobs().filter(status='completed', completed__gt=flushed)

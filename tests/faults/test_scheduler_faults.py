@@ -21,8 +21,10 @@ def test_two_schedulers_never_double_a_run_and_a_restarted_one_resumes_the_chain
     live.start_worker('worker-0')
     live.start_scheduler('scheduler-a')
     live.start_scheduler('scheduler-b')
-    fabrics = [HedgehogFabric.objects.create(name=f'twice-{n}', git_repository_url=str(gitops_repo),
-                                             sync_interval=INTERVAL) for n in range(3)]
+    fabrics = [
+        HedgehogFabric.objects.create(name=f'twice-{n}', git_repository_url=str(gitops_repo), sync_interval=INTERVAL)
+        for n in range(3)
+    ]
     FabricScheduler().bootstrap()
     time.sleep(14)  # two schedulers polling every second over ~7 slots
 

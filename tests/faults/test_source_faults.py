@@ -12,11 +12,17 @@ from netbox_hedgehog.choices import SyncOutcomeChoices, SyncStatusChoices
 from netbox_hedgehog.models import HedgehogFabric
 from netbox_hedgehog.scheduling.scheduler import FabricScheduler
 from tests.faults.checks import (
-    Cluster, assert_no_overlap, assert_one_chain, git_rows, kubernetes_rows, repo_objects, wait_for_run,
+    Cluster,
+    assert_no_overlap,
+    assert_one_chain,
+    git_rows,
+    kubernetes_rows,
+    repo_objects,
+    wait_for_run,
 )
 from tests.faults.conftest import KUBERNETES_TIMEOUT
-from tests.live import GIT_AUTHOR as AUTHOR
 from tests.kmock_server import kube_api
+from tests.live import GIT_AUTHOR as AUTHOR
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -31,8 +37,9 @@ def assert_failed_honestly(fabric, since, message, rows, expected_rows):
     assert fabric.sync_status in (SyncStatusChoices.ERROR, SyncStatusChoices.SYNCING)
     assert message in fabric.sync_error or fabric.sync_status == SyncStatusChoices.SYNCING
     assert rows(fabric) == expected_rows, 'a failed run changed the data'
-    assert FabricScheduler().planned_time(fabric.pk) or fabric.sync_status == SyncStatusChoices.SYNCING, \
+    assert FabricScheduler().planned_time(fabric.pk) or fabric.sync_status == SyncStatusChoices.SYNCING, (
         'the chain ended'
+    )
     return run
 
 
@@ -56,12 +63,20 @@ def test_kubernetes_api_500_hang_and_401(live, tasks_redis):
         wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS, timeout=30)
 
         faults = [
-            ('500', lambda: api.fail('VPC', 500, 'InternalError'), lambda: api.recover('VPC'),
-             'the Kubernetes API answered 500'),
+            (
+                '500',
+                lambda: api.fail('VPC', 500, 'InternalError'),
+                lambda: api.recover('VPC'),
+                'the Kubernetes API answered 500',
+            ),
             # Past the timeout: the client tries each GET four times, so the run fails after ~4 timeouts.
             ('hang', lambda: api.delay('VPC', 3600), lambda: api.delay('VPC', None), 'timed out'),
-            ('401', lambda: api.fail('Switch', 401, 'Unauthorized'), lambda: api.recover('Switch'),
-             'the token was rejected (401)'),
+            (
+                '401',
+                lambda: api.fail('Switch', 401, 'Unauthorized'),
+                lambda: api.recover('Switch'),
+                'the token was rejected (401)',
+            ),
         ]
         for name, inject, clear, message in faults:
             good = dict(cluster.objects)
@@ -86,8 +101,9 @@ def test_kubernetes_api_500_hang_and_401(live, tasks_redis):
 def test_git_remote_gone_force_pushed_and_branch_deleted(live, tasks_redis, gitops_repo):
     live.start_worker('worker-0')
     live.start_scheduler()
-    fabric = HedgehogFabric.objects.create(name='flaky-git', git_repository_url=str(gitops_repo),
-                                           sync_interval=INTERVAL)
+    fabric = HedgehogFabric.objects.create(
+        name='flaky-git', git_repository_url=str(gitops_repo), sync_interval=INTERVAL
+    )
     FabricScheduler().bootstrap()
     first = wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS, timeout=30)
     good = repo_objects(gitops_repo)

@@ -8,7 +8,13 @@ from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.locks import is_fabric_locked
 from netbox_hedgehog.scheduling.scheduler import INTERRUPTED_SYNC, FabricScheduler
 from tests.faults.checks import (
-    Cluster, RowLock, assert_no_overlap, assert_one_chain, backend_alive, blocked_backends, kubernetes_rows,
+    Cluster,
+    RowLock,
+    assert_no_overlap,
+    assert_one_chain,
+    backend_alive,
+    blocked_backends,
+    kubernetes_rows,
     wait_for_run,
 )
 from tests.faults.conftest import LOCK_EXPIRE
@@ -51,11 +57,19 @@ def test_sigkill_mid_sync_rolls_back_and_the_chain_resumes(live, tasks_redis, mo
         cluster.delete('VPC', 'vpc-1')
         try:
             if moment == 'writing':
-                blocked = wait_until(blocked_backends, timeout=INTERVAL + 20, message='the sync blocked mid-transaction')
+                blocked = wait_until(
+                    blocked_backends, timeout=INTERVAL + 20, message='the sync blocked mid-transaction'
+                )
             else:
-                wait_until(lambda: api.list_requests('VPC') and HedgehogFabric.objects.get(pk=fabric.pk).sync_status
-                           == SyncStatusChoices.SYNCING and len(api.list_requests('VPC')) >= 2,
-                           timeout=INTERVAL + 20, message='a sync waiting for the VPC list')
+                wait_until(
+                    lambda: (
+                        api.list_requests('VPC')
+                        and HedgehogFabric.objects.get(pk=fabric.pk).sync_status == SyncStatusChoices.SYNCING
+                        and len(api.list_requests('VPC')) >= 2
+                    ),
+                    timeout=INTERVAL + 20,
+                    message='a sync waiting for the VPC list',
+                )
             running = SyncRun.objects.get(fabric=fabric, outcome=SyncOutcomeChoices.RUNNING)
             live.kill('worker-0')
         finally:
@@ -64,17 +78,24 @@ def test_sigkill_mid_sync_rolls_back_and_the_chain_resumes(live, tasks_redis, mo
             api.delay('VPC', None)
         killed_at = timezone.now()
         if moment == 'writing':
-            wait_until(lambda: not any(backend_alive(pid) for pid in blocked), timeout=15,
-                       message='the killed sync\'s database session ended')
+            wait_until(
+                lambda: not any(backend_alive(pid) for pid in blocked),
+                timeout=15,
+                message="the killed sync's database session ended",
+            )
 
         # Nothing of the killed run reached the database: the old rows, all of them, unchanged.
         assert kubernetes_rows(fabric) == before
         fabric.refresh_from_db()
         assert fabric.sync_status == SyncStatusChoices.SYNCING  # what the dead run left behind ...
         assert FabricScheduler().status([fabric]).fabrics[0].stale is False or not is_fabric_locked(
-            tasks_redis, fabric.pk)
-        wait_until(lambda: not is_fabric_locked(tasks_redis, fabric.pk), timeout=LOCK_EXPIRE + 5,
-                   message='the killed sync\'s lock expired')
+            tasks_redis, fabric.pk
+        )
+        wait_until(
+            lambda: not is_fabric_locked(tasks_redis, fabric.pk),
+            timeout=LOCK_EXPIRE + 5,
+            message="the killed sync's lock expired",
+        )
         assert FabricScheduler().status([fabric]).fabrics[0].stale is True  # ... and the status page says so
         assert FabricScheduler().planned_time(fabric.pk) is None  # the chain died with its job
 

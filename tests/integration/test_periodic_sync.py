@@ -47,24 +47,44 @@ def test_chain_runs_on_time_without_overlap(live_processes, tasks_redis, gitops_
 
 def test_cluster_resources_reach_netbox_and_an_unreachable_api_keeps_its_chain(live_processes, tasks_redis):
     with kube_api() as api:
-        api.add({'apiVersion': 'wiring.githedgehog.com/v1beta1', 'kind': 'Switch',
-                 'metadata': {'name': 'leaf-01'}, 'spec': {'role': 'server-leaf', 'asn': 65101}})
-        api.add({'apiVersion': 'vpc.githedgehog.com/v1beta1', 'kind': 'VPC',
-                 'metadata': {'name': 'vpc-1'}, 'spec': {'subnets': {'default': {'subnet': '10.0.1.0/24'}}}})
+        api.add(
+            {
+                'apiVersion': 'wiring.githedgehog.com/v1beta1',
+                'kind': 'Switch',
+                'metadata': {'name': 'leaf-01'},
+                'spec': {'role': 'server-leaf', 'asn': 65101},
+            }
+        )
+        api.add(
+            {
+                'apiVersion': 'vpc.githedgehog.com/v1beta1',
+                'kind': 'VPC',
+                'metadata': {'name': 'vpc-1'},
+                'spec': {'subnets': {'default': {'subnet': '10.0.1.0/24'}}},
+            }
+        )
         reachable = HedgehogFabric.objects.create(name='cluster', sync_interval=2, **api.fabric_fields())
         unreachable = HedgehogFabric.objects.create(
-            name='unreachable', sync_interval=2, kubernetes_server='https://127.0.0.1:1',
+            name='unreachable',
+            sync_interval=2,
+            kubernetes_server='https://127.0.0.1:1',
             kubernetes_token='secret-token-value',
         )
         FabricScheduler().bootstrap()
 
-        wait_until(lambda: len(finished_runs(reachable)) >= 1 and len(finished_runs(unreachable)) >= 3,
-                   timeout=60, message='runs of both fabrics')
+        wait_until(
+            lambda: len(finished_runs(reachable)) >= 1 and len(finished_runs(unreachable)) >= 3,
+            timeout=60,
+            message='runs of both fabrics',
+        )
         assert FabricScheduler().planned_time(unreachable.pk) is not None  # the failing fabric's chain goes on
         # Stop both chains and let a run in progress finish, so the states below are final.
         HedgehogFabric.objects.update(sync_enabled=False)
-        wait_until(lambda: not SyncRun.objects.filter(finished_at=None).exists(), timeout=30,
-                   message='the runs in progress finished')
+        wait_until(
+            lambda: not SyncRun.objects.filter(finished_at=None).exists(),
+            timeout=30,
+            message='the runs in progress finished',
+        )
 
     stored = HedgehogResource.objects.filter(fabric=reachable, source='kubernetes')
     assert sorted(stored.values_list('kind', 'name')) == [('Switch', 'leaf-01'), ('VPC', 'vpc-1')]
@@ -77,5 +97,7 @@ def test_cluster_resources_reach_netbox_and_an_unreachable_api_keeps_its_chain(l
     assert unreachable.connection_status == ConnectionStatusChoices.FAILED
     assert '127.0.0.1:1' in unreachable.sync_error
     assert 'secret-token-value' not in unreachable.sync_error
-    assert all(run.outcome == SyncOutcomeChoices.FAILED
-               for run in finished_runs(unreachable).exclude(outcome=SyncOutcomeChoices.SKIPPED))
+    assert all(
+        run.outcome == SyncOutcomeChoices.FAILED
+        for run in finished_runs(unreachable).exclude(outcome=SyncOutcomeChoices.SKIPPED)
+    )

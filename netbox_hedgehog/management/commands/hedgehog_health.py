@@ -30,8 +30,13 @@ class Command(BaseCommand):
         parser.add_argument('--scheduler', action='store_true', help='Check for a live rqscheduler')
         parser.add_argument('--hostname', help="Only count workers on this host (e.g. the container's $HOSTNAME)")
         parser.add_argument(
-            '--worker-ttl', type=int, default=DEFAULT_WORKER_TTL,
-            help=f'Oldest acceptable worker heartbeat in seconds (the worker\'s --worker-ttl, default {DEFAULT_WORKER_TTL})',
+            '--worker-ttl',
+            type=int,
+            default=DEFAULT_WORKER_TTL,
+            help=(
+                'Oldest acceptable worker heartbeat in seconds '
+                f"(the worker's --worker-ttl, default {DEFAULT_WORKER_TTL})"
+            ),
         )
         parser.add_argument('--json', action='store_true', help='Print the result as JSON')
 
@@ -63,7 +68,7 @@ class Command(BaseCommand):
         if options['json']:
             self.stdout.write(json.dumps({'healthy': not problems, **found, 'problems': problems}))
         elif not problems:
-            self.stdout.write('OK: ' + '; '.join(f"{kind}: {', '.join(names)}" for kind, names in found.items()))
+            self.stdout.write('OK: ' + '; '.join(f'{kind}: {", ".join(names)}' for kind, names in found.items()))
         if problems:
             # CommandError prints "CommandError: <reason>" on stderr and exits with returncode.
             raise CommandError('; '.join(problems), returncode=1)

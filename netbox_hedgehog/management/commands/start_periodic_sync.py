@@ -20,10 +20,16 @@ class Command(BaseCommand):
         parser.add_argument('--bootstrap', action='store_true', help='Ensure one sync chain per periodic fabric')
         parser.add_argument('--status', action='store_true', help='Show sync state and worker/scheduler health')
         parser.add_argument('--manual-trigger', action='store_true', help='Queue an immediate sync')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='With --manual-trigger: compute and record the diff without applying it')
-        parser.add_argument('--allow-empty-kinds', action='store_true',
-                            help='With --manual-trigger: also prune kinds that a source suddenly lists as empty')
+        parser.add_argument(
+            '--dry-run',
+            action='store_true',
+            help='With --manual-trigger: compute and record the diff without applying it',
+        )
+        parser.add_argument(
+            '--allow-empty-kinds',
+            action='store_true',
+            help='With --manual-trigger: also prune kinds that a source suddenly lists as empty',
+        )
         parser.add_argument('--fabric-id', type=int, help='Act on this fabric only')
         parser.add_argument('--json', action='store_true', help='Print machine-readable JSON')
 
@@ -66,10 +72,13 @@ class Command(BaseCommand):
                     raise CommandError(f'Sync is disabled for fabric {fabric.name} (id {fabric.pk}).')
                 continue
             result = scheduler.trigger_now(
-                fabric, dry_run=options['dry_run'], allow_empty_kinds=options['allow_empty_kinds'],
+                fabric,
+                dry_run=options['dry_run'],
+                allow_empty_kinds=options['allow_empty_kinds'],
             )
-            triggered.append({'fabric_id': fabric.pk, 'fabric': fabric.name, 'job_id': result.job_id,
-                              'coalesced': result.coalesced})
+            triggered.append(
+                {'fabric_id': fabric.pk, 'fabric': fabric.name, 'job_id': result.job_id, 'coalesced': result.coalesced}
+            )
         return {'triggered': triggered}
 
     # Human-readable output
@@ -77,39 +86,43 @@ class Command(BaseCommand):
     def _print_human(self, action, result):
         if action == 'bootstrap':
             self.stdout.write(
-                f"Bootstrapped {result['fabrics']} fabric(s): {result['scheduled']} chain(s) (re)created, "
-                f"{result['orphans_removed']} orphaned entr(y/ies) removed."
+                f'Bootstrapped {result["fabrics"]} fabric(s): {result["scheduled"]} chain(s) (re)created, '
+                f'{result["orphans_removed"]} orphaned entr(y/ies) removed.'
             )
         elif action == 'manual_trigger':
             if not result['triggered']:
                 self.stdout.write('No fabric with sync enabled.')
             for item in result['triggered']:
                 verb = 'already queued as' if item['coalesced'] else 'queued as'
-                self.stdout.write(f"Sync of fabric {item['fabric']} (id {item['fabric_id']}) {verb} {item['job_id']}")
+                self.stdout.write(f'Sync of fabric {item["fabric"]} (id {item["fabric_id"]}) {verb} {item["job_id"]}')
         else:
             self._print_status(result)
 
     def _print_status(self, status):
-        self.stdout.write(f"rqworkers on netbox_hedgehog.hedgehog_sync: {', '.join(status['workers']) or 'NONE'}")
-        self.stdout.write(f"rqschedulers: {', '.join(status['schedulers']) or 'NONE'}")
+        self.stdout.write(f'rqworkers on netbox_hedgehog.hedgehog_sync: {", ".join(status["workers"]) or "NONE"}')
+        self.stdout.write(f'rqschedulers: {", ".join(status["schedulers"]) or "NONE"}')
         for problem in status['problems']:
             self.stdout.write(self.style.ERROR(f'PROBLEM: {problem}'))
         now = timezone.now()
         for fabric in status['fabrics']:
             state = fabric['sync_status'] + (' (STALE: no sync holds the lock)' if fabric['stale'] else '')
-            schedule = f"every {fabric['sync_interval']}s" if fabric['periodic'] else 'periodic sync off'
+            schedule = f'every {fabric["sync_interval"]}s' if fabric['periodic'] else 'periodic sync off'
             self.stdout.write('')
-            self.stdout.write(self.style.MIGRATE_HEADING(f"Fabric {fabric['name']} (id {fabric['id']}): {state}"))
-            self.stdout.write(f"  schedule:      {schedule}; sources: {fabric['connection_status']}")
-            self.stdout.write(f"  last run:      {_when(fabric['last_sync'], now)}")
+            self.stdout.write(self.style.MIGRATE_HEADING(f'Fabric {fabric["name"]} (id {fabric["id"]}): {state}'))
+            self.stdout.write(f'  schedule:      {schedule}; sources: {fabric["connection_status"]}')
+            self.stdout.write(f'  last run:      {_when(fabric["last_sync"], now)}')
             if fabric['last_start_lateness'] is not None:
-                self.stdout.write(f"  last periodic run started {fabric['last_start_lateness']:.2f}s after its planned time")
-            self.stdout.write(f"  last success:  {_when(fabric['last_successful_sync'], now)}")
-            self.stdout.write(f"  next run:      {_when(fabric['next_run'], now, missing='not scheduled')}")
+                self.stdout.write(
+                    f'  last periodic run started {fabric["last_start_lateness"]:.2f}s after its planned time'
+                )
+            self.stdout.write(f'  last success:  {_when(fabric["last_successful_sync"], now)}')
+            self.stdout.write(f'  next run:      {_when(fabric["next_run"], now, missing="not scheduled")}')
             if fabric['chain_missing']:
                 self.stdout.write(self.style.ERROR('  PROBLEM: no chain is scheduled; run --bootstrap'))
             if fabric['sync_error']:
-                self.stdout.write(self.style.ERROR('  error:         ' + fabric['sync_error'].replace('\n', '\n' + ' ' * 17)))
+                self.stdout.write(
+                    self.style.ERROR('  error:         ' + fabric['sync_error'].replace('\n', '\n' + ' ' * 17))
+                )
 
 
 def _when(iso, now, missing='never'):
