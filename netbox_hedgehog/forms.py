@@ -87,6 +87,7 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
             'kubernetes_verify_tls',
             'kubeconfig',
             'clear_kubeconfig',
+            'kubernetes_in_cluster',
             name=_('Kubernetes'),
         ),
         FieldSet(
@@ -99,6 +100,7 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
             'clear_git_ssh_key',
             name=_('Git'),
         ),
+        FieldSet('allow_insecure_transport', name=_('Transport')),
         FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', 'prune', name=_('Sync')),
     )
 
@@ -113,11 +115,13 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
             'kubernetes_ca_cert',
             'kubernetes_verify_tls',
             'kubeconfig',
+            'kubernetes_in_cluster',
             'git_repository_url',
             'git_branch',
             'git_path',
             'git_token',
             'git_ssh_key',
+            'allow_insecure_transport',
             'sync_enabled',
             'scheduler_enabled',
             'sync_interval',

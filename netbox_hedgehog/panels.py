@@ -112,6 +112,7 @@ class FabricKubernetesPanel(panels.ObjectAttributesPanel):
     kubernetes_ca_cert = PresenceAttr('kubernetes_ca_cert', label=_('CA certificate'))
     kubernetes_verify_tls = attrs.BooleanAttr('kubernetes_verify_tls', label=_('Verify TLS'))
     kubeconfig = PresenceAttr('kubeconfig', label=_('kubeconfig'))
+    kubernetes_in_cluster = attrs.BooleanAttr('kubernetes_in_cluster', label=_('In-cluster account'))
 
 
 class FabricGitPanel(panels.ObjectAttributesPanel):
@@ -126,6 +127,7 @@ class FabricGitPanel(panels.ObjectAttributesPanel):
     git_path = attrs.TextAttr('git_path', label=_('Path'), style='font-monospace')
     git_token = PresenceAttr('git_token', label=_('Token'))
     git_ssh_key = PresenceAttr('git_ssh_key', label=_('SSH key'))
+    allow_insecure_transport = attrs.BooleanAttr('allow_insecure_transport', label=_('Insecure transport allowed'))
 
 
 class FabricSyncSettingsPanel(panels.ObjectAttributesPanel):

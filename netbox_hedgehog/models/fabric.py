@@ -28,6 +28,7 @@ SYNC_STATE_FIELDS = frozenset(
         'last_sync_planned',
         'last_successful_sync',
         'next_sync',
+        'drift_count',
     )
 )
 
@@ -70,6 +71,14 @@ class HedgehogFabric(NetBoxModel):
         default=True,
         help_text=_('Verify the API server certificate (turn off only for a lab cluster)'),
     )
+    kubernetes_in_cluster = models.BooleanField(
+        verbose_name=_('in-cluster account'),
+        default=False,
+        help_text=_(
+            "Use the service account of the pod NetBox's worker runs in (only when the worker runs in the fabric's "
+            'cluster; server, token and kubeconfig must then be empty)'
+        ),
+    )
     kubeconfig = models.TextField(
         verbose_name=_('kubeconfig'),
         blank=True,
@@ -91,6 +100,11 @@ class HedgehogFabric(NetBoxModel):
         verbose_name=_('Git SSH key'),
         blank=True,
         help_text=_('Private key (PEM/OpenSSH) for an ssh:// or git@ repository (write-only)'),
+    )
+    allow_insecure_transport = models.BooleanField(
+        verbose_name=_('allow insecure transport'),
+        default=False,
+        help_text=_('Allow sending a token over plain http:// (to the Kubernetes API or the Git server); off: refused'),
     )
     git_branch = models.CharField(verbose_name=_('Git branch'), max_length=255, default='main')
     git_path = models.CharField(
@@ -216,7 +230,7 @@ class HedgehogFabric(NetBoxModel):
 
     @property
     def has_kubernetes_source(self):
-        return bool(self.kubeconfig or self.kubernetes_server)
+        return bool(self.kubeconfig or self.kubernetes_server or self.kubernetes_in_cluster)
 
     @property
     def has_git_source(self):
