@@ -7,6 +7,8 @@ fabric, periodic or manual, runs there through
 
 from netbox.plugins import PluginConfig
 
+from .settings import default_settings, validate_settings
+
 __version__ = '0.1.0'
 
 
@@ -21,38 +23,13 @@ class HedgehogConfig(PluginConfig):
     max_version = '4.7.99'
     queues = ['hedgehog_sync']
     graphql_schema = 'graphql.schema.schema'
-    default_settings = {
-        # Bootstrap one rq-scheduler chain per fabric when a NetBox process starts.
-        'bootstrap_on_ready': True,
-        # Smallest accepted sync_interval in seconds (0 always means "no periodic sync").
-        'min_sync_interval': 10,
-        # Hard limit for one sync job in the worker, in seconds.
-        'sync_job_timeout': 900,
-        # The per-fabric lock expires after this many seconds unless the running sync renews it.
-        'lock_expire': 60,
-        # Per-request timeout against the Kubernetes API, in seconds.
-        'kubernetes_timeout': 30,
-        # Attempts per Kubernetes request on transient errors (timeouts, 429, 5xx), with exponential backoff.
-        'kubernetes_retries': 3,
-        # Sync run records kept per fabric; older ones are deleted after each run.
-        'sync_run_retention': 500,
-        # Where working clones of the fabrics' Git repositories are kept (None: a temp directory).
-        'git_cache_dir': None,
-        # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.
-        'enable_django_admin': False,
-    }
+    default_settings = default_settings()
 
     @classmethod
     def validate(cls, user_config, netbox_version):
         """Validate settings; runs before NetBox reads ``django_apps``, so the admin opt-in is applied here."""
         super().validate(user_config, netbox_version)
-        interval = user_config['min_sync_interval']
-        if not isinstance(interval, int) or interval < 1:
-            from django.core.exceptions import ImproperlyConfigured
-
-            raise ImproperlyConfigured(
-                f'netbox_hedgehog: min_sync_interval must be a positive integer (found {interval!r})'
-            )
+        validate_settings(user_config)
         if user_config['enable_django_admin'] and 'django.contrib.admin' not in cls.django_apps:
             cls.django_apps = [*cls.django_apps, 'django.contrib.admin']
 
