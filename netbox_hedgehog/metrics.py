@@ -2,18 +2,53 @@
 
 Syncs run in worker processes while ``/metrics`` is answered by web processes, so the
 figures are read at scrape time from what every process shares: the database (fabrics,
-sync runs, resources) and Redis (live workers and schedulers).
+resources) and Redis (run counters, the queue, the chains, workers and schedulers).
+
+Run counters are Redis hashes that the sync job increments as each run ends
+(:func:`count_run`), never derived from the run table: retention trims that table, and a
+Prometheus counter must not go down. Losing Redis resets them, which ``rate()`` handles as
+a counter reset.
 """
 
+import json
 import logging
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
 logger = logging.getLogger('netbox_hedgehog.metrics')
 
 PREFIX = 'netbox_hedgehog'
+RUNS_KEY = 'netbox_hedgehog:metrics:runs'
+RUN_SECONDS_KEY = 'netbox_hedgehog:metrics:run-seconds'
+RUN_COUNT_KEY = 'netbox_hedgehog:metrics:run-count'
+
+
+def _redis():
+    import django_rq
+
+    from .scheduling.scheduler import QUEUE_NAME
+
+    return django_rq.get_connection(QUEUE_NAME)
+
+
+def count_run(run):
+    """Add a finished run to the monotonic counters (by fabric and outcome; duration by fabric)."""
+    fabric = run.fabric.name
+    pipeline = _redis().pipeline(transaction=False)
+    pipeline.hincrby(RUNS_KEY, json.dumps([fabric, run.outcome]), 1)
+    if run.finished_at and run.started_at:
+        pipeline.hincrbyfloat(RUN_SECONDS_KEY, fabric, (run.finished_at - run.started_at).total_seconds())
+        pipeline.hincrby(RUN_COUNT_KEY, fabric, 1)
+    try:
+        pipeline.execute()
+    except Exception as exc:  # a metric is never worth failing a sync for
+        logger.warning('Could not count the run of fabric %s in the metrics: %s', fabric, exc)
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class SyncCollector:
@@ -70,42 +105,57 @@ class SyncCollector:
         return [by_status, success_age, lateness, resources]
 
     def _run_metrics(self):
-        from .models import SyncRun
-
+        redis = _redis()
         runs = CounterMetricFamily(f'{PREFIX}_sync_runs', 'Sync runs by outcome', labels=['fabric', 'outcome'])
+        for field, count in redis.hgetall(RUNS_KEY).items():
+            runs.add_metric(json.loads(_text(field)), int(count))
         duration = SummaryMetricFamily(
             f'{PREFIX}_sync_run_duration_seconds',
             'Duration of finished sync runs',
             labels=['fabric'],
         )
-        finished = {}
-        rows = (
-            SyncRun.objects.values_list('fabric__name', 'outcome')
-            .annotate(
-                n=Count('pk'),
-                seconds=Sum(F('finished_at') - F('started_at')),
-            )
-            .order_by()
-        )
-        for fabric, outcome, count, seconds in rows:
-            runs.add_metric([fabric, outcome], count)
-            if seconds is not None:
-                total_count, total_seconds = finished.get(fabric, (0, 0.0))
-                finished[fabric] = (total_count + count, total_seconds + seconds.total_seconds())
-        for fabric, (count, seconds) in finished.items():
-            duration.add_metric([fabric], count_value=count, sum_value=seconds)
+        seconds = {_text(fabric): float(value) for fabric, value in redis.hgetall(RUN_SECONDS_KEY).items()}
+        for fabric, count in redis.hgetall(RUN_COUNT_KEY).items():
+            fabric = _text(fabric)
+            duration.add_metric([fabric], count_value=int(count), sum_value=seconds.get(fabric, 0.0))
         return [runs, duration]
 
     def _process_metrics(self):
+        from rq import Worker
+        from rq.registry import FailedJobRegistry
+
+        from .models import HedgehogFabric
         from .scheduling.health import process_health
         from .scheduling.scheduler import FabricScheduler
 
-        health = process_health(FabricScheduler().queue)
+        scheduler = FabricScheduler()
+        health = process_health(scheduler.queue)
         workers = GaugeMetricFamily(f'{PREFIX}_rq_workers', 'RQ workers listening on the sync queue')
         workers.add_metric([], len(health.workers))
         schedulers = GaugeMetricFamily(f'{PREFIX}_rq_schedulers', 'Live rq-scheduler processes')
         schedulers.add_metric([], len(health.schedulers))
-        return [workers, schedulers]
+        heartbeat = GaugeMetricFamily(
+            f'{PREFIX}_worker_heartbeat_age_seconds',
+            'Seconds since each registered worker of the sync queue last sent a heartbeat (a dead one keeps growing)',
+            labels=['worker'],
+        )
+        now = timezone.now()
+        for worker in Worker.all(queue=scheduler.queue):
+            if worker.last_heartbeat is not None:
+                heartbeat.add_metric([worker.name], (now - worker.last_heartbeat).total_seconds())
+        queued = GaugeMetricFamily(f'{PREFIX}_queue_depth', 'Jobs waiting in the sync queue')
+        queued.add_metric([], scheduler.queue.count)
+        failed = GaugeMetricFamily(f'{PREFIX}_failed_jobs', "Jobs in the sync queue's failed-job registry")
+        failed.add_metric([], FailedJobRegistry(queue=scheduler.queue).count)
+        periodic = [fabric for fabric in HedgehogFabric.objects.all() if fabric.is_periodic]
+        expected = GaugeMetricFamily(f'{PREFIX}_chains_expected', 'Fabrics that should have a periodic sync chain')
+        expected.add_metric([], len(periodic))
+        active = GaugeMetricFamily(
+            f'{PREFIX}_chains_active',
+            'Periodic fabrics whose chain is scheduled, queued or running',
+        )
+        active.add_metric([], sum(1 for fabric in periodic if scheduler.has_chain(fabric.pk)))
+        return [workers, schedulers, heartbeat, queued, failed, expected, active]
 
 
 _registered = []

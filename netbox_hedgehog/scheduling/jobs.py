@@ -7,6 +7,7 @@ from django.utils import timezone
 from rq import get_current_job
 
 from ..choices import SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices
+from ..metrics import count_run
 from ..models import HedgehogFabric, SyncRun
 from ..settings import plugin_setting
 from ..sync.pipeline import SyncResult, sync_fabric
@@ -106,6 +107,7 @@ def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=Fals
         setattr(run, name, getattr(result, name))
     run.error = error
     run.save()
+    count_run(run)
     log = logger.info if result.succeeded else logger.warning
     log(
         'Sync of fabric %s%s: %s (%d created, %d updated, %d deleted, %d unchanged, %d invalid) %s',
@@ -141,6 +143,7 @@ def _record_skip(run, reason):
     run.outcome = SyncOutcomeChoices.SKIPPED
     run.error = reason
     run.save()
+    count_run(run)
 
 
 def _trim_run_records(fabric):

@@ -126,7 +126,7 @@ class FabricScheduler:
         if not fabric.is_periodic:
             self.cancel(fabric.pk)
             return None
-        if not reanchor and (self.planned_time(fabric.pk) is not None or self._chain_in_flight(fabric.pk)):
+        if not reanchor and self.has_chain(fabric.pk):
             return None
         now = timezone.now()
         anchor = fabric.last_sync_planned or fabric.last_sync
@@ -201,6 +201,10 @@ class FabricScheduler:
     def _scheduled_chain_ids(self):
         job_ids = (_text(job_id) for job_id in self.connection.zrange(self.scheduler.scheduled_jobs_key, 0, -1))
         return [job_id for job_id in job_ids if job_id.startswith(CHAIN_JOB_PREFIX)]
+
+    def has_chain(self, fabric_id):
+        """True while the fabric's chain job waits in rq-scheduler, sits in the queue or runs."""
+        return self.planned_time(fabric_id) is not None or self._chain_in_flight(fabric_id)
 
     def _chain_in_flight(self, fabric_id):
         """True while the chain job sits in the queue or runs (a crashed run's lock expires, ending this)."""
