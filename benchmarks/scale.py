@@ -12,11 +12,16 @@ other database on it) and the plugin's own keys (MEMORY USAGE of the schedule zs
 job hashes and the queue).
 
     ./benchmarks/run scale [--fabrics 1000] [--interval 60] [--duration 300] [--workers 2] [--source git|kmock]
+                           [--worker-class rq.Worker]
+
+The workers run the command the deployment files ship (deploy/systemd/netbox-hedgehog-worker.service;
+the tests check compose and Kubernetes ship the same) unless ``--worker-class`` asks for another.
 """
 
 import argparse
 import contextlib
 import os
+import shlex
 import shutil
 import time
 from collections import defaultdict
@@ -25,6 +30,16 @@ from datetime import timedelta
 from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
 
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
+SHIPPED_WORKER_UNIT = REPO_ROOT / 'deploy' / 'systemd' / 'netbox-hedgehog-worker.service'
+
+
+def shipped_worker_command():
+    """The sync worker's ``manage.py`` arguments as the deployment files ship them (the systemd unit's
+    ExecStart; tests/test_deploy_files.py checks that compose and Kubernetes ship the same)."""
+    for line in SHIPPED_WORKER_UNIT.read_text().splitlines():
+        if line.startswith('ExecStart='):
+            return shlex.split(line.removeprefix('ExecStart='))[2:]
+    raise ValueError(f'{SHIPPED_WORKER_UNIT} has no ExecStart')
 
 
 def cpu_seconds(pid):
@@ -71,7 +86,7 @@ def fabric_source(kind):
             yield api.fabric_fields()
 
 
-def measure(fabrics, interval, duration, workers, source, worker_class=None):
+def measure(fabrics, interval, duration, workers, source, worker_options):
     import django_rq
     from django.utils import timezone
 
@@ -83,7 +98,7 @@ def measure(fabrics, interval, duration, workers, source, worker_class=None):
     redis.flushdb()  # the benchmark's own Redis DB
     log_dir = REPO_ROOT / 'test-artifacts' / 'benchmarks' / 'scale'
     shutil.rmtree(log_dir, ignore_errors=True)
-    live = LiveProcesses(log_dir, workers=workers, worker_class=worker_class)
+    live = LiveProcesses(log_dir, workers=workers, worker_options=worker_options)
     with fabric_source(source) as fields, live as processes:
         # bulk_create: no save signals, so nothing is scheduled before the whole set exists.
         HedgehogFabric.objects.bulk_create(
@@ -207,14 +222,22 @@ def main():
     parser.add_argument('--interval', type=int, default=60)
     parser.add_argument('--duration', type=int, default=300)
     parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--worker-class', help='rqworker --worker-class, e.g. rq.worker.SimpleWorker (no fork per job)')
+    parser.add_argument(
+        '--worker-class',
+        help='run plain `rqworker --worker-class CLASS` (e.g. rq.Worker, forking) instead of the shipped command',
+    )
     parser.add_argument('--source', choices=('git', 'kmock'), default='git')
     args = parser.parse_args()
 
     setup_django()
-    runs, figures, started = measure(
-        args.fabrics, args.interval, args.duration, args.workers, args.source, args.worker_class
-    )
+    from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
+
+    if args.worker_class:
+        options, label = ['--worker-class', args.worker_class], f'rqworker --worker-class {args.worker_class}'
+    else:
+        shipped = shipped_worker_command()
+        options, label = [arg for arg in shipped[1:] if arg != QUEUE_NAME], 'shipped: ' + ' '.join(shipped)
+    runs, figures, started = measure(args.fabrics, args.interval, args.duration, args.workers, args.source, options)
     report(
         runs,
         figures,
@@ -222,7 +245,7 @@ def main():
         args.fabrics,
         args.interval,
         args.duration,
-        f'{args.workers} {args.worker_class or "rq.Worker"}',
+        f'{args.workers} × {label}',
         args.source,
     )
 

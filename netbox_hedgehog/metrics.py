@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 logger = logging.getLogger('netbox_hedgehog.metrics')
 
 PREFIX = 'netbox_hedgehog'
+PERIODIC_FIELDS = ('sync_enabled', 'scheduler_enabled', 'sync_interval')
 RUNS_KEY = 'netbox_hedgehog:metrics:runs'
 RUN_SECONDS_KEY = 'netbox_hedgehog:metrics:run-seconds'
 RUN_COUNT_KEY = 'netbox_hedgehog:metrics:run-count'
@@ -87,8 +88,16 @@ class SyncCollector:
             'How late the last periodic run started against its planned time',
             labels=['fabric'],
         )
+        interval = GaugeMetricFamily(
+            f'{PREFIX}_fabric_sync_interval_seconds',
+            'Periodic sync interval of each fabric with periodic sync on',
+            labels=['fabric'],
+        )
         late_by = last_start_lateness()
-        for fabric_id, name, last_success in HedgehogFabric.objects.values_list('pk', 'name', 'last_successful_sync'):
+        for fabric in HedgehogFabric.objects.only('pk', 'name', 'last_successful_sync', *PERIODIC_FIELDS):
+            fabric_id, name, last_success = fabric.pk, fabric.name, fabric.last_successful_sync
+            if fabric.is_periodic:
+                interval.add_metric([name], fabric.sync_interval)
             if last_success:
                 success_age.add_metric([name], (now - last_success).total_seconds())
             if fabric_id in late_by:
@@ -102,7 +111,7 @@ class SyncCollector:
             HedgehogResource.objects.values_list('fabric__name', 'source').annotate(n=Count('pk')).order_by()
         ):
             resources.add_metric([fabric, source], count)
-        return [by_status, success_age, lateness, resources]
+        return [by_status, success_age, lateness, interval, resources]
 
     def _run_metrics(self):
         redis = _redis()
@@ -147,7 +156,7 @@ class SyncCollector:
         queued.add_metric([], scheduler.queue.count)
         failed = GaugeMetricFamily(f'{PREFIX}_failed_jobs', "Jobs in the sync queue's failed-job registry")
         failed.add_metric([], FailedJobRegistry(queue=scheduler.queue).count)
-        periodic = [fabric for fabric in HedgehogFabric.objects.all() if fabric.is_periodic]
+        periodic = [fabric for fabric in HedgehogFabric.objects.only('pk', *PERIODIC_FIELDS) if fabric.is_periodic]
         expected = GaugeMetricFamily(f'{PREFIX}_chains_expected', 'Fabrics that should have a periodic sync chain')
         expected.add_metric([], len(periodic))
         active = GaugeMetricFamily(

@@ -48,14 +48,15 @@ def wait_until(predicate, timeout, interval=0.1, message='condition'):
 class LiveProcesses:
     """Start N workers on the plugin's queue and one scheduler polling every ``scheduler_interval`` s.
 
-    ``worker_class`` is passed to ``rqworker --worker-class`` (e.g. ``rq.worker.SimpleWorker``).
+    ``worker_class`` is passed to ``rqworker --worker-class`` (e.g. ``rq.worker.SimpleWorker``);
+    ``worker_options`` are further ``rqworker`` options (e.g. those the deployment files ship).
     """
 
-    def __init__(self, log_dir, workers=1, scheduler_interval=1, worker_class=None):
+    def __init__(self, log_dir, workers=1, scheduler_interval=1, worker_class=None, worker_options=()):
         self.log_dir = Path(log_dir)
         self.worker_count = workers
         self.scheduler_interval = scheduler_interval
-        self.worker_options = ['--worker-class', worker_class] if worker_class else []
+        self.worker_options = [*worker_options, *(['--worker-class', worker_class] if worker_class else [])]
         self.processes = {}
 
     def __enter__(self):

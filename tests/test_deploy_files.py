@@ -22,7 +22,16 @@ REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / 'deploy'
 PYTHON = '/opt/netbox/venv/bin/python'
 MANAGE = '/opt/netbox/netbox/manage.py'
-WORKER = ['rqworker', QUEUE_NAME, 'high', 'default', 'low']
+WORKER = [
+    'rqworker',
+    QUEUE_NAME,
+    '--worker-class',
+    'netbox_hedgehog.worker.SyncWorker',
+    '--worker-ttl',
+    '30',
+    '--max-jobs',
+    '10000',
+]
 SCHEDULER = ['rqscheduler', '--interval', '1']
 
 
@@ -46,7 +55,13 @@ def shell_args(test):
 
 
 def test_every_command_line_parses():
-    assert parse(WORKER)['args'] == WORKER[1:]
+    worker = parse(WORKER)
+    assert worker['args'] == [QUEUE_NAME]
+    assert (worker['worker_class'], worker['worker_ttl'], worker['max_jobs']) == (
+        'netbox_hedgehog.worker.SyncWorker',
+        30,
+        10000,
+    )
     assert parse(SCHEDULER)['interval'] == 1
     options = parse(['hedgehog_health', '--worker', '--hostname', 'h'])
     assert options['worker'] and not options['scheduler'] and options['hostname'] == 'h'
@@ -72,8 +87,16 @@ def compose():
     return yaml.safe_load(completed.stdout)['services']
 
 
+def test_shipped_worker_is_what_the_scale_benchmark_runs():
+    from benchmarks.scale import shipped_worker_command
+
+    assert shipped_worker_command() == WORKER
+
+
 def test_compose_worker_listens_on_the_plugin_queue(compose):
-    worker = compose['netbox-worker']
+    worker = compose['netbox-hedgehog-worker']
+    assert worker['deploy']['replicas'] == 2
+    assert manage_args(compose['netbox-worker']['command']) == ['rqworker']  # NetBox's own, for NetBox's queues
     assert manage_args(worker['command']) == WORKER
     args = shell_args(worker['healthcheck']['test'])
     assert args == ['hedgehog_health', '--worker', '--hostname', '$HOSTNAME']
@@ -92,7 +115,9 @@ def test_compose_has_a_separate_scheduler_polling_every_second(compose):
 
 
 def test_compose_services_share_one_image_built_from_the_plugin(compose):
-    services = [compose[name] for name in ('netbox', 'netbox-worker', 'netbox-hedgehog-scheduler')]
+    services = [
+        compose[name] for name in ('netbox', 'netbox-worker', 'netbox-hedgehog-worker', 'netbox-hedgehog-scheduler')
+    ]
     assert {service['image'] for service in services} == {'netbox-hedgehog:latest'}
     for service in services:
         assert service['build'] == {'context': str(REPO), 'dockerfile': 'deploy/Dockerfile'}
@@ -171,14 +196,34 @@ def unit(name):
 
 
 @pytest.mark.parametrize(
-    'name, command',
+    'name, command, restart',
     [
-        ('netbox-hedgehog-worker', WORKER),
-        ('netbox-hedgehog-scheduler', SCHEDULER),
+        ('netbox-hedgehog-worker', WORKER, 'always'),  # it exits after --max-jobs to be started afresh
+        ('netbox-hedgehog-scheduler', SCHEDULER, 'on-failure'),
     ],
 )
-def test_systemd_units(name, command):
+def test_systemd_units(name, command, restart):
     service = unit(name)['Service']
     assert manage_args(shlex.split(service['ExecStart'])) == command
-    assert (service['User'], service['WorkingDirectory'], service['Restart']) == ('netbox', '/opt/netbox', 'on-failure')
+    assert (service['User'], service['WorkingDirectory'], service['Restart']) == ('netbox', '/opt/netbox', restart)
     assert unit(name)['Install']['WantedBy'] == 'multi-user.target'
+
+
+# --- Prometheus alert rules -------------------------------------------------------------------
+
+
+def test_alert_rules_are_valid_and_fire_as_specified():
+    """``promtool check rules`` and the unit tests in tests/prometheus (each alert fires, and not before its time)."""
+    promtool = shutil.which('promtool')
+    assert promtool, 'promtool is missing: dev/setup installs it (apt-get install prometheus)'
+    rules = DEPLOY / 'prometheus' / 'netbox-hedgehog-alerts.yml'
+    checked = subprocess.run([promtool, 'check', 'rules', str(rules)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert 'SUCCESS: 7 rules found' in checked.stdout
+    tested = subprocess.run(
+        [promtool, 'test', 'rules', 'netbox-hedgehog-alerts.test.yml'],
+        cwd=REPO / 'tests' / 'prometheus',
+        capture_output=True,
+        text=True,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
