@@ -22,6 +22,7 @@ __all__ = (
     'ResourceKeyFieldsPanel',
     'ResourcePanel',
     'ResourceSourcePanel',
+    'SyncRunChangesPanel',
     'SyncRunCountsPanel',
     'SyncRunPanel',
     'SyncRunStepsPanel',
@@ -336,6 +337,18 @@ class SyncRunStepsPanel(panels.ObjectPanel):
     def get_context(self, context):
         ctx = super().get_context(context)
         return {**ctx, 'steps': step_durations(ctx['object'].step_durations)}
+
+
+class SyncRunChangesPanel(panels.ObjectPanel):
+    """The objects the run changed (or would change, in a dry run), with each changed field."""
+
+    title = _('Changed objects')
+    template_name = 'netbox_hedgehog/panels/run_changes.html'
+
+    def get_context(self, context):
+        ctx = super().get_context(context)
+        run = ctx['object']
+        return {**ctx, 'changes': run.changes, 'total': run.created + run.updated + run.deleted}
 
 
 class YAMLPanel(panels.ObjectPanel):

@@ -183,6 +183,7 @@ class SyncRunSerializer(BaseModelSerializer):
             'git_commit',
             'kubernetes_revision',
             'step_durations',
+            'changes',
             'error',
         ]
         read_only_fields = fields

@@ -74,3 +74,9 @@ class SyncRunViewSet(NetBoxReadOnlyModelViewSet):
     queryset = SyncRun.objects.all()
     serializer_class = serializers.SyncRunSerializer
     filterset_class = filtersets.SyncRunFilterSet
+
+    @staticmethod
+    def _get_etag(run):
+        """NetBox builds the ETag from ``created``, which on a run is the count of created objects."""
+        moment = run.finished_at or run.started_at
+        return f'W/"{moment.isoformat()}-{run.outcome}"'

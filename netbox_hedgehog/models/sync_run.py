@@ -53,6 +53,14 @@ class SyncRun(models.Model):
         help_text=_('Seconds spent in each step of the run (fetch_kubernetes, fetch_git, diff, apply)'),
     )
     error = models.TextField(verbose_name=_('error'), blank=True)
+    changes = models.JSONField(
+        verbose_name=_('changes'),
+        default=list,
+        blank=True,
+        help_text=_(
+            'The objects the run created, updated or deleted (or would have, in a dry run), with changed fields'
+        ),
+    )
 
     # NetBox's views and API filter every queryset through object permissions (``restrict()``).
     objects = RestrictedQuerySet.as_manager()

@@ -103,6 +103,7 @@ def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=Fals
         'git_commit',
         'kubernetes_revision',
         'step_durations',
+        'changes',
     ):
         setattr(run, name, getattr(result, name))
     run.error = error

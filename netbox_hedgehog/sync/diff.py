@@ -3,6 +3,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..keys import KEY_FIELD_DEFAULTS, key_fields
 from ..sources.base import SourceListing
+from .changes import MAX_RECORDED_CHANGES, field_changes, object_change
 
 KEY = ('kind', 'namespace', 'name')
 COMPARED_FIELDS = (
@@ -33,6 +34,12 @@ class ResourceDiff:
     unchanged: int = 0
     prune_skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
+
+    def record(self, action, source, row, fields=()):
+        """Note a change for the run record, up to :data:`MAX_RECORDED_CHANGES`."""
+        if len(self.changes) < MAX_RECORDED_CHANGES:
+            self.changes.append(object_change(action, source, row, fields))
 
 
 def diff_resources(stored: list[dict], listing: SourceListing, prune=True, allow_empty_kinds=False) -> ResourceDiff:
@@ -53,8 +60,11 @@ def diff_resources(stored: list[dict], listing: SourceListing, prune=True, allow
         row = by_key.get(key)
         if row is None:
             diff.create.append(desired)
+            diff.record('create', listing.source, desired)
         elif any(row[name] != desired[name] for name in COMPARED_FIELDS):
             diff.update[row['pk']] = desired
+            changed = {name: row[name] for name in COMPARED_FIELDS}, {name: desired[name] for name in COMPARED_FIELDS}
+            diff.record('update', listing.source, desired, field_changes(*changed))
         else:
             diff.unchanged += 1
     missing = [row for key, row in by_key.items() if key not in listed]
@@ -63,6 +73,7 @@ def diff_resources(stored: list[dict], listing: SourceListing, prune=True, allow
         kind = row['kind']
         if prune and kind in listing.complete_kinds and (allow_empty_kinds or kind not in emptied):
             diff.delete.append(row['pk'])
+            diff.record('delete', listing.source, row)
         else:
             diff.prune_skipped += 1
     if prune and not allow_empty_kinds:

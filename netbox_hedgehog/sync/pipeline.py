@@ -9,6 +9,7 @@ from ..sources.base import SourceError
 from ..sources.git import read_git_repository
 from ..sources.kubernetes import list_fabric_resources
 from .apply import apply_diff, stored_resources
+from .changes import MAX_RECORDED_CHANGES
 from .diff import diff_resources
 from .drift_records import record_drift
 
@@ -41,6 +42,7 @@ class SyncResult:
     connection_status: str = ConnectionStatusChoices.NOT_CONFIGURED
     errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
     step_durations: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -132,6 +134,7 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False) -> SyncResult:
         result.unchanged += diff.unchanged
         result.prune_skipped += diff.prune_skipped
         result.problems.extend(diff.problems)
+        result.changes.extend(diff.changes[: MAX_RECORDED_CHANGES - len(result.changes)])
     changed = result.created or result.updated or result.deleted
     if dry_run or not changed:
         result.drift_count = fabric.drift_count

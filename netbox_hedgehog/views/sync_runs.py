@@ -32,5 +32,5 @@ class SyncRunView(generic.ObjectView):
     layout = layout.SimpleLayout(
         left_panels=[panels.SyncRunPanel()],
         right_panels=[panels.SyncRunCountsPanel(), panels.SyncRunStepsPanel()],
-        bottom_panels=[TextCodePanel('error', title=_('Error'))],
+        bottom_panels=[TextCodePanel('error', title=_('Error')), panels.SyncRunChangesPanel()],
     )
