@@ -49,13 +49,17 @@ class LiveProcesses:
     """Start N workers on the plugin's queue and one scheduler polling every ``scheduler_interval`` s.
 
     ``worker_class`` is passed to ``rqworker --worker-class`` (e.g. ``rq.worker.SimpleWorker``);
-    ``worker_options`` are further ``rqworker`` options (e.g. those the deployment files ship).
+    ``worker_options`` are further ``rqworker`` options (e.g. those the deployment files ship);
+    ``scheduler`` is ``rqscheduler`` (django-rq's, whole seconds) or ``hedgehog_scheduler`` (fractions).
     """
 
-    def __init__(self, log_dir, workers=1, scheduler_interval=1, worker_class=None, worker_options=()):
+    def __init__(
+        self, log_dir, workers=1, scheduler_interval=1, worker_class=None, worker_options=(), scheduler='rqscheduler'
+    ):
         self.log_dir = Path(log_dir)
         self.worker_count = workers
         self.scheduler_interval = scheduler_interval
+        self.scheduler_command = scheduler
         self.worker_options = [*worker_options, *(['--worker-class', worker_class] if worker_class else [])]
         self.processes = {}
 
@@ -63,7 +67,7 @@ class LiveProcesses:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for index in range(self.worker_count):
             self.start(f'worker-{index}', 'rqworker', *self.worker_options, QUEUE_NAME)
-        self.start('scheduler', 'rqscheduler', '--interval', str(self.scheduler_interval))
+        self.start('scheduler', self.scheduler_command, '--interval', str(self.scheduler_interval))
         queue = Queue(QUEUE_NAME, connection=django_rq.get_connection(QUEUE_NAME))
         wait_until(
             lambda: (

@@ -227,3 +227,19 @@ def test_alert_rules_are_valid_and_fire_as_specified():
         text=True,
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def test_the_sub_second_scheduler_takes_fractions_and_refuses_nonsense(monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    started = []
+    monkeypatch.setattr('django_rq.get_scheduler', lambda name, interval: started.append((name, interval)) or Runner())
+    call_command('hedgehog_scheduler', '--interval', '0.25')
+    assert started == [(QUEUE_NAME, 0.25)]
+    with pytest.raises(CommandError, match='positive number'):
+        call_command('hedgehog_scheduler', '--interval', '0')
+
+
+class Runner:
+    def run(self):
+        pass

@@ -50,13 +50,13 @@ def start_process_services():
 
     An ``rqworker`` imports the sync job once (and the Kubernetes client with it): RQ forks a
     work horse per job and resolves the job function there, so without this every sync would
-    first spend ~0.3 s importing into a throw-away process. The ``rqscheduler`` keeps the
+    first spend ~0.3 s importing into a throw-away process. The scheduler process keeps the
     watchdog system job seeded. Every process bootstraps the chains.
     """
     command = sys.argv[1] if len(sys.argv) > 1 else ''
     if command in ('rqworker', 'rqworker-pool'):
         from . import jobs  # noqa: F401
-    if command == 'rqscheduler':
+    if command in ('rqscheduler', 'hedgehog_scheduler'):
         from .watchdog import keep_watchdog_scheduled
 
         keep_watchdog_scheduled()
