@@ -1,10 +1,12 @@
 """Detail-page panels, declared with NetBox's ``netbox.ui`` layout machinery."""
 
+from contextvars import ContextVar
+
 import yaml
+from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from netbox.ui import attrs, panels
-from netbox.ui.actions import CopyContent
 
 from .choices import ResourceSourceChoices
 from .tables import drifted_resources_url, step_durations
@@ -17,11 +19,12 @@ __all__ = (
     'FabricStatusPanel',
     'FabricSyncSettingsPanel',
     'ResourceAgentPanel',
+    'ResourceClusterSourcePanel',
     'ResourceConditionsPanel',
     'ResourceDriftPanel',
+    'ResourceGitSourcePanel',
     'ResourceKeyFieldsPanel',
     'ResourcePanel',
-    'ResourceSourcePanel',
     'SyncRunChangesPanel',
     'SyncRunCountsPanel',
     'SyncRunPanel',
@@ -40,63 +43,49 @@ class PresenceAttr(attrs.TextAttr):
 class MultilineTextAttr(attrs.TextAttr):
     """Text whose lines stay lines (one per source, for example)."""
 
-    template_name = 'netbox_hedgehog/attrs/multiline.html'
+    def get_value(self, obj):
+        value = super().get_value(obj)
+        return linebreaksbr(value, autoescape=True) if value else value
+
+
+# The context of the page being rendered, while a ContextAttributesPanel renders its attributes: NetBox hands an
+# attribute only the object, its name and the user's permissions and preferences, not what the view computed.
+page_context = ContextVar('page_context', default=None)
 
 
 class ContextAttributesPanel(panels.ObjectAttributesPanel):
-    """An attributes panel whose attributes may read the page's context, and whose empty ones may be left out.
+    """An attributes panel whose attributes may read the page's context, and whose empty rows may be left out.
 
-    NetBox hands an attribute only its name and the user's permissions and preferences; here it also
-    gets the page's context as ``page`` (what the view's ``get_extra_context`` added, for example).
+    NetBox's own ``get_context`` renders the rows; attributes read the page through :data:`page_context`
+    (what the view's ``get_extra_context`` added, for example).
     """
 
     hide_empty = False
 
     def get_context(self, context):
-        ctx = panels.ObjectPanel.get_context(self, context)
-        obj = ctx['object']
-        names = [name for name in self._attrs if self.shows(name, obj)]
-        rows = []
-        for name in names:
-            attr = self._attrs[name]
-            if self.hide_empty and attr.get_value(obj) in (None, '', [], {}):
-                continue
-            rows.append(
-                {
-                    'label': attr.label or self._name_to_label(name),
-                    'value': attr.render(
-                        obj,
-                        {
-                            'name': name,
-                            'perms': ctx['perms'],
-                            'preferences': context.get('preferences', {}),
-                            'page': context,
-                        },
-                    ),
-                }
-            )
-        return {**ctx, 'attrs': rows}
-
-    def shows(self, name, obj):
-        if self.only:
-            return name in self.only
-        return name not in self.exclude
+        token = page_context.set(context)
+        try:
+            ctx = super().get_context(context)
+        finally:
+            page_context.reset(token)
+        if self.hide_empty:
+            ctx['attrs'] = [row for row in ctx['attrs'] if row['value'] != attrs.ObjectAttribute.placeholder]
+        return ctx
 
     def should_render(self, context):
         return bool(context['attrs'])
+
+
+def page_value(name):
+    """What the view put into the page's context under ``name``; None outside a ContextAttributesPanel."""
+    return (page_context.get() or {}).get(name)
 
 
 class PageValueAttr(attrs.TextAttr):
     """A value the view put into the page's context (under ``accessor``), not one of the object's fields."""
 
     def get_value(self, obj):
-        return None  # rendered from the page's context in render()
-
-    def render(self, obj, context):
-        value = context.get('page', {}).get(self.accessor)
-        if value in (None, ''):
-            return self.placeholder
-        return format_html('<span class="{}">{}</span>', self.style or '', value)
+        return page_value(self.accessor)
 
 
 class FabricPanel(panels.ObjectAttributesPanel):
@@ -184,22 +173,26 @@ class ResourcePanel(panels.ObjectAttributesPanel):
     name = attrs.TextAttr('name', copy_button=True)
 
 
-class ResourceSourcePanel(ContextAttributesPanel):
-    """Where this row was read: the cluster's UID and resourceVersion, or the Git file and commit."""
+class ResourceClusterSourcePanel(panels.ObjectAttributesPanel):
+    """Where a cluster row was read: its UID and resourceVersion."""
 
     title = _('Source')
     uid = attrs.TextAttr('uid', label=_('UID'), style='font-monospace')
     resource_version = attrs.TextAttr('resource_version', label=_('Resource version'), style='font-monospace')
+
+    def should_render(self, context):
+        return context['object'].source == ResourceSourceChoices.KUBERNETES
+
+
+class ResourceGitSourcePanel(ContextAttributesPanel):
+    """Where a Git row was read: its file, and the commit the last applied run read."""
+
+    title = _('Source')
     source_path = attrs.TextAttr('source_path', label=_('Path'), style='font-monospace', copy_button=True)
     git_commit = PageValueAttr('git_commit_link', label=_('Commit (last run)'), style='font-monospace')
 
-    SOURCE_ATTRS = {
-        ResourceSourceChoices.KUBERNETES: ('uid', 'resource_version'),
-        ResourceSourceChoices.GIT: ('source_path', 'git_commit'),
-    }
-
-    def shows(self, name, obj):
-        return name in self.SOURCE_ATTRS.get(obj.source, ())
+    def should_render(self, context):
+        return context['object'].source == ResourceSourceChoices.GIT
 
 
 class ReferenceAttr(attrs.TextAttr):
@@ -218,7 +211,7 @@ class ReferenceAttr(attrs.TextAttr):
         if not value:
             return self.placeholder
         names = value if isinstance(value, list) else [value]
-        found = context.get('page', {}).get('resource_links', {}).get(self.accessor, {})
+        found = (page_value('resource_links') or {}).get(self.accessor, {})
         links = format_html_join(', ', '{}', ((_reference(name, found.get(name)),) for name in names))
         return format_html('<span>{}</span>', links)  # one element: the attribute cell spreads its children
 
@@ -351,21 +344,12 @@ class SyncRunChangesPanel(panels.ObjectPanel):
         return {**ctx, 'changes': run.changes, 'total': run.created + run.updated + run.deleted}
 
 
-class YAMLPanel(panels.ObjectPanel):
+class YAMLPanel(panels.JSONPanel):
     """A JSON field shown as YAML, the form operators write Hedgehog resources in."""
 
     template_name = 'netbox_hedgehog/panels/yaml.html'
 
-    def __init__(self, field_name, **kwargs):
-        super().__init__(**kwargs)
-        self.field_name = field_name
-        self.actions.append(CopyContent(f'panel_{field_name}'))
-
     def get_context(self, context):
         ctx = super().get_context(context)
-        data = getattr(ctx['object'], self.field_name)
-        return {
-            **ctx,
-            'field_name': self.field_name,
-            'yaml': yaml.safe_dump(data, sort_keys=False, default_flow_style=False) if data else '',
-        }
+        data = ctx['data']
+        return {**ctx, 'yaml': yaml.safe_dump(data, sort_keys=False, default_flow_style=False) if data else ''}

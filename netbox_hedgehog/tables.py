@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from netbox.tables import NetBoxTable, columns
 
 from .models import HedgehogFabric, HedgehogResource, SyncRun
+from .sources.base import source_classes
 
 __all__ = (
     'DriftCountColumn',
@@ -36,7 +37,7 @@ class DriftCountColumn(tables.Column):
 
 
 # The steps of a run in the order they run (jsonb keeps a dict's keys in an order of its own).
-STEP_ORDER = ('fetch_kubernetes', 'fetch_git', 'diff', 'apply')
+STEP_ORDER = (*(source.step for source in source_classes()), 'diff', 'apply')
 
 
 def step_durations(durations):

@@ -134,12 +134,13 @@ class ConnectionTestViewTestCase(RQQueueTestMixin, TestCase):
         self.grant(['change'])
         HedgehogFabric.objects.filter(pk=self.fabric.pk).update(
             connection_status=ConnectionStatusChoices.FAILED,
-            connection_message='Kubernetes: OK - fine\nGit: FAILED - no branch main',
+            connection_message='Kubernetes: OK - fine\nGit: FAILED - no branch <b>main</b>',
         )
         page = self.client.get(self.fabric.get_absolute_url())
         self.assertContains(page, f'action="{self.url(self.fabric)}"')
         self.assertContains(page, 'Test connection')
-        self.assertContains(page, 'Kubernetes: OK - fine<br>Git: FAILED - no branch main')
+        # One line per source; the text (a remote's answer, say) is escaped.
+        self.assertContains(page, 'Kubernetes: OK - fine<br>Git: FAILED - no branch &lt;b&gt;main&lt;/b&gt;')
 
 
 class ConnectionCheckJobTestCase(TestCase):

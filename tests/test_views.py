@@ -1,5 +1,7 @@
 """The plugin's UI views, through NetBox's own generic view test cases."""
 
+import re
+
 from django.urls import reverse
 from django.utils import timezone
 from utilities.testing import TestCase, ViewTestCases, create_tags
@@ -411,6 +413,27 @@ class HedgehogResourceDetailTestCase(TestCase):
         self.assertIn(f'<a href="{applied.get_absolute_url()}">{"a" * 40}</a>', content)
         self.assertNotIn('b' * 40, content)
         self.assertNotIn('uid-Switch-leaf-01', content)
+
+    def rows(self, content):
+        return re.findall(r'<th scope="row">([^<]+)</th>', content)
+
+    def test_key_fields_panel_leaves_out_unset_fields_and_agent_panel_is_hidden(self):
+        rows = self.rows(self.page('Switch', 'leaf-01'))
+        self.assertIn('ASN', rows)
+        self.assertIn('Profile', rows)
+        for label in ('VPC', 'Connection type', 'IPv4 namespace', 'Last heartbeat'):
+            self.assertNotIn(label, rows)
+        self.assertNotIn('Agent status', self.page('Switch', 'leaf-01'))
+
+    def test_source_panel_shows_the_rows_of_the_resources_source(self):
+        git_rows = self.rows(self.page('Switch', 'leaf-01', GIT))
+        self.assertIn('Path', git_rows)
+        self.assertIn('Commit (last run)', git_rows)  # a placeholder until a run applied something
+        self.assertNotIn('UID', git_rows)
+        cluster_rows = self.rows(self.page('Switch', 'leaf-01', CLUSTER))
+        self.assertIn('UID', cluster_rows)
+        self.assertIn('Resource version', cluster_rows)
+        self.assertNotIn('Commit (last run)', cluster_rows)
 
 
 class SyncRunViewTestCase(

@@ -1,4 +1,8 @@
+"""What every source shares: the normalised object and listing, the error type, and the registry of source classes."""
+
 from dataclasses import dataclass, field
+
+from ..choices import ResourceSourceChoices
 
 
 class SourceError(Exception):
@@ -43,3 +47,92 @@ class SourceListing:
     complete_kinds: set[str]
     revision: str = ''
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceCheck:
+    """The outcome of one source's "Test connection" probe."""
+
+    ok: bool
+    message: str
+
+    def __str__(self):
+        return f'{"OK" if self.ok else "FAILED"} - {self.message}'
+
+
+class NoSourceConfigured(SourceError):
+    """The fabric has none of the registered sources configured, so there is nothing to read or test."""
+
+
+class Source:
+    """One place a fabric's objects are read from, in the way NetBox's ``DataBackend`` is one place data is synced from.
+
+    A subclass is registered with :func:`register_source` and owns everything that differs between
+    sources: whether the fabric configures it, reading it, probing it for "Test connection", and the
+    words used for it in run records and messages. Callers iterate :func:`configured_sources` and never
+    name a source.
+
+    Attributes:
+        name: The ``ResourceSourceChoices`` value: ``SourceListing.source`` and the source stored on each resource
+        label: How errors, problems and test results name the source
+        step: The run's ``step_durations`` key for reading the source
+        revision_field: The ``SyncResult`` attribute (and sync run field) that records the listing's revision
+        setup_hint: What the operator sets to configure the source, for the "No source configured" message
+    """
+
+    name = None
+    label = None
+    step = None
+    revision_field = None
+    setup_hint = None
+
+    def __init__(self, fabric):
+        self.fabric = fabric
+
+    @classmethod
+    def is_configured(cls, fabric):
+        """True when the fabric holds enough settings for this source to be read."""
+        raise NotImplementedError
+
+    def fetch(self) -> SourceListing:
+        """Read everything the source holds for the fabric; raises :class:`SourceError` when it cannot be read."""
+        raise NotImplementedError
+
+    def probe(self) -> SourceCheck:
+        """One cheap call that proves the source can be reached with the fabric's settings, for "Test connection"."""
+        raise NotImplementedError
+
+    def describe(self, text):
+        """Prefix an error, a problem or a test result with the label, so the operator knows where it came from."""
+        return f'{self.label}: {text}'
+
+    def __str__(self):
+        return self.label
+
+
+registry = {}
+
+
+def register_source(cls):
+    """Register a :class:`Source` subclass under its ``name``, as NetBox's ``register_data_backend`` does backends."""
+    registry[cls.name] = cls
+    return cls
+
+
+def source_classes():
+    """The registered sources in ``ResourceSourceChoices`` order: the order a run reads and reports them in."""
+    return [registry[name] for name in ResourceSourceChoices.values()]
+
+
+def configured_sources(fabric):
+    """One :class:`Source` per source the fabric configures.
+
+    Raises :class:`NoSourceConfigured`, naming what may be set, when the fabric configures none: the one place
+    that message is worded, for both sync runs and "Test connection".
+    """
+    classes = source_classes()
+    sources = [cls(fabric) for cls in classes if cls.is_configured(fabric)]
+    if not sources:
+        hints = ' or '.join(cls.setup_hint for cls in classes)
+        raise NoSourceConfigured(f'No source configured: set {hints}.')
+    return sources

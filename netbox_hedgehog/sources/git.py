@@ -11,11 +11,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
+from git import Git, GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
 
+from ..choices import ResourceSourceChoices
 from ..kinds import FABRIC_KINDS, KINDS_BY_NAME
 from ..settings import plugin_setting
-from .base import ResourceObject, SourceError, SourceListing
+from .base import ResourceObject, Source, SourceCheck, SourceError, SourceListing, register_source
 
 # Git must fail rather than wait for a password on a terminal that a worker does not have.
 GIT_ENV = {'GIT_TERMINAL_PROMPT': '0'}
@@ -239,3 +240,40 @@ def _resource_object(document, source_path):
         annotations=metadata.get('annotations') or {},
         source_path=source_path,
     )
+
+
+@register_source
+class GitSource(Source):
+    """The fabric's GitOps repository: the custom resources its branch declares."""
+
+    name = ResourceSourceChoices.GIT
+    label = 'Git'
+    step = 'fetch_git'
+    revision_field = 'git_commit'
+    setup_hint = 'a Git repository'
+
+    @classmethod
+    def is_configured(cls, fabric):
+        return fabric.has_git_source
+
+    def fetch(self):
+        return read_git_repository(self.fabric)
+
+    def probe(self):
+        """``git ls-remote`` the fabric's branch: proves the URL, the credentials and that the branch exists."""
+        url, branch = self.fabric.git_repository_url, self.fabric.git_branch
+        shown = mask_credentials(url)
+        try:
+            with git_environment(self.fabric) as env:
+                output = Git().ls_remote(
+                    url,
+                    f'refs/heads/{branch}',
+                    env=env,
+                    kill_after_timeout=plugin_setting('kubernetes_timeout'),
+                )
+        except GitCommandError as exc:
+            return SourceCheck(False, f'cannot reach {shown}: {git_error_message(exc)}')
+        if not output.strip():
+            return SourceCheck(False, f'{shown} has no branch {branch}')
+        commit = output.split()[0]
+        return SourceCheck(True, f'{shown}: branch {branch} at {commit[:12]}')

@@ -8,9 +8,10 @@ import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
-from ..kinds import FABRIC_KINDS
+from ..choices import ResourceSourceChoices
+from ..kinds import FABRIC_KINDS, KINDS_BY_NAME
 from ..settings import plugin_setting
-from .base import ResourceObject, SourceError, SourceListing
+from .base import ResourceObject, Source, SourceCheck, SourceError, SourceListing, register_source
 
 PAGE_SIZE = 500
 # Seconds before the second attempt of a request; doubled before each further one (0.5 s, 1 s, 2 s, …).
@@ -262,3 +263,55 @@ def _resource_object(item, kind):
         resource_version=metadata.get('resourceVersion') or '',
         uid=metadata.get('uid') or '',
     )
+
+
+@register_source
+class KubernetesSource(Source):
+    """The fabric's Kubernetes API: the custom resources the cluster holds now."""
+
+    name = ResourceSourceChoices.KUBERNETES
+    label = 'Kubernetes'
+    step = 'fetch_kubernetes'
+    revision_field = 'kubernetes_revision'
+    setup_hint = 'a Kubernetes API'
+    # The kind the probe asks for: every Hedgehog fabric has switches.
+    probe_kind = KINDS_BY_NAME['Switch']
+
+    @classmethod
+    def is_configured(cls, fabric):
+        return fabric.has_kubernetes_source
+
+    def fetch(self):
+        return list_fabric_resources(self.fabric)
+
+    def probe(self):
+        """List at most one switch in the fabric's namespace: proves reachability, TLS and the token."""
+        kind = self.probe_kind
+        try:
+            api_client = build_api_client(self.fabric)
+        except SourceError as exc:
+            return SourceCheck(False, str(exc))
+        host = api_client.configuration.host
+        namespace = self.fabric.kubernetes_namespace or 'default'
+        try:
+            api = client.CustomObjectsApi(api_client)
+            api.list_namespaced_custom_object(
+                kind.group,
+                kind.version,
+                namespace,
+                kind.plural,
+                limit=1,
+                _request_timeout=plugin_setting('kubernetes_timeout'),
+            )
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return SourceCheck(
+                    True,
+                    f'{host} answers, but does not serve {kind.plural}.{kind.group} (are the Hedgehog CRDs installed?)',
+                )
+            return SourceCheck(False, str(api_error(exc, host, kind, namespace)))
+        except urllib3.exceptions.HTTPError as exc:
+            return SourceCheck(False, connection_error(exc, host))
+        finally:
+            api_client.close()
+        return SourceCheck(True, f'{host}: may list {kind.plural} in namespace {namespace}')

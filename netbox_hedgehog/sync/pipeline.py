@@ -4,26 +4,12 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from ..choices import ConnectionStatusChoices, ResourceSourceChoices, SyncOutcomeChoices
-from ..sources.base import SourceError
-from ..sources.git import read_git_repository
-from ..sources.kubernetes import list_fabric_resources
+from ..choices import ConnectionStatusChoices, SyncOutcomeChoices
+from ..sources.base import NoSourceConfigured, SourceError, configured_sources
 from .apply import apply_diff, stored_resources
 from .changes import MAX_RECORDED_CHANGES
 from .diff import diff_resources
 from .drift_records import record_drift
-
-SOURCES = (
-    # (label, source, the fabric property saying it is configured, reader, step name)
-    (
-        'Kubernetes',
-        ResourceSourceChoices.KUBERNETES,
-        'has_kubernetes_source',
-        list_fabric_resources,
-        'fetch_kubernetes',
-    ),
-    ('Git', ResourceSourceChoices.GIT, 'has_git_source', read_git_repository, 'fetch_git'),
-)
 
 
 @dataclass
@@ -81,25 +67,23 @@ def read_sources(fabric, result: SyncResult):
 
     ``connection_status`` says whether every configured source could be read.
     """
-    configured = [source for source in SOURCES if getattr(fabric, source[2])]
-    if not configured:
-        result.errors.append('No source configured: set a Kubernetes API or a Git repository.')
+    try:
+        sources = configured_sources(fabric)
+    except NoSourceConfigured as exc:
+        result.errors.append(str(exc))
         return []
     listings = []
-    for label, source, _configured, read, step in configured:
-        with result.step(step):
+    for source in sources:
+        with result.step(source.step):
             try:
-                listing = read(fabric)
+                listing = source.fetch()
             except SourceError as exc:
-                result.errors.append(f'{label}: {exc}')
+                result.errors.append(source.describe(exc))
                 continue
         listings.append(listing)
         result.invalid += len(listing.problems)
-        result.problems.extend(f'{label}: {problem}' for problem in listing.problems)
-        if source == ResourceSourceChoices.GIT:
-            result.git_commit = listing.revision
-        else:
-            result.kubernetes_revision = listing.revision
+        result.problems.extend(source.describe(problem) for problem in listing.problems)
+        setattr(result, source.revision_field, listing.revision)
     result.connection_status = ConnectionStatusChoices.FAILED if result.errors else ConnectionStatusChoices.CONNECTED
     return listings
 

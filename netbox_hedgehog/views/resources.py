@@ -98,7 +98,8 @@ class HedgehogResourceView(generic.ObjectView):
     layout = layout.SimpleLayout(
         left_panels=[
             panels.ResourcePanel(),
-            panels.ResourceSourcePanel(),
+            panels.ResourceClusterSourcePanel(),
+            panels.ResourceGitSourcePanel(),
             panels.ResourceKeyFieldsPanel(),
             panels.ResourceAgentPanel(),
             TagsPanel(),
