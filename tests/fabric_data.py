@@ -1,6 +1,13 @@
-"""Fabrics with secrets, shared by the UI and API tests that check the secrets never leak."""
+"""Test data: fabrics with secrets (for the tests that check the secrets never leak), a small wiring
+read from both sources, and the demo wiring the plugin ships."""
 
+from pathlib import Path
+
+import netbox_hedgehog
 from netbox_hedgehog.models import HedgehogFabric
+
+# The demo wiring shipped with the plugin (dev/demo loads it): a realistic GitOps directory.
+DEMO_WIRING = Path(netbox_hedgehog.__file__).parent / 'fixtures' / 'demo-wiring'
 
 TOKEN = 'secret-token-views-0123456789'
 KUBECONFIG = """\

@@ -18,9 +18,9 @@ from rq import Queue
 
 from netbox_hedgehog.scheduling.health import process_health
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
+from tests.fabric_data import DEMO_WIRING
 
 NETBOX = str(Path(sys.executable).with_name('netbox'))
-DEMO_WIRING = Path(__file__).resolve().parents[1] / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring'
 GIT_AUTHOR = git.Actor('test', 'test@localhost')
 
 

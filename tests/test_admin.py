@@ -28,6 +28,7 @@ ADMIN_INSTALLED = apps.is_installed('django.contrib.admin')
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(ADMIN_INSTALLED, reason='this process is the admin-enabled run')
 def test_admin_enabled_suite():
     """Run this module with the admin enabled, in a subprocess on its own database, and require it to pass."""

@@ -1,14 +1,13 @@
 """The REST API, through NetBox's API view test cases, and the write-only secrets."""
 
-from core.models import ObjectType
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import status
-from users.models import ObjectPermission
 from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from tests.base import ObjectPermissionMixin, PluginAPIMixin
 from tests.fabric_data import (
     CONNECTION,
     GIT_SSH_KEY,
@@ -19,10 +18,6 @@ from tests.fabric_data import (
     create_fabrics,
     create_wiring,
 )
-
-
-class PluginAPIMixin:
-    view_namespace = 'plugins-api:netbox_hedgehog'
 
 
 class HedgehogFabricAPITestCase(
@@ -359,7 +354,7 @@ class FabricSecretsUITestCase(TestCase):
                         self.assertNotIn(secret, body)
 
 
-class SyncStatusAPITestCase(PluginAPIMixin, APITestCase):
+class SyncStatusAPITestCase(PluginAPIMixin, ObjectPermissionMixin, APITestCase):
     """GET fabrics/sync-status/: the --status report, for the fabrics the caller may view."""
 
     @classmethod
@@ -367,11 +362,7 @@ class SyncStatusAPITestCase(PluginAPIMixin, APITestCase):
         create_fabrics()
 
     def test_status_lists_only_viewable_fabrics_and_says_when_no_worker_runs(self):
-        permission = ObjectPermission.objects.create(
-            name='fabric-1 only', actions=['view'], constraints={'name': 'fabric-1'}
-        )
-        permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
-        permission.users.add(self.user)
+        self.grant(HedgehogFabric, 'view', name='fabric-1')
         url = reverse('plugins-api:netbox_hedgehog-api:hedgehogfabric-sync-status')
 
         data = self.client.get(url, **self.header).json()

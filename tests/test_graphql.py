@@ -8,17 +8,15 @@ filter test per filter kind. tests/test_api.py's cases are built from the REST m
 
 import json
 
-from core.models import ObjectType
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework import status
-from users.models import ObjectPermission
 from utilities.testing import APITestCase, APIViewTestCases
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.graphql.types import HedgehogFabricType, HedgehogResourceType, SyncRunType
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.models.fabric import SECRET_FIELDS
+from tests.base import FabricViewMixin, GraphQLMixin
 from tests.fabric_data import CONNECTION, KUBECONFIG_SECRET, TOKEN, create_fabrics, create_wiring
 
 
@@ -76,7 +74,7 @@ class HedgehogFabricGraphQLTestCase(APIViewTestCases.GraphQLTestCase):
         create_resources_and_runs()
 
 
-class HedgehogResourceGraphQLTestCase(APIViewTestCases.GraphQLTestCase):
+class HedgehogResourceGraphQLTestCase(FabricViewMixin, APIViewTestCases.GraphQLTestCase):
     model = HedgehogResource
     graphql_base_name = 'hedgehog_resource'
 
@@ -84,24 +82,14 @@ class HedgehogResourceGraphQLTestCase(APIViewTestCases.GraphQLTestCase):
     def setUpTestData(cls):
         create_resources_and_runs()
 
-    def setUp(self):
-        super().setUp()
-        # The type's ``fabric`` is not nullable: without view permission on fabrics the query errors.
-        self.add_permissions('netbox_hedgehog.view_hedgehogfabric')
 
-
-class SyncRunGraphQLTestCase(APIViewTestCases.GraphQLTestCase):
+class SyncRunGraphQLTestCase(FabricViewMixin, APIViewTestCases.GraphQLTestCase):
     model = SyncRun
     graphql_base_name = 'hedgehog_sync_run'
 
     @classmethod
     def setUpTestData(cls):
         create_resources_and_runs()
-
-    def setUp(self):
-        super().setUp()
-        # The type's ``fabric`` is not nullable: without view permission on fabrics the query errors.
-        self.add_permissions('netbox_hedgehog.view_hedgehogfabric')
 
 
 class HedgehogSchemaCoverageTestCase(APIViewTestCases.GraphQLSchemaCoverageTestCase):
@@ -124,26 +112,12 @@ class HedgehogSchemaCoverageTestCase(APIViewTestCases.GraphQLSchemaCoverageTestC
         )
 
 
-class HedgehogGraphQLQueryTestCase(APITestCase):
+class HedgehogGraphQLQueryTestCase(GraphQLMixin, APITestCase):
     """Hand-written queries: what an operator's script would ask."""
 
     @classmethod
     def setUpTestData(cls):
         cls.fabrics = create_resources_and_runs()
-
-    def grant_view(self, model, **constraints):
-        permission = ObjectPermission.objects.create(
-            name=f'view {model._meta.model_name}',
-            actions=['view'],
-            constraints=constraints or None,
-        )
-        permission.users.add(self.user)
-        permission.object_types.add(ObjectType.objects.get_for_model(model))
-
-    def query(self, text):
-        response = self.client.post(reverse('graphql'), data={'query': text}, format='json', **self.header)
-        self.assertHttpStatus(response, status.HTTP_200_OK)
-        return json.loads(response.content)
 
     def test_fabric_with_its_resources_and_runs(self):
         for model in (HedgehogFabric, HedgehogResource, SyncRun):

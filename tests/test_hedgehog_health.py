@@ -66,6 +66,7 @@ def test_a_worker_with_a_stale_heartbeat_is_not_alive(tasks_redis):
         health('--worker')
 
 
+@pytest.mark.integration
 def test_unreachable_redis_is_unhealthy_with_one_line_reason():
     completed = cli('--scheduler', env={'HEDGEHOG_REDIS_PORT': '1'})
     assert completed.returncode == 1, completed

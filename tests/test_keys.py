@@ -6,12 +6,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-import netbox_hedgehog
 from netbox_hedgehog.keys import EXTRACTORS, KEY_FIELD_DEFAULTS, key_fields
 from netbox_hedgehog.keys.common import MAX_LENGTH, timestamp
 from netbox_hedgehog.kinds import FABRIC_KINDS
+from tests.fabric_data import DEMO_WIRING
 
-DEMO_WIRING = Path(netbox_hedgehog.__file__).parent / 'fixtures' / 'demo-wiring'
 SAMPLES = Path(__file__).resolve().parents[2] / 'shared' / 'hedgehog' / 'samples'
 ALL_KINDS = [kind.kind for kind in FABRIC_KINDS]
 

@@ -17,13 +17,12 @@ from types import SimpleNamespace
 import pytest
 from git import Git, Repo
 
-import netbox_hedgehog
 from netbox_hedgehog.kinds import FABRIC_KINDS
 from netbox_hedgehog.sources.base import SourceError
 from netbox_hedgehog.sources.git import GIT_ENV, git_environment, mask_credentials, read_git_repository
+from tests.fabric_data import DEMO_WIRING
 
 ALL_KINDS = {kind.kind for kind in FABRIC_KINDS}
-DEMO_WIRING = Path(netbox_hedgehog.__file__).parent / 'fixtures' / 'demo-wiring'
 SAMPLES = Path(__file__).resolve().parents[2] / 'shared' / 'hedgehog' / 'samples'
 
 SWITCH = """\

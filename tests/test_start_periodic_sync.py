@@ -94,6 +94,7 @@ def test_manual_trigger_of_a_disabled_fabric_is_refused(tasks_redis):
         run('--manual-trigger', '--fabric-id', str(fabric.pk))
 
 
+@pytest.mark.integration
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ('args', 'message'),

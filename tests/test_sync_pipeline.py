@@ -9,11 +9,11 @@ import pytest
 from netbox_hedgehog.choices import ConnectionStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
 from netbox_hedgehog.sync.pipeline import sync_fabric
+from tests.fabric_data import DEMO_WIRING
 from tests.kmock_server import kube_api
 
 pytestmark = pytest.mark.django_db
 
-DEMO_WIRING = Path(__file__).resolve().parents[1] / 'netbox_hedgehog' / 'fixtures' / 'demo-wiring'
 AUTHOR = git.Actor('test', 'test@localhost')
 
 

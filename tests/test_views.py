@@ -10,6 +10,7 @@ from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, S
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.tables import SyncRunTable
 from netbox_hedgehog.views.resources import resource_links
+from tests.base import PluginURLMixin
 from tests.fabric_data import (
     ATTACHMENT,
     CONNECTION,
@@ -24,13 +25,6 @@ from tests.fabric_data import (
 )
 
 GIT, CLUSTER = ResourceSourceChoices.GIT, ResourceSourceChoices.KUBERNETES
-
-
-class PluginURLMixin:
-    """NetBox's view test cases name URLs ``app:model_action``; a plugin's live under ``plugins:``."""
-
-    def _get_base_url(self):
-        return f'plugins:{self.model._meta.app_label}:{self.model._meta.model_name}_{{}}'
 
 
 class HedgehogFabricViewTestCase(

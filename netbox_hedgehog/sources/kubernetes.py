@@ -20,6 +20,8 @@ DEFAULT_RETRIES = 3
 # Only these answers may be worth asking again; 400/401/403/404/422 never change by waiting.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 REVISION_LENGTH = 500
+# The pause between attempts; tests replace it to record the back-off instead of waiting it out.
+sleep = time.sleep
 
 
 class KubeconfigError(SourceError):
@@ -138,7 +140,7 @@ def call_with_retries(call, attempts=None):
             if attempt == attempts or not is_transient(exc):
                 exc.attempts = attempt
                 raise
-        time.sleep(BACKOFF * 2 ** (attempt - 1))
+        sleep(BACKOFF * 2 ** (attempt - 1))
     raise AssertionError('unreachable')
 
 

@@ -7,8 +7,6 @@ appears in the page's "Connection test" panel. Screenshots of each step are save
 ``test-artifacts/screenshots/``.
 """
 
-import time
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -16,6 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from netbox_hedgehog.choices import ConnectionStatusChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from tests.faults.checks import fabric_after
 from tests.live import wait_until
 
 pytestmark = pytest.mark.integration
@@ -49,11 +48,12 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
     # Creating the fabric schedules its chain; the scheduler and worker run the first sync at once.
     first = wait_until(
         lambda: SyncRun.objects.filter(fabric=fabric).exclude(outcome=SyncOutcomeChoices.RUNNING).first(),
-        timeout=60,
+        timeout=120,
         interval=0.5,
         message='the first scheduled sync finished',
     )
     assert (first.trigger, first.outcome) == (SyncTriggerChoices.SCHEDULE, SyncOutcomeChoices.SUCCESS), first.error
+    fabric_after(first)  # the pages show the fabric's state, written just after the run's record
     resource_count = fabric.resources.count()
     assert resource_count > 0
 
@@ -97,22 +97,23 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
         )
     )
 
-    # Reload (bounded) until the worker's manual run is in the table.
-    deadline = time.monotonic() + 60
-    while True:
-        rows = sync_run_rows(browser)
-        manual = [cells for cells in rows if 'Manual' in cells]
-        if manual and 'Success' in manual[0]:
-            break
-        assert time.monotonic() < deadline, f'no finished manual run on the page after 60 s: {rows}'
-        time.sleep(1)
-        browser.refresh()
-        wait.until(expected_conditions.presence_of_element_located((By.XPATH, SYNC_RUNS_TABLE)))
-    assert rows[0][1] == 'Manual', rows  # the newest run heads the table
+    # Once the worker has recorded the manual run (and the fabric's state after it), a reload shows it.
+    run = wait_until(
+        lambda: (
+            SyncRun.objects.filter(fabric=fabric, trigger=SyncTriggerChoices.MANUAL).exclude(finished_at=None).first()
+        ),
+        timeout=120,
+        interval=0.2,
+        message='the manual run recorded',
+    )
+    assert run.outcome == SyncOutcomeChoices.SUCCESS, run.error
+    fabric_after(run)
+    browser.refresh()
+    wait.until(expected_conditions.presence_of_element_located((By.XPATH, SYNC_RUNS_TABLE)))
+    rows = sync_run_rows(browser)
+    assert rows[0][1] == 'Manual' and 'Success' in rows[0], rows  # the newest run heads the table
     assert SyncRun.objects.filter(fabric=fabric).count() == 2  # the scheduled run is still recorded
     browser.save_screenshot(str(screenshots / 'fabric-detail-after.png'))
-    run = SyncRun.objects.get(fabric=fabric, trigger=SyncTriggerChoices.MANUAL)
-    assert run.outcome == SyncOutcomeChoices.SUCCESS
 
     # "Test connection": queued, run by the worker, its result shown in the "Connection test" panel.
     browser.find_element(By.XPATH, "//button[normalize-space(.)='Test connection']").click()
@@ -121,11 +122,13 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
             (By.XPATH, "//*[contains(normalize-space(.), 'Queued a connection test of browser-demo')]"),
         )
     )
-    deadline = time.monotonic() + 60
-    while not browser.find_elements(By.XPATH, "//span[@id='attr_connection_message'][starts-with(., 'Git: OK')]"):
-        assert time.monotonic() < deadline, 'no connection test result on the page after 60 s'
-        time.sleep(1)
-        browser.refresh()
+    wait_until(
+        lambda: HedgehogFabric.objects.get(pk=fabric.pk).connection_message.startswith('Git: OK'),
+        timeout=120,
+        interval=0.2,
+        message='the connection test recorded',
+    )
+    browser.refresh()
     result = browser.find_element(By.ID, 'attr_connection_message').text
     assert f'{gitops_repo}: branch main at' in result
     browser.save_screenshot(str(screenshots / 'fabric-detail-connection.png'))

@@ -3,6 +3,7 @@
 import contextlib
 import os
 import signal
+from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 from rq import Queue, Worker
 
-from netbox_hedgehog.choices import SyncOutcomeChoices
-from netbox_hedgehog.models import HedgehogResource, SyncRun
+from netbox_hedgehog.choices import SyncOutcomeChoices, SyncStatusChoices
+from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.health import live_schedulers
 from netbox_hedgehog.scheduling.scheduler import CHAIN_JOB_PREFIX, QUEUE_NAME, chain_job_id
 from tests.live import LiveProcesses, wait_until
@@ -29,7 +30,7 @@ class FaultProcesses(LiveProcesses):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.queue = Queue(QUEUE_NAME, connection=django_rq.get_connection(QUEUE_NAME))
 
-    def start_worker(self, name, serve_default=False, timeout=60):
+    def start_worker(self, name, serve_default=False, timeout=120):
         """An ``rqworker`` on the plugin's queue (and NetBox's ``default``, where the watchdog system job runs)."""
         queues = [QUEUE_NAME, 'default'] if serve_default else [QUEUE_NAME]
         self.start(name, 'rqworker', *queues)
@@ -41,7 +42,7 @@ class FaultProcesses(LiveProcesses):
             message=f'{name} registered in Redis',
         )
 
-    def start_scheduler(self, name='scheduler', timeout=60):
+    def start_scheduler(self, name='scheduler', timeout=120):
         """An ``rqscheduler --interval 1`` (it also runs the plugin's watchdog keeper thread)."""
         before = set(live_schedulers(self.queue.connection))
         self.start(name, 'rqscheduler', '--interval', '1')
@@ -113,15 +114,16 @@ class Cluster:
 
 
 def finished_runs(fabric, after=None, trigger=None):
+    """The fabric's finished runs (started after ``after``), oldest first."""
     runs = SyncRun.objects.filter(fabric=fabric).exclude(finished_at=None)
     if after is not None:
         runs = runs.filter(started_at__gt=after)
     if trigger is not None:
         runs = runs.filter(trigger=trigger)
-    return list(runs.order_by('started_at'))
+    return runs.order_by('started_at')
 
 
-def wait_for_run(fabric, after, outcome=None, timeout=30, trigger=None):
+def wait_for_run(fabric, after, outcome=None, timeout=60, trigger=None):
     """The first run started after ``after`` that finished (with ``outcome``, if given) within ``timeout`` s."""
 
     def found():
@@ -134,6 +136,21 @@ def wait_for_run(fabric, after, outcome=None, timeout=30, trigger=None):
         interval=0.2,
         message=f'a {outcome or "finished"} run of {fabric} after {after:%H:%M:%S.%f}',
     )
+
+
+def fabric_after(run, timeout=60):
+    """The run's fabric once its state records ``run`` (or a later run) and no run is in progress.
+
+    A run saves its own record just before it writes the fabric's state: read right after the
+    record appears, the fabric can still say "syncing" and show the previous run's outcome.
+    """
+
+    def recorded():
+        fabric = HedgehogFabric.objects.get(pk=run.fabric_id)
+        settled = fabric.last_sync and fabric.last_sync >= run.started_at
+        return fabric if settled and fabric.sync_status != SyncStatusChoices.SYNCING else None
+
+    return wait_until(recorded, timeout=timeout, interval=0.05, message=f'the fabric state written after run {run.pk}')
 
 
 def assert_no_overlap(fabric):
@@ -150,23 +167,69 @@ def assert_no_overlap(fabric):
     assert len(planned) == len(set(planned)), 'a planned slot ran twice (two chains)'
 
 
-def assert_one_chain(redis, fabrics):
-    """Exactly one chain entry per periodic fabric in rq-scheduler, and never one twice in the queue."""
-    entries = sorted(
-        job_id.decode()
-        for job_id in redis.zrange(SCHEDULED_JOBS, 0, -1)
-        if job_id.decode().startswith(CHAIN_JOB_PREFIX)
-    )
-    queued = [
-        job_id for job_id in Queue(QUEUE_NAME, connection=redis).get_job_ids() if job_id.startswith(CHAIN_JOB_PREFIX)
-    ]
-    assert len(queued) == len(set(queued)), f'a chain job is queued twice: {queued}'
-    # A chain is either waiting in rq-scheduler or (between two polls) in the queue, never in both.
-    assert not set(entries) & set(queued), (entries, queued)
-    assert sorted(set(entries) | set(queued)) == sorted(chain_job_id(f.pk) for f in fabrics if f.is_periodic), (
-        entries,
-        queued,
-    )
+def chain_places(redis):
+    """Where each chain job is at one instant: {job_id: ['scheduled' | 'queued' | 'running', ...]}.
+
+    Read in one MULTI, so the lists are from the same moment. ``queued`` counts the queue and the
+    list a worker moves a job through as it takes it (RQ's intermediate queue); ``running`` is a
+    started job whose worker process is alive (a killed worker's entry stays in the registry).
+    """
+    queue = Queue(QUEUE_NAME, connection=redis)
+    with redis.pipeline() as pipe:
+        pipe.zrange(SCHEDULED_JOBS, 0, -1)
+        pipe.lrange(queue.key, 0, -1)
+        pipe.lrange(queue.intermediate_queue_key, 0, -1)
+        pipe.zrange(queue.started_job_registry.key, 0, -1)
+        scheduled, queued, taken, started = ([item.decode() for item in items] for items in pipe.execute())
+    places = defaultdict(list)
+    for job_id in scheduled:
+        places[job_id].append('scheduled')
+    for job_id in queued + taken:
+        places[job_id].append('queued')
+    running = {key.rpartition(':')[0] for key in started} & jobs_of_live_workers(redis)
+    for job_id in running:
+        places[job_id].append('running')
+    return {job_id: where for job_id, where in places.items() if job_id.startswith(CHAIN_JOB_PREFIX)}
+
+
+def jobs_of_live_workers(redis):
+    """The current jobs of the workers whose process is alive (all run on this machine)."""
+    jobs = set()
+    for key in redis.scan_iter('rq:worker:*'):
+        current, pid = redis.hmget(key, 'current_job', 'pid')
+        # A worker whose registration a flush removed no longer records its pid: take it as alive.
+        if current and (not pid or Path(f'/proc/{int(pid)}').exists()):
+            jobs.add(current.decode())
+    return jobs
+
+
+def assert_one_chain(redis, fabrics, timeout=30):
+    """Exactly one chain per periodic fabric of ``fabrics``, and no chain of any other fabric.
+
+    A chain job is in one place at a time: waiting in rq-scheduler, in the queue, or run by a
+    worker. Moving on, it is briefly in two (rq-scheduler queues a job before it removes the
+    entry; a run schedules its successor before it ends) or, with a worker of two queues, in
+    none (taken, not yet registered as started). So this waits for a moment at which every chain
+    is in exactly one place; a chain job queued twice fails at once.
+    """
+    expected = {chain_job_id(fabric.pk) for fabric in fabrics if fabric.is_periodic}
+    seen = {}
+
+    def settled():
+        seen.update(places=chain_places(redis))
+        twice = {job_id: where for job_id, where in seen['places'].items() if where.count('queued') > 1}
+        assert not twice, f'a chain job is queued twice: {twice}'
+        return set(seen['places']) == expected and all(len(where) == 1 for where in seen['places'].values())
+
+    try:
+        wait_until(settled, timeout=timeout, interval=0.05, message='one place per chain')
+    except TimeoutError:
+        raise AssertionError(f'expected one chain each for {sorted(expected)}; last seen {seen["places"]}') from None
+
+
+def chain_alive(fabric):
+    """The fabric's chain job is somewhere: waiting, queued or being run (see :func:`chain_places`)."""
+    return chain_job_id(fabric.pk) in chain_places(django_rq.get_connection(QUEUE_NAME))
 
 
 def seconds_since(moment: datetime):

