@@ -191,6 +191,7 @@ class KubeAPI:
             'kubernetes_ca_cert': '',
             'kubernetes_namespace': 'default',
             'kubeconfig': '',
+            'allow_insecure_transport': True,  # kmock serves plain http://
             **overrides,
         }
 
