@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 
+import aiohttp.test_utils
 import kmock
 import yaml
 
@@ -191,6 +192,7 @@ class KubeAPI:
             'kubernetes_ca_cert': '',
             'kubernetes_namespace': 'default',
             'kubeconfig': '',
+            'allow_insecure_transport': True,  # kmock serves plain http://
             **overrides,
         }
 
@@ -208,9 +210,18 @@ class KubeAPI:
         )
 
 
+class TLSTestServer(aiohttp.test_utils.RawTestServer):
+    """aiohttp's test server with TLS: kmock takes the server class, but has no TLS option of its own."""
+
+    ssl_context = None
+
+    async def start_server(self, **kwargs):
+        await super().start_server(ssl=self.ssl_context, **kwargs)
+
+
 @contextlib.contextmanager
-def kube_api(kinds=FABRIC_KINDS):
-    """Serve an emulated Kubernetes API for the duration of the ``with`` block."""
+def kube_api(kinds=FABRIC_KINDS, ssl_context=None):
+    """Serve an emulated Kubernetes API for the duration of the ``with`` block (over https:// with ``ssl_context``)."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name='kmock', daemon=True)
     thread.start()
@@ -220,7 +231,11 @@ def kube_api(kinds=FABRIC_KINDS):
         for kind in kinds:
             emulator.resources[kind.group, kind.version, kind.plural] = {'kind': kind.kind, 'namespaced': True}
         await emulator.__aenter__()
-        server = kmock.Server(emulator)
+        if ssl_context is None:
+            server = kmock.Server(emulator)
+        else:
+            server_cls = type('KubeAPITLSServer', (TLSTestServer,), {'ssl_context': ssl_context})
+            server = kmock.Server(emulator, server_cls=server_cls)
         await server.__aenter__()
         return emulator, server
 

@@ -177,7 +177,7 @@ class ConnectionCheckJobTestCase(TestCase):
 
     def test_kubernetes_with_a_kubeconfig(self):
         with kube_api() as api:
-            result = self.check(kubeconfig=api.kubeconfig())
+            result = self.check(kubeconfig=api.kubeconfig(), allow_insecure_transport=True)
         self.assertEqual(result['status'], ConnectionStatusChoices.CONNECTED)
 
     def test_kubernetes_rejected_token(self):
@@ -195,7 +195,7 @@ class ConnectionCheckJobTestCase(TestCase):
         self.assertIn('does not serve switches.wiring.githedgehog.com', result['message'])
 
     def test_kubernetes_unreachable(self):
-        result = self.check(kubernetes_server='http://127.0.0.1:9', kubernetes_token='t')
+        result = self.check(kubernetes_server='http://127.0.0.1:9', kubernetes_token='t', allow_insecure_transport=True)
         self.assertEqual(result['status'], ConnectionStatusChoices.FAILED)
         self.assertIn('Kubernetes: FAILED - cannot reach the Kubernetes API at http://127.0.0.1:9', result['message'])
 

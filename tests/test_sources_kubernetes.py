@@ -25,12 +25,11 @@ from kubernetes import client
 from netbox_hedgehog.kinds import FABRIC_KINDS
 from netbox_hedgehog.sources import kubernetes as kubernetes_source
 from netbox_hedgehog.sources.base import SourceError
+from netbox_hedgehog.sources.kube_credentials import KubeconfigError, parse_kubeconfig
 from netbox_hedgehog.sources.kubernetes import (
     PAGE_SIZE,
-    KubeconfigError,
     build_api_client,
     list_fabric_resources,
-    parse_kubeconfig,
     revision_string,
 )
 from tests.kmock_server import TOKEN, kube_api, resource_of
@@ -47,6 +46,8 @@ def make_fabric(**fields):
         'kubernetes_namespace': 'default',
         'kubeconfig': '',
         'kubernetes_verify_tls': True,
+        'kubernetes_in_cluster': False,
+        'allow_insecure_transport': False,
     }
     return SimpleNamespace(**{**defaults, **fields})
 
@@ -379,7 +380,9 @@ def test_a_reset_connection_is_retried(settings, fast_backoff):
     url = f'http://127.0.0.1:{listener.getsockname()[1]}'
     try:
         with pytest.raises(SourceError) as caught:
-            list_fabric_resources(make_fabric(kubernetes_server=url, kubernetes_token=TOKEN))
+            list_fabric_resources(
+                make_fabric(kubernetes_server=url, kubernetes_token=TOKEN, allow_insecure_transport=True)
+            )
     finally:
         listener.close()
 
@@ -408,7 +411,9 @@ def test_an_unreachable_server_fails_quickly_and_readably(pauses):
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
-    fabric = make_fabric(kubernetes_server=f'http://127.0.0.1:{port}', kubernetes_token=TOKEN)
+    fabric = make_fabric(
+        kubernetes_server=f'http://127.0.0.1:{port}', kubernetes_token=TOKEN, allow_insecure_transport=True
+    )
 
     with pytest.raises(SourceError) as caught:
         list_fabric_resources(fabric)
@@ -641,14 +646,16 @@ def test_a_tls_failure_is_not_retried(tls_server, fast_backoff):
 def test_a_kubeconfig_pointing_at_the_server_works(api):
     api.add(manifest('Switch', 'spine-01', {'role': 'spine'}))
 
-    listing = list_fabric_resources(make_fabric(kubeconfig=api.kubeconfig(token='from-kubeconfig')))
+    listing = list_fabric_resources(
+        make_fabric(kubeconfig=api.kubeconfig(token='from-kubeconfig'), allow_insecure_transport=True)
+    )
 
     assert [obj.key for obj in listing.objects] == [('Switch', 'default', 'spine-01')]
     assert api.list_requests('Switch')[0].headers['Authorization'] == 'Bearer from-kubeconfig'
 
 
-def test_server_token_and_ca_configure_a_client_of_its_own():
-    pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+def test_server_token_and_ca_configure_a_client_of_its_own(tls_server):
+    _, pem = tls_server
     fabric = make_fabric(kubernetes_server='https://10.0.0.1:6443', kubernetes_token=TOKEN, kubernetes_ca_cert=pem)
 
     default_before = default_configuration()
@@ -657,7 +664,8 @@ def test_server_token_and_ca_configure_a_client_of_its_own():
     configuration = api_client.configuration
     assert configuration.host == 'https://10.0.0.1:6443'
     assert configuration.verify_ssl is True
-    assert configuration.ca_cert_data == pem
+    ssl_context = api_client.rest_client.pool_manager.connection_pool_kw['ssl_context']
+    assert [ca['subject'] for ca in ssl_context.get_ca_certs()] == [((('commonName', 'kmock test'),),)]
     assert configuration.get_api_key_with_prefix('authorization') == f'Bearer {TOKEN}'
     assert default_configuration() == default_before
     api_client.close()
@@ -666,7 +674,7 @@ def test_server_token_and_ca_configure_a_client_of_its_own():
 def test_a_kubeconfig_leaves_the_default_configuration_alone(api):
     default_before = default_configuration()
 
-    api_client = build_api_client(make_fabric(kubeconfig=api.kubeconfig()))
+    api_client = build_api_client(make_fabric(kubeconfig=api.kubeconfig(), allow_insecure_transport=True))
 
     assert api_client.configuration.host == api.url
     assert default_configuration() == default_before
@@ -680,12 +688,11 @@ def test_no_source_configured(monkeypatch):
         build_api_client(make_fabric())
 
 
-def test_in_cluster_is_used_inside_a_pod(monkeypatch):
+def test_the_in_cluster_account_is_not_used_unless_the_fabric_says_so(monkeypatch):
     monkeypatch.setenv('KUBERNETES_SERVICE_HOST', '10.96.0.1')
     monkeypatch.setenv('KUBERNETES_SERVICE_PORT', '443')
 
-    # No service account is mounted here, which proves the in-cluster loader was the one asked.
-    with pytest.raises(SourceError, match='^cannot use the Kubernetes configuration: .*token file'):
+    with pytest.raises(SourceError, match='^no Kubernetes API configured$'):
         build_api_client(make_fabric())
 
 

@@ -1,6 +1,5 @@
 import re
 
-from cryptography import x509
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -244,27 +243,63 @@ class HedgehogFabric(NetBoxModel):
             errors['sync_interval'] = _('The sync interval must be 0 (off) or at least {minimum} seconds.').format(
                 minimum=minimum
             )
-        if self.kubernetes_server and not self.kubernetes_server.startswith(('https://', 'http://')):
-            errors['kubernetes_server'] = _('The API server must be an http:// or https:// URL.')
-        if self.kubeconfig and self.kubernetes_server:
-            errors['kubeconfig'] = _('Give either a kubeconfig or an API server, not both.')
-        elif self.kubeconfig:
-            from ..sources.kubernetes import KubeconfigError, parse_kubeconfig
-
-            try:
-                parse_kubeconfig(self.kubeconfig)
-            except KubeconfigError as exc:
-                errors['kubeconfig'] = str(exc)
-        if self.kubernetes_ca_cert:
-            try:
-                x509.load_pem_x509_certificates(self.kubernetes_ca_cert.strip().encode())
-            except ValueError:
-                errors['kubernetes_ca_cert'] = _(
-                    'The CA certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----).'
-                )
+        errors.update(self._kubernetes_errors())
         if self.git_repository_url and not GIT_URL.match(self.git_repository_url):
             errors['git_repository_url'] = _(
                 'Give an https://, http://, ssh:// or git:// URL, user@host:path, or an absolute local path.'
             )
         if errors:
             raise ValidationError(errors)
+
+    def _kubernetes_errors(self):
+        """The Kubernetes settings' errors by field, with the same checks the client makes before every request.
+
+        The token is stripped here (a pasted trailing newline would otherwise end up in the
+        ``Authorization`` header); a kubeconfig holding anything but inline credentials is refused
+        with the key named.
+        """
+        from ..sources.kube_credentials import (
+            ClusterCredentials,
+            CredentialError,
+            check_pem,
+            check_server,
+            check_token,
+            check_transport,
+            read_kubeconfig,
+        )
+
+        if self.kubernetes_in_cluster:
+            if self.kubernetes_server or self.kubernetes_token or self.kubernetes_ca_cert or self.kubeconfig:
+                return {
+                    'kubernetes_in_cluster': _(
+                        'With the in-cluster account, leave the API server, token, CA certificate and kubeconfig '
+                        'empty: they come from the pod the worker runs in.'
+                    )
+                }
+            return {}
+        if self.kubeconfig and self.kubernetes_server:
+            return {'kubeconfig': _('Give either a kubeconfig or an API server, not both.')}
+        errors = {}
+        credentials = None
+        try:
+            self.kubernetes_token = check_token(self.kubernetes_token)
+        except CredentialError as exc:
+            errors['kubernetes_token'] = str(exc)
+        if self.kubernetes_ca_cert:
+            try:
+                check_pem(ClusterCredentials(server='', ca_pem=self.kubernetes_ca_cert))
+            except CredentialError as exc:
+                errors['kubernetes_ca_cert'] = str(exc)
+        field = 'kubeconfig' if self.kubeconfig else 'kubernetes_server'
+        try:
+            if self.kubeconfig:
+                credentials = read_kubeconfig(self.kubeconfig)
+            elif self.kubernetes_server:
+                credentials = ClusterCredentials(
+                    server=check_server(self.kubernetes_server), token=self.kubernetes_token
+                )
+            if credentials:
+                check_transport(credentials, self.allow_insecure_transport)
+        except CredentialError as exc:
+            errors.setdefault(field, str(exc))
+        return errors

@@ -84,7 +84,12 @@ def _run(fabric, run, allow_empty_kinds):
         logger.exception('Sync of fabric %s failed unexpectedly', fabric)
         if isinstance(exc, DatabaseError):
             connection.close()  # the session may be gone (e.g. PostgreSQL restarted): record with a new one
-        _record_outcome(fabric, run, SyncResult(errors=[f'Unexpected error: {exc!r}']), keep_connection_status=True)
+        _record_outcome(
+            fabric,
+            run,
+            SyncResult(errors=[f'Unexpected error: {type(exc).__name__} (see the worker log)']),
+            keep_connection_status=True,
+        )
         raise
     _record_outcome(fabric, run, result)
 

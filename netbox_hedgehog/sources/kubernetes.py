@@ -1,17 +1,29 @@
 """Read a fabric's custom resources from its Kubernetes API."""
 
 import os
+import ssl
+import tempfile
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import urllib3
-import yaml
-from kubernetes import client, config
-from kubernetes.config.config_exception import ConfigException
+from kubernetes import client
 
 from ..choices import ResourceSourceChoices
 from ..kinds import FABRIC_KINDS, KINDS_BY_NAME
 from ..settings import plugin_setting
 from .base import ResourceObject, Source, SourceCheck, SourceError, SourceListing, register_source
+from .kube_credentials import (
+    ClusterCredentials,
+    CredentialError,
+    check_pem,
+    check_server,
+    check_token,
+    check_transport,
+    in_cluster_credentials,
+    read_kubeconfig,
+)
 
 PAGE_SIZE = 500
 # Seconds before the second attempt of a request; doubled before each further one (0.5 s, 1 s, 2 s, …).
@@ -24,74 +36,87 @@ REVISION_LENGTH = 500
 sleep = time.sleep
 
 
-class KubeconfigError(SourceError):
-    """The kubeconfig text cannot be used; the message is safe to show next to the form field."""
+def fabric_credentials(fabric):
+    """The credentials of the fabric's one configured way in: in-cluster account, kubeconfig, or server and token.
 
-
-def parse_kubeconfig(text):
-    """Parse a kubeconfig, so that a broken one is refused when the fabric is saved rather than at its next sync.
-
-    Messages never quote the text itself: it holds credentials.
+    Checked again here although the fabric's ``clean()`` checks them at save: rows written
+    before those checks existed, or by other means, must not get through either.
     """
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        raise KubeconfigError(
-            f'The kubeconfig is not valid YAML: {exc.problem} at line {exc.problem_mark.line + 1}.'
-        ) from None
-    except yaml.YAMLError:
-        raise KubeconfigError('The kubeconfig is not valid YAML.') from None
-    if not isinstance(data, dict):
-        raise KubeconfigError('The kubeconfig must be a YAML mapping (apiVersion, clusters, contexts, users, …).')
-    missing = [key for key in ('clusters', 'contexts', 'current-context') if not data.get(key)]
-    if missing:
-        raise KubeconfigError(f'The kubeconfig has no {", ".join(missing)}.')
-    contexts = {context.get('name') for context in data['contexts'] if isinstance(context, dict)}
-    if data['current-context'] not in contexts:
-        raise KubeconfigError(f'The current-context "{data["current-context"]}" is not one of the contexts.')
-    return data
+    if fabric.kubernetes_in_cluster:
+        if fabric.kubeconfig or fabric.kubernetes_server or fabric.kubernetes_token:
+            raise CredentialError('the in-cluster account is on, but an API server, token or kubeconfig is also set')
+        return in_cluster_credentials()
+    if fabric.kubeconfig:
+        return read_kubeconfig(fabric.kubeconfig)
+    if fabric.kubernetes_server:
+        credentials = ClusterCredentials(
+            server=check_server(fabric.kubernetes_server),
+            token=check_token(fabric.kubernetes_token),
+            ca_pem=fabric.kubernetes_ca_cert,
+        )
+        check_pem(credentials)
+        return credentials
+    raise SourceError('no Kubernetes API configured')
 
 
 def build_api_client(fabric):
     """Return an API client for the fabric's cluster, configured on its own so fabrics never share credentials.
 
-    TLS is verified unless the fabric turns it off (``kubernetes_verify_tls``) or its kubeconfig
-    says ``insecure-skip-tls-verify``. urllib3's own retries are off: :func:`call_with_retries`
-    is the only retry policy, so a hanging server costs one timeout per attempt, not four.
+    The client is configured from :func:`fabric_credentials` only (never by the kubernetes
+    client's kubeconfig loader), after :func:`check_transport`. TLS is verified unless the fabric
+    turns it off (``kubernetes_verify_tls``) or its kubeconfig says ``insecure-skip-tls-verify``.
+    urllib3's own retries are off: :func:`call_with_retries` is the only retry policy, so a
+    hanging server costs one timeout per attempt, not four.
     """
+    credentials = fabric_credentials(fabric)
+    check_transport(credentials, fabric.allow_insecure_transport)
     configuration = client.Configuration()
-    try:
-        if fabric.kubeconfig:
-            config.load_kube_config_from_dict(
-                parse_kubeconfig(fabric.kubeconfig),
-                client_configuration=configuration,
-                persist_config=False,
-            )
-        elif fabric.kubernetes_server:
-            configuration.host = fabric.kubernetes_server
-            if fabric.kubernetes_token:
-                configuration.api_key = {'authorization': fabric.kubernetes_token}
-                configuration.api_key_prefix = {'authorization': 'Bearer'}
-            configuration.ca_cert_data = fabric.kubernetes_ca_cert or None
-        elif os.environ.get('KUBERNETES_SERVICE_HOST'):
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            raise SourceError('no Kubernetes API configured')
-    except ConfigException as exc:
-        raise SourceError(f'cannot use the Kubernetes configuration: {exc}') from None
-    if not getattr(fabric, 'kubernetes_verify_tls', True):
-        configuration.verify_ssl = False
+    configuration.host = credentials.server
+    if credentials.token:
+        configuration.api_key = {'authorization': credentials.token}
+        configuration.api_key_prefix = {'authorization': 'Bearer'}
+    configuration.verify_ssl = credentials.verify_tls and fabric.kubernetes_verify_tls
     configuration.retries = False
     api_client = client.ApiClient(configuration)
+    pool_manager = api_client.rest_client.pool_manager
+    if urlsplit(credentials.server).scheme == 'https':
+        pool_manager.connection_pool_kw['ssl_context'] = tls_context(credentials, configuration.verify_ssl)
     if not configuration.verify_ssl:
         # The operator chose this for this fabric: no InsecureRequestWarning on every request of
         # its client. Done on the client's own pool manager, so other clients still warn.
-        pool_manager = api_client.rest_client.pool_manager
         pool_manager.pool_classes_by_scheme = {
             **pool_manager.pool_classes_by_scheme,
             'https': UnverifiedHTTPSConnectionPool,
         }
     return api_client
+
+
+def tls_context(credentials, verify):
+    """An SSL context holding the CA and client certificate in memory.
+
+    ``load_cert_chain`` reads files only: the certificate and key are written to a private
+    directory (0700) that is removed before this returns, so nothing is left behind even by a
+    work horse that ends with ``os._exit`` (the kubernetes client's own temp files are removed
+    only at interpreter exit).
+    """
+    try:
+        context = ssl.create_default_context(cadata=credentials.ca_pem or None)
+    except ssl.SSLError:
+        raise CredentialError('the CA certificate cannot be used') from None
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if credentials.client_cert_pem:
+        with tempfile.TemporaryDirectory(prefix='netbox-hedgehog-tls-') as directory:
+            cert_file, key_file = Path(directory, 'client.crt'), Path(directory, 'client.key')
+            for path, text in ((cert_file, credentials.client_cert_pem), (key_file, credentials.client_key_pem)):
+                with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), 'w') as file:
+                    file.write(text)
+            try:
+                context.load_cert_chain(cert_file, key_file)
+            except ssl.SSLError:
+                raise CredentialError('the client certificate and key do not belong together') from None
+    return context
 
 
 class UnverifiedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
@@ -243,12 +268,20 @@ def connection_error(exc, host):
     elif isinstance(reason, urllib3.exceptions.TimeoutError):
         problem = 'timed out'
     elif isinstance(reason, urllib3.exceptions.ProtocolError) and len(reason.args) > 1:
-        problem = f'{reason.args[0].rstrip(".")}: {reason.args[1]}'  # ('Connection aborted.', ConnectionResetError(…))
+        # ('Connection aborted.', ConnectionResetError(…))
+        problem = f'{reason.args[0].rstrip(".")}: {describe_cause(reason.args[1])}'
     elif isinstance(reason, urllib3.exceptions.SSLError):
         problem = f'TLS error: {reason.args[0] if reason.args else reason}'
     else:
-        problem = str(reason)
+        problem = type(reason).__name__  # other exceptions' text may quote the request, headers included
     return f'cannot reach the Kubernetes API at {host}: {problem}'
+
+
+def describe_cause(cause):
+    """An OS error as its errno text (``ConnectionResetError: [Errno 104] …``); anything else by its type only."""
+    if isinstance(cause, OSError) and cause.strerror:
+        return f'{type(cause).__name__}: [Errno {cause.errno}] {cause.strerror}'
+    return type(cause).__name__
 
 
 def _resource_object(item, kind):
