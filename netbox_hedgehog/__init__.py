@@ -7,6 +7,8 @@ fabric, periodic or manual, runs there through
 
 from netbox.plugins import PluginConfig
 
+from .settings import GIT_SETTINGS
+
 __version__ = '0.1.0'
 
 
@@ -36,10 +38,12 @@ class HedgehogConfig(PluginConfig):
         'kubernetes_retries': 3,
         # Sync run records kept per fabric; older ones are deleted after each run.
         'sync_run_retention': 500,
-        # Where working clones of the fabrics' Git repositories are kept (None: a temp directory).
+        # Where working clones of the fabrics' Git repositories are kept, made private (0700); None: a private
+        # directory in the NetBox user's cache directory (see netbox_hedgehog.sources.git).
         'git_cache_dir': None,
         # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.
         'enable_django_admin': False,
+        **GIT_SETTINGS,
     }
 
     @classmethod

@@ -13,8 +13,6 @@ from dataclasses import asdict, dataclass
 
 import urllib3
 from django.utils import timezone
-from git import GitCommandError
-from git.cmd import Git
 from kubernetes import client
 
 from ..choices import ConnectionStatusChoices
@@ -22,7 +20,7 @@ from ..kinds import KINDS_BY_NAME
 from ..models import HedgehogFabric
 from ..settings import plugin_setting
 from ..sources.base import SourceError
-from ..sources.git import git_environment, git_error_message, mask_credentials
+from ..sources.git import mask_credentials, remote_branch_commit
 from ..sources.kubernetes import api_error, build_api_client, connection_error
 from .scheduler import CONNECTION_TEST, FabricScheduler
 
@@ -75,22 +73,14 @@ def check_kubernetes(fabric) -> SourceCheck:
 
 def check_git(fabric) -> SourceCheck:
     """``git ls-remote`` the fabric's branch: proves the URL, the credentials and that the branch exists."""
-    url, branch = fabric.git_repository_url, fabric.git_branch
-    shown = mask_credentials(url)
     try:
-        with git_environment(fabric) as env:
-            output = Git().ls_remote(
-                url,
-                f'refs/heads/{branch}',
-                env=env,
-                kill_after_timeout=plugin_setting('kubernetes_timeout'),
-            )
-    except GitCommandError as exc:
-        return SourceCheck(False, f'cannot reach {shown}: {git_error_message(exc)}')
-    if not output.strip():
-        return SourceCheck(False, f'{shown} has no branch {branch}')
-    commit = output.split()[0]
-    return SourceCheck(True, f'{shown}: branch {branch} at {commit[:12]}')
+        commit = remote_branch_commit(fabric)
+    except SourceError as exc:
+        return SourceCheck(False, str(exc))
+    shown = mask_credentials(fabric.git_repository_url)
+    if commit is None:
+        return SourceCheck(False, f'{shown} has no branch {fabric.git_branch}')
+    return SourceCheck(True, f'{shown}: branch {fabric.git_branch} at {commit[:12]}')
 
 
 def check_fabric_connection(fabric_id):
