@@ -25,10 +25,6 @@ def _positive_int(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _non_negative_int(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _positive_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
@@ -67,8 +63,25 @@ SETTINGS = {
     'kubernetes_retries': Setting(3, _positive_int, 'a positive integer (attempts)'),
     # Sync run records kept per fabric; older ones are deleted after each run.
     'sync_run_retention': Setting(500, _positive_int, 'a positive integer (run records per fabric)'),
-    # Where working clones of the fabrics' Git repositories are kept (None: a temp directory).
+    # Where working clones of the fabrics' Git repositories are kept, made private (0700); None: a private
+    # directory in the NetBox user's cache directory (see netbox_hedgehog.sources.git).
     'git_cache_dir': Setting(None, _directory_or_none, 'None or an absolute directory path'),
+    # Accept local repositories (file:// URLs and paths on the worker). Off: anyone who may edit a fabric could
+    # otherwise read any repository the worker can read. Even when on, nothing inside git_cache_dir is accepted.
+    'allow_local_git': Setting(False, _boolean, 'True or False'),
+    # Seconds one clone, fetch or ls-remote may take before git (and every process it started) is killed.
+    'git_timeout': Setting(60, _positive_number, 'a positive number (seconds)'),
+    # Content limits per sync run: a file above git_max_file_size bytes or with more than git_max_documents
+    # YAML documents is skipped, and so are the files after git_max_total_size bytes have been read.
+    'git_max_file_size': Setting(4 * 1024 * 1024, _positive_int, 'a positive integer (bytes)'),
+    'git_max_total_size': Setting(64 * 1024 * 1024, _positive_int, 'a positive integer (bytes)'),
+    'git_max_documents': Setting(10000, _positive_int, 'a positive integer (YAML documents per file)'),
+    # How ssh checks a Git server's host key: 'accept-new' trusts a host's key on first use and refuses it if it
+    # changes later; 'strict' accepts only the keys in git_ssh_known_hosts (known_hosts lines).
+    'git_ssh_host_key_policy': Setting(
+        'accept-new', lambda value: value in ('accept-new', 'strict'), "'accept-new' or 'strict'"
+    ),
+    'git_ssh_known_hosts': Setting('', lambda value: isinstance(value, str), 'a string of known_hosts lines'),
     # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.
     'enable_django_admin': Setting(False, _boolean, 'True or False'),
 }

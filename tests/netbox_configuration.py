@@ -50,6 +50,8 @@ PLUGINS_CONFIG = {
         'bootstrap_on_ready': False,
         'min_sync_interval': 1,
         'git_cache_dir': os.environ.get('HEDGEHOG_GIT_CACHE_DIR', '/tmp/netbox-hedgehog-tests/git'),
+        # The tests' GitOps repositories are local directories.
+        'allow_local_git': True,
         # tests/test_admin.py runs its admin tests in a subprocess with this set (INSTALLED_APPS is fixed per process).
         'enable_django_admin': bool(os.environ.get('HEDGEHOG_ENABLE_DJANGO_ADMIN')),
     },

@@ -17,6 +17,13 @@ BAD_VALUES = {
     'sync_run_retention': [0, -1, None],
     'git_cache_dir': ['relative/dir', 5],
     'enable_django_admin': ['false'],
+    'allow_local_git': [None],
+    'git_timeout': [0, '60'],
+    'git_max_file_size': [0],
+    'git_max_total_size': [-1],
+    'git_max_documents': [0.5],
+    'git_ssh_host_key_policy': ['accept-all', None],
+    'git_ssh_known_hosts': [None],
 }
 
 

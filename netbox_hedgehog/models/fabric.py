@@ -248,6 +248,11 @@ class HedgehogFabric(NetBoxModel):
             errors['git_repository_url'] = _(
                 'Give an https://, http://, ssh:// or git:// URL, user@host:path, or an absolute local path.'
             )
+        elif self.git_repository_url:
+            from ..sources.git import git_source_problem
+
+            if problem := git_source_problem(self):
+                errors['git_repository_url'] = problem
         if errors:
             raise ValidationError(errors)
 

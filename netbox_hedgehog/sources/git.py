@@ -1,52 +1,135 @@
-"""Read a fabric's custom resources from the YAML files of its GitOps repository."""
+"""Read a fabric's custom resources from the YAML files of its GitOps repository.
+
+Everything here treats the repository URL (written by a fabric editor) and the repository's
+content (written by anyone who may push) as hostile: URLs are checked before git sees them,
+git runs with a whitelist of transports, a timeout and no terminal, and YAML is read within
+size, document-count and nesting limits, without anchors or aliases.
+"""
 
 import base64
 import contextlib
+import functools
 import os
 import re
 import shlex
 import shutil
+import signal
+import stat
+import subprocess
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from git import Git, GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
+from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
 
 from ..choices import ResourceSourceChoices
 from ..kinds import FABRIC_KINDS, KINDS_BY_NAME
 from ..settings import plugin_setting
 from .base import ResourceObject, Source, SourceCheck, SourceError, SourceListing, register_source
+from .normalise import MAX_DEPTH, object_problem
 
 # Git must fail rather than wait for a password on a terminal that a worker does not have.
 GIT_ENV = {'GIT_TERMINAL_PROMPT': '0'}
+# The transports git may use (GIT_ALLOW_PROTOCOL); 'file' only with the allow_local_git setting.
+REMOTE_SCHEMES = ('https', 'http', 'ssh', 'git')
 # The user name sent with a token when the URL names none (GitHub's; GitLab, Gitea and Azure accept any).
 TOKEN_USER = 'x-access-token'
 # libyaml parses ~10x faster than PyYAML's pure-Python loader; same safe subset.
 YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+# git's rule: without "://", a colon before the first slash makes an scp-like ssh location (host:path).
+SCP_LIKE = re.compile(r'^[^/]*:')
 
 
 def read_git_repository(fabric):
     """Read every fabric object from the tip of the fabric's branch.
 
     The working clone is reset to ``origin/<branch>`` on every run, so a force-pushed
-    branch is followed like any other change. When a file cannot be parsed nothing is
-    listed as complete, because objects missing from a partial read must not be pruned.
+    branch is followed like any other change. A kind is listed as complete (and so may be
+    pruned) only when no document that may have held one of its objects was skipped.
     """
+    check_git_source(fabric)
     with git_environment(fabric) as env:
         repo = _update_clone(fabric, env)
     root = Path(repo.working_tree_dir).resolve()
     base = (root / fabric.git_path.strip('/')).resolve()
     if not base.is_relative_to(root) or not base.is_dir():
         raise SourceError(f'the path "{fabric.git_path}" does not exist in branch {fabric.git_branch}')
-    listing = SourceListing(source='git', objects=[], complete_kinds=set(), revision=repo.head.commit.hexsha)
-    seen = {}
-    all_parsed = True
+    reader = _RepositoryReader(repo.head.commit.hexsha, fabric.kubernetes_namespace or 'default')
     for path in _yaml_files(root, base):
-        all_parsed &= _read_file(path, path.relative_to(root).as_posix(), listing, seen)
-    if all_parsed:
-        listing.complete_kinds = {kind.kind for kind in FABRIC_KINDS}
-    return listing
+        reader.read_file(path, path.relative_to(root).as_posix())
+    return reader.listing()
+
+
+def remote_branch_commit(fabric):
+    """The commit at the tip of the fabric's branch on its remote (``git ls-remote``), or None without that branch.
+
+    The same checks, environment and timeout as a sync's fetch; raises :class:`SourceError`.
+    """
+    check_git_source(fabric)
+    url = fabric.git_repository_url
+    with git_environment(fabric) as env:
+        output = _run_remote_git(['ls-remote', '--', url, f'refs/heads/{fabric.git_branch}'], env, 'reach', url)
+    return output.split()[0] if output.strip() else None
+
+
+def git_source_problem(fabric):
+    """Why the fabric's Git repository must not be used; None when it may.
+
+    Called when a fabric is saved (its ``clean()``) and again before every git command,
+    for fabrics saved before a rule existed.
+    """
+    url = fabric.git_repository_url
+    if not url:
+        return None
+    if url.startswith('-'):
+        return 'A repository location must not start with "-".'
+    if any(character.isspace() or not character.isprintable() for character in url):
+        return 'A repository location must not contain spaces or control characters.'
+    if '::' in url.split('/', 1)[0]:
+        return 'Git remote helpers ("transport::address") are not supported; give an https:// or ssh:// URL.'
+    if '://' in url:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in (*REMOTE_SCHEMES, 'file'):
+            return f'The scheme {scheme}:// is not supported; give an https://, http://, ssh:// or git:// URL.'
+        if parts.password is not None:
+            return 'Do not put a password in the URL: give it (or an access token) in the Git token field.'
+        if scheme == 'http' and (getattr(fabric, 'git_token', '') or '').strip():
+            if not fabric.allow_insecure_transport:
+                return (
+                    'The Git token would travel unencrypted over http://: use https://, or turn on '
+                    '"allow insecure transport" for this fabric.'
+                )
+        local = Path(unquote(parts.path)) if scheme == 'file' else None
+    elif SCP_LIKE.match(url):
+        if '@' in url.split('/', 1)[0] and ':' in url.split('@', 1)[0]:
+            return 'Do not put a password in the URL: give it (or an access token) in the Git token field.'
+        local = None
+    else:
+        local = Path(url)
+    return _local_problem(local) if local is not None else None
+
+
+def check_git_source(fabric):
+    """Raise :class:`SourceError` when :func:`git_source_problem` refuses the fabric's repository."""
+    problem = git_source_problem(fabric)
+    if problem:
+        raise SourceError(problem)
+
+
+def _local_problem(path):
+    if not plugin_setting('allow_local_git'):
+        return (
+            'Local repositories (file:// URLs and paths on the NetBox server) are not allowed; '
+            'the administrator can allow them with the plugin setting allow_local_git.'
+        )
+    if not path.is_absolute():
+        return 'A local repository must be given by its absolute path.'
+    resolved, cache = path.resolve(), _cache_root().resolve()
+    if resolved == cache or resolved.is_relative_to(cache):
+        return "A repository inside the plugin's Git cache (git_cache_dir) cannot be used."
+    return None
 
 
 def mask_credentials(text):
@@ -58,27 +141,26 @@ def mask_credentials(text):
 def git_environment(fabric, url=None):
     """Yield the environment for git commands that talk to the fabric's remote (clone, fetch, ls-remote).
 
-    Pass it as ``env=`` to GitPython, inside the ``with`` block::
-
-        with git_environment(fabric) as env:
-            Git().ls_remote(url, f'refs/heads/{branch}', env=env)
-
-    - ``git_token`` (https URLs): sent as an ``Authorization: Basic`` header through
-      ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``, scoped to the repository's origin. It is in
-      no URL, no stored git config and no command line (so in no ``GitCommandError``, log or ``ps``).
+    - ``GIT_ALLOW_PROTOCOL`` limits git to https, http, ssh and git (and local paths only with
+      the ``allow_local_git`` setting), whatever the URL or the repository's submodules say.
+    - ``git_token`` (https URLs; http only with ``allow_insecure_transport``): sent as an
+      ``Authorization: Basic`` header through ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``, scoped
+      to the repository's origin. It is in no URL, no stored git config and no command line (so
+      in no ``GitCommandError``, log or ``ps``).
     - ``git_ssh_key``: written to a private (0600) temporary file for the duration of the
-      block, used through ``GIT_SSH_COMMAND`` (host keys trusted on first use, remembered in
-      ``<git cache dir>/known_hosts``), and deleted when the block ends.
-    - local paths need nothing but ``GIT_ENV``.
+      block, used through ``GIT_SSH_COMMAND`` with the host key policy of the
+      ``git_ssh_host_key_policy`` setting (known hosts kept in the private Git cache directory),
+      and deleted when the block ends.
     """
     url = fabric.git_repository_url if url is None else url
-    env = dict(GIT_ENV)
+    protocols = [*REMOTE_SCHEMES, 'file'] if plugin_setting('allow_local_git') else REMOTE_SCHEMES
+    env = {**GIT_ENV, 'GIT_ALLOW_PROTOCOL': ':'.join(protocols)}
     token = (getattr(fabric, 'git_token', '') or '').strip()
     parts = urlsplit(url) if '://' in url else None
-    if token and parts is not None and parts.scheme in ('http', 'https') and parts.hostname:
+    if token and parts is not None and parts.hostname and _may_send_token(fabric, parts.scheme):
         user = unquote(parts.username) if parts.username else TOKEN_USER
         credentials = base64.b64encode(f'{user}:{token}'.encode()).decode()
-        origin = f'{parts.scheme}://{parts.netloc.rpartition("@")[2]}/'  # host[:port], without user:password@
+        origin = f'{parts.scheme}://{parts.netloc.rpartition("@")[2]}/'  # host[:port], without user@
         env.update(
             {
                 'GIT_CONFIG_COUNT': '1',
@@ -90,31 +172,83 @@ def git_environment(fabric, url=None):
     if not key:
         yield env
         return
-    known_hosts = _cache_dir() / 'known_hosts'
     descriptor, key_file = tempfile.mkstemp(prefix='hedgehog-git-key-')  # created 0600
     try:
         with os.fdopen(descriptor, 'w', encoding='utf-8', newline='\n') as file:
             # ssh refuses a key without its final newline; a browser textarea sends \r\n.
             file.write(key.replace('\r\n', '\n').replace('\r', '\n') + '\n')
         env['GIT_SSH_COMMAND'] = ' '.join(
-            [
-                'ssh',
-                '-i',
-                shlex.quote(key_file),
-                '-o',
-                'IdentitiesOnly=yes',
-                '-o',
-                'BatchMode=yes',
-                '-o',
-                'StrictHostKeyChecking=accept-new',
-                '-o',
-                f'UserKnownHostsFile={shlex.quote(str(known_hosts))}',
-            ]
+            ['ssh', '-i', shlex.quote(key_file), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes']
+            + _host_key_options()
         )
         yield env
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(key_file)
+
+
+def _may_send_token(fabric, scheme):
+    return scheme == 'https' or (scheme == 'http' and fabric.allow_insecure_transport)
+
+
+def _host_key_options():
+    """ssh options for the ``git_ssh_host_key_policy`` setting, with known hosts in the private cache directory."""
+    policy = plugin_setting('git_ssh_host_key_policy')
+    known_hosts_text = (plugin_setting('git_ssh_known_hosts') or '').strip()
+    if policy == 'strict':
+        if not known_hosts_text:
+            raise SourceError(
+                'The plugin setting git_ssh_host_key_policy is "strict" but git_ssh_known_hosts is empty: '
+                "add the Git server's host key (a known_hosts line) to git_ssh_known_hosts."
+            )
+        known_hosts, checking = _cache_dir() / 'known_hosts.pinned', 'yes'
+        known_hosts.write_text(known_hosts_text + '\n')
+    elif policy == 'accept-new':
+        known_hosts, checking = _cache_dir() / 'known_hosts', 'accept-new'
+        if known_hosts_text and not known_hosts.exists():
+            known_hosts.write_text(known_hosts_text + '\n')
+    else:
+        raise SourceError(
+            f'The plugin setting git_ssh_host_key_policy must be "accept-new" or "strict", not {policy!r}.'
+        )
+    return ['-o', f'StrictHostKeyChecking={checking}', '-o', f'UserKnownHostsFile={shlex.quote(str(known_hosts))}']
+
+
+def _run_remote_git(arguments, env, verb, url, cwd=None):
+    """Run a git command that talks to the remote; return its output or raise :class:`SourceError`.
+
+    git runs in a session of its own, so that on ``git_timeout`` (or any exception here,
+    such as the job's own timeout) every process it started (remote helpers, ssh) is
+    killed with it: nothing is left holding the worker.
+    """
+    timeout = plugin_setting('git_timeout')
+    process = subprocess.Popen(
+        ['git', *arguments],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors='replace',
+        start_new_session=True,
+    )
+    try:
+        output, errors = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SourceError(
+            f'git {arguments[0]} of {mask_credentials(url)} did not finish within {timeout} s '
+            '(plugin setting git_timeout)'
+        ) from None
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    if process.returncode:
+        exc = GitCommandError(['git', arguments[0]], process.returncode, errors)
+        raise SourceError(f'cannot {verb} {mask_credentials(url)}: {git_error_message(exc)}')
+    return output
 
 
 def _update_clone(fabric, env):
@@ -125,17 +259,15 @@ def _update_clone(fabric, env):
     """
     url, branch = fabric.git_repository_url, fabric.git_branch
     path = _cache_dir() / f'fabric-{fabric.pk}'
-    try:
-        repo = _existing_clone(path, url)
-        if repo is None:
-            shutil.rmtree(path, ignore_errors=True)
-            repo = Repo.clone_from(url, path, env=env, no_checkout=True)
-            # GitPython keeps the clone's environment on the new Repo: drop all but GIT_ENV.
-            repo.git.update_environment(**{name: None for name in env if name not in GIT_ENV})
-        else:
-            repo.git.fetch('--prune', '--force', 'origin', env=env)
-    except GitCommandError as exc:
-        raise SourceError(f'cannot fetch {mask_credentials(url)}: {git_error_message(exc)}') from None
+    repo = _existing_clone(path, url)
+    if repo is None:
+        shutil.rmtree(path, ignore_errors=True)
+        # --no-local: a local source is read through git's transport, never by linking or copying its files.
+        _run_remote_git(['clone', '--no-checkout', '--no-local', '--', url, str(path)], env, 'fetch', url)
+        repo = Repo(path)
+    else:
+        _run_remote_git(['fetch', '--prune', '--force', 'origin'], env, 'fetch', url, cwd=path)
+    repo.git.update_environment(**GIT_ENV)
     ref = f'refs/remotes/origin/{branch}'
     try:
         tip = repo.git.rev_parse('--verify', '--quiet', f'{ref}^{{commit}}')
@@ -148,9 +280,38 @@ def _update_clone(fabric, env):
     return repo
 
 
+def _cache_root():
+    """The Git cache directory: the ``git_cache_dir`` setting, else one in the NetBox user's cache directory.
+
+    Not NetBox's MEDIA_ROOT: NetBox serves every file there to any logged-in user.
+    """
+    configured = plugin_setting('git_cache_dir')
+    return Path(configured) if configured else _default_cache_root()
+
+
+@functools.cache
+def _default_cache_root():
+    """``$XDG_CACHE_HOME/netbox-hedgehog/git`` (``~/.cache/…``); a fresh private temporary directory if that fails.
+
+    Never a fixed path in the shared temporary directory, which another local user could create first.
+    """
+    try:
+        directory = Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'netbox-hedgehog' / 'git'
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except (OSError, RuntimeError):
+        return Path(tempfile.mkdtemp(prefix='netbox-hedgehog-git-'))
+    return directory
+
+
 def _cache_dir():
-    directory = Path(plugin_setting('git_cache_dir') or Path(tempfile.gettempdir()) / 'netbox-hedgehog-git')
-    directory.mkdir(parents=True, exist_ok=True)
+    """The Git cache directory, created and kept private (0700): clones and known hosts live there."""
+    directory = _cache_root()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if stat.S_IMODE(directory.stat().st_mode) != 0o700:
+            directory.chmod(0o700)
+    except OSError as exc:
+        raise SourceError(f'cannot use the Git cache directory {directory}: {exc.strerror}') from None
     return directory
 
 
@@ -162,7 +323,6 @@ def _existing_clone(path, url):
         return None
     if 'origin' not in repo.remotes or repo.remotes.origin.url != url:
         return None
-    repo.git.update_environment(**GIT_ENV)
     return repo
 
 
@@ -182,33 +342,118 @@ def _yaml_files(root, base):
     )
 
 
-def _read_file(path, name, listing, seen):
-    """Add the file's objects to ``listing``; return False when the file is not valid YAML."""
-    try:
-        documents = list(yaml.load_all(path.read_text(encoding='utf-8'), Loader=YAML_LOADER))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        listing.problems.append(f'{name}: invalid YAML at line {mark.line + 1}: {exc.problem}')
-        return False
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        listing.problems.append(f'{name}: cannot be read as YAML: {exc}')
-        return False
-    for number, document in enumerate(documents, start=1):
-        if document is None:
-            continue
+class FileRefused(Exception):
+    """A whole file is skipped; the message says why, for the run's problems."""
+
+
+class _RepositoryReader:
+    """Turns the YAML files of one checkout into a :class:`SourceListing`, within the content limits.
+
+    Tracks which kinds may have lost an object to a skipped document: a file that is skipped
+    as a whole, or a document whose kind cannot be told, makes every kind incomplete.
+    """
+
+    def __init__(self, revision, namespace):
+        self.revision = revision
+        self.namespace = namespace
+        self.objects, self.problems, self.seen = [], [], {}
+        self.incomplete_kinds, self.all_incomplete = set(), False
+        self.bytes_read = 0
+        self.max_file_size = plugin_setting('git_max_file_size')
+        self.max_total_size = plugin_setting('git_max_total_size')
+        self.max_documents = plugin_setting('git_max_documents')
+
+    def listing(self):
+        complete = set() if self.all_incomplete else {kind.kind for kind in FABRIC_KINDS} - self.incomplete_kinds
+        return SourceListing(
+            source='git', objects=self.objects, complete_kinds=complete, revision=self.revision, problems=self.problems
+        )
+
+    def read_file(self, path, name):
+        try:
+            documents = self._load(path)
+        except FileRefused as exc:
+            self.problems.append(f'{name}: {exc}')
+            self.all_incomplete = True
+            return
+        for number, (line, document) in enumerate(documents, start=1):
+            if document is not None:
+                self._take(document, name, f'document {number} (line {line})')
+
+    def _load(self, path):
+        """The file's documents as (first line, document) pairs; :class:`FileRefused` when it breaks a limit."""
+        size = path.stat().st_size
+        if size > self.max_file_size:
+            raise FileRefused(
+                f'not read: {size} bytes, more than the {self.max_file_size} bytes a file may have '
+                '(plugin setting git_max_file_size)'
+            )
+        if self.bytes_read + size > self.max_total_size:
+            raise FileRefused(
+                f'not read: with it this run would read more than {self.max_total_size} bytes of YAML '
+                '(plugin setting git_max_total_size)'
+            )
+        self.bytes_read += size
+        try:
+            text = path.read_text(encoding='utf-8')
+            lines = self._check_structure(text)
+            return list(zip(lines, yaml.load_all(text, Loader=YAML_LOADER), strict=True))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            raise FileRefused(f'invalid YAML at line {mark.line + 1}: {exc.problem}') from None
+        except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
+            # ValueError: a scalar libyaml accepts but Python cannot build (2024-13-45, a 5000-digit integer)
+            raise FileRefused(f'cannot be read as YAML: {exc}') from None
+
+    def _check_structure(self, text):
+        """The first line of each document; refuses anchors and aliases, deep nesting and too many documents.
+
+        Runs on libyaml's event stream before anything is built: an alias bomb or a deeply
+        nested file is refused after reading its first offending event, in constant memory
+        (libyaml's composer recurses on nesting and would crash the process on deep input).
+        """
+        lines, depth = [], 0
+        for event in yaml.parse(text, Loader=YAML_LOADER):
+            line = event.start_mark.line + 1
+            if isinstance(event, yaml.AliasEvent) or getattr(event, 'anchor', None) is not None:
+                raise FileRefused(
+                    f'YAML anchors and aliases (&name, *name) are not accepted (line {line}); write the values out'
+                )
+            if isinstance(event, yaml.DocumentStartEvent):
+                if len(lines) == self.max_documents:
+                    raise FileRefused(
+                        f'more than {self.max_documents} YAML documents (plugin setting git_max_documents)'
+                    )
+                lines.append(line)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise FileRefused(f'nested deeper than {MAX_DEPTH} levels (line {line})')
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return lines
+
+    def _take(self, document, name, where):
+        """Add one document's object, or record why it was skipped and which kinds that leaves incomplete."""
+        kind = document.get('kind') if isinstance(document, dict) else None
         problem = _document_problem(document)
-        if problem is None and document['kind'] not in KINDS_BY_NAME:
-            problem = f'unknown kind {document["kind"]}'
+        if problem is None and kind not in KINDS_BY_NAME:
+            self.problems.append(f'{name}: {where}: unknown kind {kind}')  # not a fabric kind: nothing of ours lost
+            return
         if problem is None:
-            obj = _resource_object(document, name)
-            if obj.key in seen:
-                problem = f'{obj.kind} {obj.namespace}/{obj.name} is already defined in {seen[obj.key]}'
-            else:
-                seen[obj.key] = f'{name} (document {number})'
-                listing.objects.append(obj)
-        if problem:
-            listing.problems.append(f'{name}: document {number}: {problem}')
-    return True
+            obj = _resource_object(document, name, self.namespace)
+            problem = object_problem(obj)
+        if problem is None and obj.key in self.seen:
+            problem = f'{obj.kind} {obj.namespace}/{obj.name} is already defined in {self.seen[obj.key]}'
+        elif problem is None:
+            self.seen[obj.key] = f'{name} ({where})'
+            self.objects.append(obj)
+            return
+        elif not isinstance(kind, str):
+            self.all_incomplete = True  # which kind the document meant cannot be told
+        elif kind in KINDS_BY_NAME:
+            self.incomplete_kinds.add(kind)
+        self.problems.append(f'{name}: {where}: {problem}')
 
 
 def _document_problem(document):
@@ -220,20 +465,25 @@ def _document_problem(document):
         'kind': document.get('kind'),
         'metadata.name': metadata.get('name') if isinstance(metadata, dict) else None,
     }
-    missing = [key for key, value in required.items() if not value or not isinstance(value, str)]
+    missing = [key for key, value in required.items() if value is None or value == '']
     if missing:
         return f'no {", ".join(missing)}'
+    for key, value in required.items():
+        if not isinstance(value, str):
+            return f'{key} must be text, not {type(value).__name__} {value!r:.40} (quote it)'
     if not isinstance(document.get('spec') or {}, dict):
         return 'spec is not a mapping'
     return None
 
 
-def _resource_object(document, source_path):
+def _resource_object(document, source_path, namespace):
+    """The object of a checked document; a missing namespace is the fabric's, as the cluster would apply it."""
     metadata = document['metadata']
+    given = metadata.get('namespace')
     return ResourceObject(
         api_version=document['apiVersion'],
         kind=document['kind'],
-        namespace=metadata.get('namespace') or 'default',
+        namespace=namespace if given is None or given == '' else given,
         name=metadata['name'],
         spec=document.get('spec') or {},
         labels=metadata.get('labels') or {},
@@ -261,19 +511,11 @@ class GitSource(Source):
 
     def probe(self):
         """``git ls-remote`` the fabric's branch: proves the URL, the credentials and that the branch exists."""
-        url, branch = self.fabric.git_repository_url, self.fabric.git_branch
-        shown = mask_credentials(url)
         try:
-            with git_environment(self.fabric) as env:
-                output = Git().ls_remote(
-                    url,
-                    f'refs/heads/{branch}',
-                    env=env,
-                    kill_after_timeout=plugin_setting('kubernetes_timeout'),
-                )
-        except GitCommandError as exc:
-            return SourceCheck(False, f'cannot reach {shown}: {git_error_message(exc)}')
-        if not output.strip():
-            return SourceCheck(False, f'{shown} has no branch {branch}')
-        commit = output.split()[0]
-        return SourceCheck(True, f'{shown}: branch {branch} at {commit[:12]}')
+            commit = remote_branch_commit(self.fabric)
+        except SourceError as exc:
+            return SourceCheck(False, str(exc))
+        shown = mask_credentials(self.fabric.git_repository_url)
+        if commit is None:
+            return SourceCheck(False, f'{shown} has no branch {self.fabric.git_branch}')
+        return SourceCheck(True, f'{shown}: branch {self.fabric.git_branch} at {commit[:12]}')
