@@ -180,6 +180,13 @@ class ConnectionCheckJobTestCase(TestCase):
             result = self.check(kubeconfig=api.kubeconfig(), allow_insecure_transport=True)
         self.assertEqual(result['status'], ConnectionStatusChoices.CONNECTED)
 
+    def test_kubernetes_settings_that_cannot_be_used_fail_the_check(self):
+        result = self.check(kubeconfig='apiVersion: v1\nkind: Config\n')
+        self.assertEqual(result['status'], ConnectionStatusChoices.FAILED)
+        self.assertEqual(
+            result['message'], 'Kubernetes: FAILED - The kubeconfig has no clusters, contexts, current-context.'
+        )
+
     def test_kubernetes_rejected_token(self):
         with kube_api() as api:
             api.fail('Switch', 401, 'Unauthorized')

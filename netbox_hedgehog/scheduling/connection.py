@@ -14,10 +14,18 @@ from django.utils import timezone
 
 from ..choices import ConnectionStatusChoices
 from ..models import HedgehogFabric
-from ..sources.base import NoSourceConfigured, configured_sources
+from ..sources.base import NoSourceConfigured, SourceCheck, SourceError, configured_sources
 from .scheduler import CONNECTION_TEST, FabricScheduler
 
 logger = logging.getLogger('netbox_hedgehog.connection')
+
+
+def probe(source):
+    """The source's check; a :class:`SourceError` (settings that cannot be used) is a failed check like any other."""
+    try:
+        return source.probe()
+    except SourceError as exc:
+        return SourceCheck(False, str(exc))
 
 
 def check_fabric_connection(fabric_id):
@@ -27,7 +35,7 @@ def check_fabric_connection(fabric_id):
     if fabric is None:
         return {'fabric': fabric_id, 'status': None, 'message': 'The fabric no longer exists.'}
     try:
-        checks = {source: source.probe() for source in configured_sources(fabric)}
+        checks = {source: probe(source) for source in configured_sources(fabric)}
     except NoSourceConfigured as exc:
         checks = {}
         status = ConnectionStatusChoices.NOT_CONFIGURED

@@ -99,15 +99,15 @@ class Source:
         raise NotImplementedError
 
     def probe(self) -> SourceCheck:
-        """One cheap call that proves the source can be reached with the fabric's settings, for "Test connection"."""
+        """One cheap call that proves the source can be reached with the fabric's settings, for "Test connection".
+
+        Raising :class:`SourceError` (settings that cannot be used at all, say) counts as a failed check.
+        """
         raise NotImplementedError
 
     def describe(self, text):
         """Prefix an error, a problem or a test result with the label, so the operator knows where it came from."""
         return f'{self.label}: {text}'
-
-    def __str__(self):
-        return self.label
 
 
 registry = {}
