@@ -220,10 +220,10 @@ class ConnectionCheckJobTestCase(TestCase):
         self.assertEqual(result['status'], ConnectionStatusChoices.FAILED)
         self.assertEqual(result['message'], f'Git: FAILED - {url} has no branch release')
 
-    def test_git_credentials_are_masked(self):
+    def test_a_password_in_the_git_url_is_refused_and_never_repeated(self):
         result = self.check(git_repository_url='http://user:hunter2@127.0.0.1:9/repo.git')
         self.assertEqual(result['status'], ConnectionStatusChoices.FAILED)
-        self.assertIn('Git: FAILED - cannot reach http://***@127.0.0.1:9/repo.git', result['message'])
+        self.assertIn('Git: FAILED - Do not put a password in the URL', result['message'])
         self.assertNotIn('hunter2', result['message'])
 
     def test_both_sources_one_failing_fails(self):
