@@ -16,7 +16,7 @@ from rq.utils import now, utcformat
 
 from netbox_hedgehog.scheduling.health import process_health
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
-from tests.live import NETBOX, LiveProcesses, wait_until
+from tests.live import NETBOX, PATIENCE, LiveProcesses, wait_until
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / 'test-artifacts' / 'hedgehog_health'
 
@@ -32,7 +32,7 @@ def cli(*args, env=None):
         [NETBOX, 'hedgehog_health', *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
         env={**os.environ, **(env or {})},
     )
 
@@ -100,4 +100,4 @@ def test_with_live_processes_it_passes_and_notices_a_stopped_worker(tasks_redis)
         assert cli('--scheduler').returncode == 0
 
         processes.stop('scheduler')  # rq-scheduler marks its key with 'death' on the way out
-        wait_until(lambda: cli('--scheduler').returncode == 1, timeout=30, interval=1, message='scheduler gone')
+        wait_until(lambda: cli('--scheduler').returncode == 1, interval=1, message='scheduler gone')

@@ -14,6 +14,7 @@ from rq import Queue
 
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, chain_job_id
+from tests.live import PATIENCE
 
 NETBOX = str(Path(sys.executable).with_name('netbox'))
 
@@ -105,7 +106,7 @@ def test_manual_trigger_of_a_disabled_fabric_is_refused(tasks_redis):
     ],
 )
 def test_wrong_input_gives_a_one_line_error_and_a_non_zero_exit(args, message):
-    completed = subprocess.run([NETBOX, 'start_periodic_sync', *args], capture_output=True, text=True, timeout=120)
+    completed = subprocess.run([NETBOX, 'start_periodic_sync', *args], capture_output=True, text=True, timeout=PATIENCE)
 
     assert completed.returncode != 0
     assert completed.stderr.strip() == f'CommandError: {message}'

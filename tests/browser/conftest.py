@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import ARTIFACTS, live_processes  # noqa: F401
-from tests.live import NETBOX, wait_until
+from tests.live import NETBOX, PATIENCE, wait_until
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 CHROMEDRIVER = shutil.which('chromedriver') or '/usr/bin/chromedriver'
@@ -30,7 +30,7 @@ def _free_port():
 
 def _answers(url):
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=30) as response:
             return response.status == 200
     except OSError:
         return False
@@ -66,7 +66,7 @@ def netbox_server(transactional_db, tmp_path):
                 raise RuntimeError(f'runserver exited with {process.returncode}:\n{log_path.read_text()[-3000:]}')
             return _answers(f'{base_url}/login/')
 
-        wait_until(ready, timeout=90, interval=0.5, message='NetBox answering HTTP')
+        wait_until(ready, interval=0.5, message='NetBox answering HTTP')
         yield base_url
     finally:
         process.terminate()
@@ -104,7 +104,7 @@ def browser(tmp_path):
         options.add_argument(flag)
     service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / 'chromedriver.log'))
     driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(60)
+    driver.set_page_load_timeout(PATIENCE)
     try:
         yield driver
     finally:

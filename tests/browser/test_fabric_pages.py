@@ -15,7 +15,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from netbox_hedgehog.choices import ConnectionStatusChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from tests.faults.checks import fabric_after
-from tests.live import wait_until
+from tests.live import PATIENCE, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,6 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
     # Creating the fabric schedules its chain; the scheduler and worker run the first sync at once.
     first = wait_until(
         lambda: SyncRun.objects.filter(fabric=fabric).exclude(outcome=SyncOutcomeChoices.RUNNING).first(),
-        timeout=120,
         interval=0.5,
         message='the first scheduled sync finished',
     )
@@ -57,7 +56,7 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
     resource_count = fabric.resources.count()
     assert resource_count > 0
 
-    wait = WebDriverWait(browser, 30)
+    wait = WebDriverWait(browser, PATIENCE)
 
     # Log in through the form.
     browser.get(f'{netbox_server}/login/?next=/plugins/hedgehog/fabrics/')
@@ -102,7 +101,6 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
         lambda: (
             SyncRun.objects.filter(fabric=fabric, trigger=SyncTriggerChoices.MANUAL).exclude(finished_at=None).first()
         ),
-        timeout=120,
         interval=0.2,
         message='the manual run recorded',
     )
@@ -124,7 +122,6 @@ def test_login_list_detail_and_sync_now(netbox_server, live_processes, gitops_re
     )
     wait_until(
         lambda: HedgehogFabric.objects.get(pk=fabric.pk).connection_message.startswith('Git: OK'),
-        timeout=120,
         interval=0.2,
         message='the connection test recorded',
     )

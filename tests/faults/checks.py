@@ -17,7 +17,7 @@ from netbox_hedgehog.choices import SyncOutcomeChoices, SyncStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.health import live_schedulers
 from netbox_hedgehog.scheduling.scheduler import CHAIN_JOB_PREFIX, QUEUE_NAME, chain_job_id
-from tests.live import LiveProcesses, wait_until
+from tests.live import PATIENCE, LiveProcesses, wait_until
 
 SCHEDULED_JOBS = 'rq:scheduler:scheduled_jobs'
 
@@ -30,25 +30,23 @@ class FaultProcesses(LiveProcesses):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.queue = Queue(QUEUE_NAME, connection=django_rq.get_connection(QUEUE_NAME))
 
-    def start_worker(self, name, serve_default=False, timeout=120):
+    def start_worker(self, name, serve_default=False):
         """An ``rqworker`` on the plugin's queue (and NetBox's ``default``, where the watchdog system job runs)."""
         queues = [QUEUE_NAME, 'default'] if serve_default else [QUEUE_NAME]
         self.start(name, 'rqworker', *queues)
         pid = self.processes[name].pid
         wait_until(
             lambda: self._check_alive() and any(w.pid == pid for w in Worker.all(queue=self.queue)),
-            timeout=timeout,
             interval=0.2,
             message=f'{name} registered in Redis',
         )
 
-    def start_scheduler(self, name='scheduler', timeout=120):
+    def start_scheduler(self, name='scheduler'):
         """An ``rqscheduler --interval 1`` (it also runs the plugin's watchdog keeper thread)."""
         before = set(live_schedulers(self.queue.connection))
         self.start(name, 'rqscheduler', '--interval', '1')
         wait_until(
             lambda: self._check_alive() and set(live_schedulers(self.queue.connection)) - before,
-            timeout=timeout,
             interval=0.2,
             message=f'{name} registered in Redis',
         )
@@ -64,7 +62,7 @@ class FaultProcesses(LiveProcesses):
         for group in groups:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)
-        process.wait(timeout=10)
+        process.wait(timeout=PATIENCE)
 
 
 def children(pid):
@@ -123,8 +121,8 @@ def finished_runs(fabric, after=None, trigger=None):
     return runs.order_by('started_at')
 
 
-def wait_for_run(fabric, after, outcome=None, timeout=60, trigger=None):
-    """The first run started after ``after`` that finished (with ``outcome``, if given) within ``timeout`` s."""
+def wait_for_run(fabric, after, outcome=None, trigger=None):
+    """The first run started after ``after`` that finished (with ``outcome``, if given)."""
 
     def found():
         runs = [run for run in finished_runs(fabric, after, trigger) if outcome is None or run.outcome == outcome]
@@ -132,13 +130,12 @@ def wait_for_run(fabric, after, outcome=None, timeout=60, trigger=None):
 
     return wait_until(
         found,
-        timeout=timeout,
         interval=0.2,
         message=f'a {outcome or "finished"} run of {fabric} after {after:%H:%M:%S.%f}',
     )
 
 
-def fabric_after(run, timeout=60):
+def fabric_after(run):
     """The run's fabric once its state records ``run`` (or a later run) and no run is in progress.
 
     A run saves its own record just before it writes the fabric's state: read right after the
@@ -150,7 +147,7 @@ def fabric_after(run, timeout=60):
         settled = fabric.last_sync and fabric.last_sync >= run.started_at
         return fabric if settled and fabric.sync_status != SyncStatusChoices.SYNCING else None
 
-    return wait_until(recorded, timeout=timeout, interval=0.05, message=f'the fabric state written after run {run.pk}')
+    return wait_until(recorded, interval=0.05, message=f'the fabric state written after run {run.pk}')
 
 
 def assert_no_overlap(fabric):
@@ -203,7 +200,7 @@ def jobs_of_live_workers(redis):
     return jobs
 
 
-def assert_one_chain(redis, fabrics, timeout=30):
+def assert_one_chain(redis, fabrics):
     """Exactly one chain per periodic fabric of ``fabrics``, and no chain of any other fabric.
 
     A chain job is in one place at a time: waiting in rq-scheduler, in the queue, or run by a
@@ -222,7 +219,7 @@ def assert_one_chain(redis, fabrics, timeout=30):
         return set(seen['places']) == expected and all(len(where) == 1 for where in seen['places'].values())
 
     try:
-        wait_until(settled, timeout=timeout, interval=0.05, message='one place per chain')
+        wait_until(settled, interval=0.05, message='one place per chain')
     except TimeoutError:
         raise AssertionError(f'expected one chain each for {sorted(expected)}; last seen {seen["places"]}') from None
 

@@ -68,17 +68,15 @@ def test_database_session_killed_mid_sync(live, synced_fabric, tasks_redis, mome
     cluster.delete('VPC', 'vpc-1')
     try:
         if moment == 'in-transaction':
-            victims = wait_until(blocked_backends, timeout=60, message='the sync blocked mid-transaction')
+            victims = wait_until(blocked_backends, message='the sync blocked mid-transaction')
         else:
             wait_until(
                 lambda: SyncRun.objects.filter(fabric=fabric, outcome='running').exists(),
-                timeout=60,
                 interval=0.05,
                 message='a sync reading the API',
             )
             wait_until(
                 lambda: len(api.list_requests('VPC')) >= 2,
-                timeout=10,
                 interval=0.05,
                 message='the VPC list under way',
             )
@@ -92,9 +90,7 @@ def test_database_session_killed_mid_sync(live, synced_fabric, tasks_redis, mome
     api.delay('VPC', None)
 
     # The interrupted run ends, with an honest record; nothing it had written survives.
-    wait_until(
-        lambda: SyncRun.objects.get(pk=running.pk).finished_at, timeout=60, message='the interrupted run recorded'
-    )
+    wait_until(lambda: SyncRun.objects.get(pk=running.pk).finished_at, message='the interrupted run recorded')
     running.refresh_from_db()
     if moment == 'in-transaction':
         assert running.outcome == SyncOutcomeChoices.FAILED, running.error

@@ -47,7 +47,7 @@ def test_fabric_changed_while_its_sync_runs(live, tasks_redis, patient_client, c
         wait_for_run(fabric, fabric.created, SyncOutcomeChoices.SUCCESS)
         cluster.add('Switch', 'leaf-03', {'role': 'server-leaf'})  # the running sync has something to write
         api.delay('VPC', SLOW_LIST)
-        wait_until(lambda: syncing(fabric), timeout=60, interval=0.05, message='a running sync')
+        wait_until(lambda: syncing(fabric), interval=0.05, message='a running sync')
         fabric_id = fabric.pk
         if change == 'delete':
             fabric.delete()
@@ -56,7 +56,7 @@ def test_fabric_changed_while_its_sync_runs(live, tasks_redis, patient_client, c
             fabric.sync_enabled = False
             fabric.save()
         # The running sync ends, and its chain job with it (not scheduled, queued or running any more).
-        wait_until(lambda: not chain_alive(fabric), timeout=60, interval=0.05, message='the chain of the fabric ended')
+        wait_until(lambda: not chain_alive(fabric), interval=0.05, message='the chain of the fabric ended')
         api.delay('VPC', None)
         wait_for_run(bystander, timezone.now(), SyncOutcomeChoices.SUCCESS)
         assert not chain_alive(fabric), 'the chain came back'
@@ -87,7 +87,7 @@ def test_fabric_changed_while_its_sync_is_queued(live, tasks_redis, change):
         fabric = HedgehogFabric.objects.create(name='waiting', sync_interval=INTERVAL, **cluster.fabric_fields())
         manual = FabricScheduler().trigger_now(fabric)
         queue = Queue(QUEUE_NAME, connection=tasks_redis)
-        wait_until(lambda: chain_job_id(fabric.pk) in queue.get_job_ids(), timeout=60, message='the chain job queued')
+        wait_until(lambda: chain_job_id(fabric.pk) in queue.get_job_ids(), message='the chain job queued')
         fabric_id = fabric.pk
         if change == 'delete':
             fabric.delete()
@@ -97,8 +97,8 @@ def test_fabric_changed_while_its_sync_is_queued(live, tasks_redis, change):
             fabric.save()
         changed = timezone.now()
         live.start_worker('worker-0')
-        wait_until(lambda: not queue.get_job_ids(), timeout=60, message='the queue drained')
-        wait_until(lambda: queue.started_job_registry.count == 0, timeout=60, message='the jobs ended')
+        wait_until(lambda: not queue.get_job_ids(), message='the queue drained')
+        wait_until(lambda: queue.started_job_registry.count == 0, message='the jobs ended')
 
         assert FabricScheduler().planned_time(fabric.pk) is None
         assert not queue.failed_job_registry.get_job_ids(), 'a job failed'

@@ -32,7 +32,6 @@ def test_two_schedulers_never_double_a_run_and_a_restarted_one_resumes_the_chain
     FabricScheduler().bootstrap()
     wait_until(
         lambda: all(len(finished_runs(fabric)) >= 4 for fabric in fabrics),
-        timeout=180,
         interval=0.5,
         message='four runs of each fabric, with two schedulers polling',
     )
@@ -49,14 +48,13 @@ def test_two_schedulers_never_double_a_run_and_a_restarted_one_resumes_the_chain
     scheduler = FabricScheduler()
     wait_until(
         lambda: all(where == ['scheduled'] for where in chain_places(tasks_redis).values()),
-        timeout=60,
         interval=0.1,
         message='every chain waiting in rq-scheduler, none queued or running',
     )
     stalled = timezone.now()
     due = max(scheduler.planned_time(fabric.pk) for fabric in fabrics)
     # Only the wall clock can pass a slot: wait until every chain is a slot overdue, then look.
-    wait_until(lambda: (timezone.now() - due).total_seconds() > INTERVAL, timeout=30, message='every chain overdue')
+    wait_until(lambda: (timezone.now() - due).total_seconds() > INTERVAL, message='every chain overdue')
     assert not SyncRun.objects.filter(started_at__gt=stalled).exists(), 'something ran without a scheduler'
     assert all(where == ['scheduled'] for where in chain_places(tasks_redis).values())
 
@@ -65,7 +63,6 @@ def test_two_schedulers_never_double_a_run_and_a_restarted_one_resumes_the_chain
     # Once the dead schedulers' lock has expired, each missed chain runs late, once, and goes on.
     wait_until(
         lambda: all(len(finished_runs(fabric, stalled)) >= 3 for fabric in fabrics),
-        timeout=120,
         interval=0.5,
         message='the chains going on after the restart',
     )

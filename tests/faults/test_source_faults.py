@@ -39,7 +39,7 @@ def assert_failed_honestly(fabric, since, message, rows, expected_rows):
     # Every run fails while the fault lasts, so whichever of them the fabric shows says why.
     recorded = fabric_after(run)
     assert recorded.sync_status == SyncStatusChoices.ERROR and message in recorded.sync_error, recorded.sync_error
-    wait_until(lambda: chain_alive(fabric), timeout=30, interval=0.05, message='the chain going on')
+    wait_until(lambda: chain_alive(fabric), interval=0.05, message='the chain going on')
     return run
 
 
@@ -121,9 +121,7 @@ def test_git_remote_gone_force_pushed_and_branch_deleted(live, tasks_redis, gito
     rewritten = repo.head.commit.hexsha
     assert not repo.is_ancestor(first.git_commit, rewritten)
     # The first run that reads the new tip applies the rewrite (a run under way may read it before or after).
-    run = wait_until(
-        lambda: finished_runs(fabric).filter(git_commit=rewritten).first(), timeout=60, message='a run of the new tip'
-    )
+    run = wait_until(lambda: finished_runs(fabric).filter(git_commit=rewritten).first(), message='a run of the new tip')
     assert run.outcome == SyncOutcomeChoices.SUCCESS and run.deleted == 1, (run.outcome, run.deleted, run.error)
     assert git_rows(fabric) == repo_objects(gitops_repo)
     good = repo_objects(gitops_repo)

@@ -22,7 +22,7 @@ def test_chain_runs_on_time_without_overlap(live_processes, tasks_redis, gitops_
     fabric = HedgehogFabric.objects.create(name='precise', git_repository_url=str(gitops_repo), sync_interval=2)
     FabricScheduler().bootstrap()
 
-    wait_until(lambda: len(finished_runs(fabric)) >= 6, timeout=120, message='six finished runs')
+    wait_until(lambda: len(finished_runs(fabric)) >= 6, message='six finished runs')
     runs = list(finished_runs(fabric))
 
     stamps = [run.started_at for run in runs]
@@ -73,7 +73,6 @@ def test_cluster_resources_reach_netbox_and_an_unreachable_api_keeps_its_chain(l
 
         wait_until(
             lambda: len(finished_runs(reachable)) >= 1 and len(finished_runs(unreachable)) >= 3,
-            timeout=120,
             message='runs of both fabrics',
         )
         assert chain_alive(unreachable)  # the failing fabric's chain goes on
@@ -81,7 +80,6 @@ def test_cluster_resources_reach_netbox_and_an_unreachable_api_keeps_its_chain(l
         HedgehogFabric.objects.update(sync_enabled=False)
         wait_until(
             lambda: not (chain_alive(reachable) or chain_alive(unreachable)),
-            timeout=60,
             interval=0.05,
             message='both chains ended',
         )
