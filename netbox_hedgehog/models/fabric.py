@@ -8,6 +8,15 @@ from netbox.models import NetBoxModel
 
 from ..choices import ConnectionStatusChoices, SyncStatusChoices
 from ..settings import plugin_setting
+from ..sources.kube_credentials import (
+    ClusterCredentials,
+    CredentialError,
+    check_pem,
+    check_server,
+    check_token,
+    check_transport,
+    read_kubeconfig,
+)
 
 # The repository locations git understands: URLs, scp-like user@host:path, absolute paths.
 GIT_URL = re.compile(r'^((https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+|/\S*)$')
@@ -263,29 +272,18 @@ class HedgehogFabric(NetBoxModel):
         ``Authorization`` header); a kubeconfig holding anything but inline credentials is refused
         with the key named.
         """
-        from ..sources.kube_credentials import (
-            ClusterCredentials,
-            CredentialError,
-            check_pem,
-            check_server,
-            check_token,
-            check_transport,
-            read_kubeconfig,
-        )
-
         if self.kubernetes_in_cluster:
-            if self.kubernetes_server or self.kubernetes_token or self.kubernetes_ca_cert or self.kubeconfig:
+            if self.kubernetes_server or self.kubernetes_token or self.kubeconfig:
                 return {
                     'kubernetes_in_cluster': _(
-                        'With the in-cluster account, leave the API server, token, CA certificate and kubeconfig '
-                        'empty: they come from the pod the worker runs in.'
+                        'With the in-cluster account, leave the API server, token and kubeconfig empty: they come '
+                        'from the pod the worker runs in.'
                     )
                 }
             return {}
         if self.kubeconfig and self.kubernetes_server:
             return {'kubeconfig': _('Give either a kubeconfig or an API server, not both.')}
         errors = {}
-        credentials = None
         try:
             self.kubernetes_token = check_token(self.kubernetes_token)
         except CredentialError as exc:
@@ -295,16 +293,15 @@ class HedgehogFabric(NetBoxModel):
                 check_pem(ClusterCredentials(server='', ca_pem=self.kubernetes_ca_cert))
             except CredentialError as exc:
                 errors['kubernetes_ca_cert'] = str(exc)
-        field = 'kubeconfig' if self.kubeconfig else 'kubernetes_server'
-        try:
-            if self.kubeconfig:
-                credentials = read_kubeconfig(self.kubeconfig)
-            elif self.kubernetes_server:
-                credentials = ClusterCredentials(
-                    server=check_server(self.kubernetes_server), token=self.kubernetes_token
+        if self.kubeconfig or self.kubernetes_server:
+            field = 'kubeconfig' if self.kubeconfig else 'kubernetes_server'
+            try:
+                credentials = (
+                    read_kubeconfig(self.kubeconfig)
+                    if self.kubeconfig
+                    else ClusterCredentials(server=check_server(self.kubernetes_server), token=self.kubernetes_token)
                 )
-            if credentials:
                 check_transport(credentials, self.allow_insecure_transport)
-        except CredentialError as exc:
-            errors.setdefault(field, str(exc))
+            except CredentialError as exc:
+                errors.setdefault(field, str(exc))
         return errors

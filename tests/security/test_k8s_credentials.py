@@ -403,7 +403,6 @@ def test_the_in_cluster_account_without_its_token_file_names_the_file(pod):
     [
         {'kubernetes_server': 'https://attacker.example:6443'},
         {'kubernetes_token': 'some-token'},
-        {'kubernetes_ca_cert': '-----BEGIN CERTIFICATE-----'},
         {'kubeconfig': 'apiVersion: v1'},
     ],
 )
@@ -417,7 +416,7 @@ def test_the_in_cluster_account_with_other_credentials_is_refused_by_the_api(fie
     )
 
     assert response.status_code == 400
-    assert 'With the in-cluster account, leave the API server, token, CA certificate and kubeconfig empty' in str(
+    assert 'With the in-cluster account, leave the API server, token and kubeconfig empty' in str(
         response.json()['kubernetes_in_cluster']
     )
     assert not HedgehogFabric.objects.filter(name='mixed').exists()

@@ -150,6 +150,10 @@ HOSTILE = {
         lambda a: a.kubeconfig(user={'token': 'http-sekrit-token'}),
         'over plain http://: use https://, or turn on "allow insecure transport" for this fabric',
     ),
+    'credentials in the server URL': (
+        lambda a: a.kubeconfig(cluster={'server': 'https://admin:url-sekrit@10.0.0.1:6443'}),
+        'The kubeconfig\'s "server" must not contain user:password@; give a token instead.',
+    ),
     'token with a newline': (
         lambda a: a.kubeconfig(user={'token': 'newline-sekrit\nX-Injected: 1'}),
         'The kubeconfig\'s "token" contains whitespace, a control character or a character outside Latin-1',
