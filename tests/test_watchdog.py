@@ -21,9 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def redis(monkeypatch):
     connection = fakeredis.FakeRedis()
-    monkeypatch.setattr(
-        'netbox_hedgehog.scheduling.scheduler.django_rq.get_connection', lambda *args, **kwargs: connection
-    )
+    monkeypatch.setattr('django_rq.get_connection', lambda *args, **kwargs: connection)
     return connection
 
 
