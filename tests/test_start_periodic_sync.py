@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from rq import Queue
+from rq import Queue, SimpleWorker
 
+from netbox_hedgehog.management.commands import start_periodic_sync
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, chain_job_id
 from tests.live import PATIENCE
@@ -103,6 +104,7 @@ def test_manual_trigger_of_a_disabled_fabric_is_refused(tasks_redis):
         (['--status', '--bootstrap'], 'Choose exactly one of --bootstrap, --status, --manual-trigger.'),
         ([], 'Choose exactly one of --bootstrap, --status, --manual-trigger.'),
         (['--status', '--fabric-id', '999999'], 'No fabric with id 999999.'),
+        (['--status', '--wait'], '--dry-run, --allow-empty-kinds and --wait go with --manual-trigger only.'),
     ],
 )
 def test_wrong_input_gives_a_one_line_error_and_a_non_zero_exit(args, message):
@@ -111,3 +113,54 @@ def test_wrong_input_gives_a_one_line_error_and_a_non_zero_exit(args, message):
     assert completed.returncode != 0
     assert completed.stderr.strip() == f'CommandError: {message}'
     assert completed.stdout == ''
+
+
+@pytest.fixture
+def worker_between_polls(tasks_redis, monkeypatch):
+    """While ``--wait`` polls, the queued jobs run in-process (a SimpleWorker), as a worker would run them."""
+
+    def run_queued_jobs(seconds):
+        SimpleWorker([Queue(QUEUE_NAME, connection=tasks_redis)], connection=tasks_redis).work(burst=True)
+
+    monkeypatch.setattr(start_periodic_sync.time, 'sleep', run_queued_jobs)
+
+
+@pytest.mark.django_db
+def test_manual_trigger_wait_prints_the_outcome_of_a_good_run(worker_between_polls, gitops_repo):
+    fabric = HedgehogFabric.objects.create(name='waited', git_repository_url=str(gitops_repo), sync_interval=0)
+
+    output = run('--manual-trigger', '--wait', '--fabric-id', str(fabric.pk))
+
+    run_record = SyncRun.objects.get(fabric=fabric)
+    assert run_record.outcome == 'success' and run_record.created > 0
+    assert f'success in {run_record.duration:.1f}s (run {run_record.pk})' in output
+    assert f'{run_record.created} created, 0 updated, 0 deleted, 0 unchanged, 0 invalid' in output
+
+
+@pytest.mark.django_db
+def test_manual_trigger_wait_fails_when_the_run_fails(worker_between_polls):
+    fabric = HedgehogFabric.objects.create(name='broken', git_repository_url='/nonexistent/wiring', sync_interval=0)
+    out = StringIO()
+
+    with pytest.raises(CommandError, match='1 of 1 run'):
+        call_command('start_periodic_sync', '--manual-trigger', '--wait', '--json', stdout=out)
+
+    (item,) = json.loads(out.getvalue())['triggered']
+    assert item['fabric'] == fabric.pk and item['outcome'] == 'failed' and '/nonexistent/wiring' in item['error']
+    assert item['worker_listening'] is False  # no worker was registered when the request was made
+
+
+@pytest.mark.django_db
+def test_manual_trigger_wait_gives_up_after_its_timeout(tasks_redis, monkeypatch):
+    fabric = HedgehogFabric.objects.create(name='no-worker', git_repository_url='/repo')
+    clock = iter(range(0, 1000, 2))  # each look at the clock finds two more seconds gone
+    monkeypatch.setattr(start_periodic_sync.time, 'monotonic', lambda: next(clock))
+    monkeypatch.setattr(start_periodic_sync.time, 'sleep', lambda seconds: None)
+    out = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command('start_periodic_sync', '--manual-trigger', '--wait', '--timeout', '5', stdout=out)
+
+    assert 'Timed out after 5s waiting for job' in out.getvalue()
+    assert 'WARNING: no rqworker listens on the sync queue' in out.getvalue()
+    assert SyncRun.objects.filter(fabric=fabric).count() == 0

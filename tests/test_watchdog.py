@@ -1,4 +1,5 @@
-"""The watchdog repairs chains, queue duplicates and stale states, and keeps itself seeded."""
+"""The watchdog repairs chains, queue duplicates and runs whose worker died, keeps itself seeded, and does not
+flood NetBox's Jobs list."""
 
 import django_rq
 import fakeredis
@@ -11,8 +12,8 @@ from rq import Queue
 
 from netbox_hedgehog.choices import SyncOutcomeChoices, SyncStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
-from netbox_hedgehog.scheduling.locks import fabric_lock
-from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, FabricScheduler, chain_job_id
+from netbox_hedgehog.scheduling.locks import fabric_lock, holding_fabric_lock
+from netbox_hedgehog.scheduling.scheduler import INTERRUPTED_SYNC, QUEUE_NAME, FabricScheduler, chain_job_id
 from netbox_hedgehog.scheduling.watchdog import WATCHDOG_INTERVAL, SyncWatchdog
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def redis(monkeypatch):
     connection = fakeredis.FakeRedis()
-    monkeypatch.setattr(
-        'netbox_hedgehog.scheduling.scheduler.django_rq.get_connection', lambda *args, **kwargs: connection
-    )
+    monkeypatch.setattr('django_rq.get_connection', lambda *args, **kwargs: connection)
     return connection
 
 
@@ -103,3 +102,50 @@ def test_watchdog_lost_from_redis_is_seeded_again(django_capture_on_commit_callb
     seeded.refresh_from_db()
     assert seeded.status == JobStatusChoices.STATUS_ERRORED
     assert reseeded.status in JobStatusChoices.ENQUEUED_STATE_CHOICES
+
+
+def test_repair_closes_runs_whose_worker_died_dry_runs_included(redis):
+    fabric = HedgehogFabric.objects.create(
+        name='dead-worker', git_repository_url='/repo', sync_status=SyncStatusChoices.IN_SYNC
+    )
+    dry = SyncRun.objects.create(fabric=fabric, trigger='manual', started_at=timezone.now(), dry_run=True)
+
+    assert FabricScheduler().repair()['stale_syncs_cleared'] == 1
+
+    dry.refresh_from_db()
+    assert dry.outcome == SyncOutcomeChoices.FAILED and 'interrupted' in dry.error and dry.finished_at is not None
+    fabric.refresh_from_db()
+    assert fabric.sync_status == SyncStatusChoices.IN_SYNC  # a dry run never speaks for the fabric
+
+    real = SyncRun.objects.create(fabric=fabric, trigger='schedule', started_at=timezone.now())
+    FabricScheduler().repair()
+    real.refresh_from_db()
+    fabric.refresh_from_db()
+    assert real.outcome == SyncOutcomeChoices.FAILED
+    assert fabric.sync_status == SyncStatusChoices.ERROR and fabric.sync_error == INTERRUPTED_SYNC
+
+
+def test_a_run_in_progress_is_not_stale(redis):
+    fabric = HedgehogFabric.objects.create(name='alive', git_repository_url='/repo')
+    run = SyncRun.objects.create(fabric=fabric, trigger='manual', started_at=timezone.now(), dry_run=True)
+    with holding_fabric_lock(redis, fabric.pk):
+        assert FabricScheduler().repair()['stale_syncs_cleared'] == 0
+    run.refresh_from_db()
+    assert run.outcome == SyncOutcomeChoices.RUNNING
+
+
+def test_watchdog_keeps_no_row_of_runs_that_repaired_nothing(redis):
+    def watchdog_run(number):
+        job = Job.objects.create(name=SyncWatchdog.name, job_id=f'00000000-0000-0000-0000-{number:012d}')
+        SyncWatchdog.handle(job)
+        return job
+
+    HedgehogFabric.objects.create(name='lost', git_repository_url='/repo', sync_interval=60)
+    repairing = watchdog_run(1)  # re-creates the lost chain
+    for number in range(2, 6):
+        quiet = watchdog_run(number)
+
+    rows = SyncWatchdog.get_jobs().filter(status=JobStatusChoices.STATUS_COMPLETED)
+    assert sorted(rows.values_list('pk', flat=True)) == [repairing.pk, quiet.pk]  # and the latest, quiet or not
+    repairing.refresh_from_db()
+    assert repairing.data['repaired'] == 1 and repairing.data['scheduled'] == 1

@@ -211,6 +211,8 @@ class SyncJobSerializer(serializers.Serializer):
     fabric = serializers.IntegerField()
     job_id = serializers.CharField()
     coalesced = serializers.BooleanField()
+    worker_listening = serializers.BooleanField(help_text='False: no worker serves the sync queue, nothing runs it')
+    run = serializers.URLField(help_text="The run's record (sync-runs filtered by this job), once the worker starts it")
 
 
 class SyncStatusSerializer(serializers.Serializer):

@@ -48,8 +48,7 @@ class HedgehogFabricViewSet(NetBoxModelViewSet):
         options = serializers.SyncRequestSerializer(data=request.data)
         options.is_valid(raise_exception=True)
         result = FabricScheduler().trigger_now(fabric, **options.validated_data)
-        data = {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced}
-        return Response(serializers.SyncJobSerializer(data).data, status=status.HTTP_202_ACCEPTED)
+        return Response(serializers.SyncJobSerializer(result.as_dict(request)).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: serializers.SyncStatusSerializer})
     @action(detail=False, methods=['get'], url_path='sync-status')

@@ -2,11 +2,13 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Min
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from netbox.models import NetBoxModel
 
-from ..choices import ConnectionStatusChoices, SyncStatusChoices
+from ..choices import ConnectionStatusChoices, SyncOutcomeChoices, SyncStatusChoices
 from ..settings import plugin_setting
 from ..sources.kube_credentials import (
     ClusterCredentials,
@@ -235,6 +237,12 @@ class HedgehogFabric(NetBoxModel):
     def is_periodic(self):
         """True when this fabric should have a running schedule chain."""
         return self.sync_enabled and self.scheduler_enabled and self.sync_interval > 0
+
+    @cached_property
+    def running_since(self):
+        """When the sync in progress started, None when no sync runs (``sync_status`` stays the last outcome)."""
+        runs = self.sync_runs.filter(outcome=SyncOutcomeChoices.RUNNING, dry_run=False)
+        return runs.aggregate(since=Min('started_at'))['since']
 
     @property
     def has_kubernetes_source(self):

@@ -11,8 +11,11 @@ from ..metrics import count_run
 from ..models import HedgehogFabric, SyncRun
 from ..settings import plugin_setting
 from ..sync.pipeline import SyncResult, sync_fabric
-from .locks import holding_fabric_lock
-from .scheduler import FabricScheduler, manual_action
+from .chains import consecutive_failures
+from .locks import LockLost, apply_fence, holding_fabric_lock
+from .scheduler import FabricScheduler
+from .timing import RETRY_BASE, next_run_time, on_grid
+from .triggers import manual_action
 
 logger = logging.getLogger('netbox_hedgehog.sync')
 
@@ -20,66 +23,82 @@ FABRIC_STATUS_OF_OUTCOME = {
     SyncOutcomeChoices.FAILED: SyncStatusChoices.ERROR,
     SyncOutcomeChoices.PARTIAL: SyncStatusChoices.OUT_OF_SYNC,
 }
+LOCK_LOST = (
+    "The fabric's sync lock was lost during the run (Redis was unreachable or the lock expired), so nothing was "
+    'applied: another sync may have started meanwhile. The next run retries.'
+)
 
 
 def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE, dry_run=False, allow_empty_kinds=False):
     """Sync one fabric, record the outcome, and (for the periodic chain) schedule the next run.
 
     Steps: take the fabric's lock (a periodic run that finds it held records a skip; a
-    manual run waits for it), stamp ``last_sync``, run the sync pipeline, record the
-    outcome on the fabric and in a :class:`SyncRun`. Whatever happens in between — an
-    exception, a skip, a disabled fabric — the periodic chain is continued in ``finally``,
-    anchored on this run's planned time; it ends only when the fabric was deleted, disabled
-    or its interval set to 0. Manual runs may be dry runs (the diff is recorded, not
-    applied) or confirm pruning of kinds a source suddenly lists as empty.
+    manual run waits for it), read the fabric afresh, stamp ``last_sync``, run the sync
+    pipeline (its writes fenced by the lock), record the outcome on the fabric and in a
+    :class:`SyncRun`. Whatever happens — an exception anywhere, Redis or the database away,
+    a skip, a disabled fabric — the periodic chain is continued in ``finally``: on its grid,
+    or sooner as a retry after a failed run. It ends only when the fabric was deleted,
+    disabled or its interval set to 0. Manual runs may be dry runs (the diff is recorded,
+    not applied) or confirm pruning of kinds a source suddenly lists as empty.
     """
     started = timezone.now()
-    if not connection.in_atomic_block:  # never drop a connection in the middle of a caller's transaction
-        close_old_connections()  # a non-forking worker (SimpleWorker) keeps connections from job to job
-    job = get_current_job()
-    scheduler = FabricScheduler()
     periodic = trigger == SyncTriggerChoices.SCHEDULE
-    if not periodic:
-        scheduler.job_started(manual_action(dry_run, allow_empty_kinds), fabric_id)
-    fabric = HedgehogFabric.objects.filter(pk=fabric_id).first()
-    if fabric is None:
-        logger.info('Fabric %s no longer exists; nothing to sync', fabric_id)
-        if periodic:
-            scheduler.cancel(fabric_id)
-        return
-    run = SyncRun(
-        fabric=fabric,
-        trigger=scheduler.chain_origin(fabric_id) if periodic else trigger,
-        job_id=job.id if job else '',
-        planned_at=(fabric.next_sync or started) if periodic else None,
-        started_at=started,
-        dry_run=dry_run,
-    )
+    scheduler = FabricScheduler()
+    fabric = run = None
     try:
+        if not connection.in_atomic_block:  # never drop a connection in the middle of a caller's transaction
+            close_old_connections()  # a non-forking worker (SimpleWorker) keeps connections from job to job
+        if not periodic:
+            scheduler.job_started(manual_action(dry_run, allow_empty_kinds), fabric_id)
+        fabric = HedgehogFabric.objects.filter(pk=fabric_id).first()
+        if fabric is None:
+            logger.info('Fabric %s no longer exists; nothing to sync', fabric_id)
+            return
+        job = get_current_job()
+        run = SyncRun(
+            fabric=fabric,
+            trigger=scheduler.chain_origin(fabric_id) if periodic else trigger,
+            job_id=job.id if job else '',
+            planned_at=(fabric.next_sync or started) if periodic else None,
+            started_at=started,
+            dry_run=dry_run,
+        )
         lock_wait = 0 if periodic else plugin_setting('sync_job_timeout')
-        with holding_fabric_lock(scheduler.connection, fabric_id, wait_seconds=lock_wait) as acquired:
-            run.started_at = timezone.now()  # a manual run may have waited for the lock until now
-            if not acquired:
+        with holding_fabric_lock(scheduler.connection, fabric_id, wait_seconds=lock_wait) as lock:
+            # A manual run may have waited for the lock: start now, with the fabric as it is now.
+            run.started_at = timezone.now()
+            fabric = HedgehogFabric.objects.filter(pk=fabric_id).first() if lock else fabric
+            if fabric is None:
+                logger.info('Fabric %s was deleted while its sync waited; nothing to sync', fabric_id)
+            elif lock is None:
                 _record_skip(run, 'Another sync of this fabric was running.')
             elif not fabric.sync_enabled:
                 _record_skip(run, 'Sync is disabled for this fabric.')
             else:
-                _run(fabric, run, allow_empty_kinds)
+                run.fabric = fabric
+                _run(fabric, run, lock, allow_empty_kinds)
     finally:
         if periodic:
-            _continue_chain(scheduler, fabric, run.planned_at)
-        _trim_run_records(fabric)
+            _continue_chain(scheduler, fabric_id, fabric, run)
+        if fabric is not None:
+            _trim_run_records(fabric)
 
 
-def _run(fabric, run, allow_empty_kinds):
+def _run(fabric, run, lock, allow_empty_kinds):
     run.save()
     if not run.dry_run:
-        stamp = {'sync_status': SyncStatusChoices.SYNCING, 'last_sync': run.started_at}
-        if run.planned_at is not None:
-            stamp['last_sync_planned'] = run.planned_at
-        HedgehogFabric.objects.filter(pk=fabric.pk).update(**stamp)
+        _stamp_start(fabric, run)
     try:
-        result = sync_fabric(fabric, dry_run=run.dry_run, allow_empty_kinds=allow_empty_kinds)
+        result = sync_fabric(
+            fabric,
+            dry_run=run.dry_run,
+            allow_empty_kinds=allow_empty_kinds,
+            before_apply=apply_fence(lock, fabric.pk),
+        )
+    except LockLost as exc:
+        logger.error('Sync of fabric %s aborted before applying: %s', fabric, exc)
+        _record_outcome(fabric, run, SyncResult(errors=[LOCK_LOST]), keep_connection_status=True)
+        return
     except Exception as exc:
         logger.exception('Sync of fabric %s failed unexpectedly', fabric)
         if isinstance(exc, DatabaseError):
@@ -92,6 +111,23 @@ def _run(fabric, run, allow_empty_kinds):
         )
         raise
     _record_outcome(fabric, run, result)
+
+
+def _stamp_start(fabric, run):
+    """Record that a sync started; the fabric's status stays the last outcome until this run has one.
+
+    A periodic run on its grid becomes the grid's anchor (a retry between slots does not), and
+    the fabric's next run becomes the grid's next slot, so "Next run" is never in the past while
+    the run is in progress.
+    """
+    stamp = {'last_sync': run.started_at}
+    if run.planned_at is not None:
+        anchor = fabric.last_sync_planned
+        if run.trigger != SyncTriggerChoices.SCHEDULE or on_grid(run.planned_at, anchor, fabric.sync_interval):
+            anchor = stamp['last_sync_planned'] = run.planned_at
+        if fabric.is_periodic:
+            stamp['next_sync'] = next_run_time(anchor, fabric.sync_interval, run.started_at)
+    HedgehogFabric.objects.filter(pk=fabric.pk).update(**stamp)
 
 
 def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=False):
@@ -153,9 +189,11 @@ def _record_skip(run, reason):
 
 
 def _trim_run_records(fabric):
-    """Keep the newest ``sync_run_retention`` run records of the fabric."""
+    """Keep the newest ``sync_run_retention`` run records of the fabric (0 keeps them all); never raises."""
+    keep = plugin_setting('sync_run_retention')
+    if not isinstance(keep, int) or keep < 1:
+        return
     try:
-        keep = plugin_setting('sync_run_retention')
         oldest_kept = (
             SyncRun.objects.filter(fabric_id=fabric.pk)
             .order_by('-started_at')
@@ -168,19 +206,34 @@ def _trim_run_records(fabric):
         logger.exception('Could not trim the sync run records of fabric %s', fabric)
 
 
-def _continue_chain(scheduler, fabric, planned):
-    """Schedule the chain's next run from the fabric's current settings (the last known ones if the DB is away)."""
+def _continue_chain(scheduler, fabric_id, fabric, run):
+    """Schedule the chain's next run from the fabric's current settings; never raises.
+
+    A run that ended before recording an outcome counts as one more failure. With the
+    database away the chain goes on with the settings the run started with; if the run could
+    not even read the fabric, it retries soon and reads it then.
+    """
+    planned = run.planned_at if run else None
+    unrecorded = run is None or run.pk is None or run.outcome == SyncOutcomeChoices.RUNNING
     try:
-        current = HedgehogFabric.objects.filter(pk=fabric.pk).first()
+        current = HedgehogFabric.objects.filter(pk=fabric_id).first()
+        failures = consecutive_failures(fabric_id) + unrecorded
     except DatabaseError:
-        logger.exception('Could not reload fabric %s; continuing its chain with the settings it started with', fabric)
+        logger.exception('Could not reload fabric %s; continuing its chain with what the run knew', fabric_id)
         connection.close()
-        current = fabric
+        if fabric is None:
+            _try(scheduler.schedule_unread, fabric_id, RETRY_BASE)
+            return
+        current, failures = fabric, 1
+    if current is None:
+        logger.info('Fabric %s was deleted; its chain ends', fabric_id)
+        _try(scheduler.cancel, fabric_id)
+    else:
+        _try(scheduler.schedule_next, current, planned, failures)
+
+
+def _try(action, *args):
     try:
-        if current is None:
-            logger.info('Fabric %s was deleted during its sync; its chain ends', fabric)
-            scheduler.cancel(fabric.pk)
-        else:
-            scheduler.schedule_next(current, planned)
+        action(*args)
     except Exception:
-        logger.exception('Could not schedule the next sync of fabric %s', fabric)
+        logger.exception('Could not schedule the next sync of fabric %s', args[0])

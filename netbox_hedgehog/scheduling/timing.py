@@ -26,3 +26,20 @@ def whole_second(moment: datetime) -> datetime:
     if moment.microsecond == 0:
         return moment
     return moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+# The first retry after a failed periodic run waits this long; each further failure doubles it.
+RETRY_BASE = 10
+
+
+def retry_delay(failures: int, interval: int) -> int:
+    """Seconds before retrying a chain after ``failures`` failed runs in a row: 10, 20, 40 … capped at the interval."""
+    return min(RETRY_BASE * 2 ** (failures - 1), interval)
+
+
+def on_grid(moment: datetime, anchor: datetime | None, interval: int) -> bool:
+    """True when ``moment`` is a slot of the grid ``anchor + k·interval`` (any moment is, without an anchor).
+
+    Retries after a failure run between the slots; they must not move the grid.
+    """
+    return anchor is None or (moment - anchor).total_seconds() % interval == 0

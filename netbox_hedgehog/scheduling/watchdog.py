@@ -19,10 +19,13 @@ WATCHDOG_INTERVAL = 1  # minutes, NetBox's unit for system jobs
 
 @system_job(interval=WATCHDOG_INTERVAL)
 class SyncWatchdog(JobRunner):
-    """Every minute: re-create lost chains, drop orphaned and duplicate entries, clear stale "syncing" states.
+    """Every minute: re-create lost chains (overdue ones start at once), drop orphaned and duplicate entries,
+    close runs whose worker died.
 
-    NetBox's ``rqworker`` seeds it at start-up and it appears in NetBox's Jobs list with
-    what it repaired. Every repair is idempotent, so several workers may run it at once.
+    NetBox's ``rqworker`` seeds it at start-up. NetBox's Jobs list keeps the runs that
+    repaired something, the latest run and the next one; the rows of earlier runs that found
+    nothing to repair are removed, or they would add ~1,440 rows a day. Every repair is
+    idempotent, so several workers may run it at once.
     """
 
     class Meta:
@@ -30,9 +33,13 @@ class SyncWatchdog(JobRunner):
 
     def run(self, *args, **kwargs):
         report = FabricScheduler().repair()
-        self.job.data = report
         repaired = {key: value for key, value in report.items() if key != 'fabrics' and value}
+        self.job.data = {**report, 'repaired': sum(repaired.values())}
         self.logger.info(f'Checked {report["fabrics"]} fabric(s); repaired: {repaired or "nothing"}')
+        # A queryset delete: Job.delete() would also cancel each finished RQ job, one by one.
+        self.get_jobs().filter(status=JobStatusChoices.STATUS_COMPLETED, data__repaired=0).exclude(
+            pk=self.job.pk
+        ).delete()
 
     @classmethod
     def ensure_scheduled(cls):

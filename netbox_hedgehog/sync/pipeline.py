@@ -88,13 +88,14 @@ def read_sources(fabric, result: SyncResult):
     return listings
 
 
-def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False) -> SyncResult:
+def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=None) -> SyncResult:
     """Bring the fabric's resources in NetBox in line with its sources: read, diff, apply, compare.
 
     Each source's rows are diffed and applied on their own, so a source that failed keeps
     its last good data while the others are brought up to date. All writes happen in one
     transaction, and only when something changed: an unchanged resync writes nothing.
-    A dry run computes and counts the same diff without writing.
+    A dry run computes and counts the same diff without writing. ``before_apply`` runs inside
+    the apply transaction before anything is written (the job's lock fence); raising aborts the apply.
     """
     result = SyncResult()
     listings = read_sources(fabric, result)
@@ -124,6 +125,8 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False) -> SyncResult:
         result.drift_count = fabric.drift_count
         return result
     with result.step('apply'), transaction.atomic():
+        if before_apply is not None:
+            before_apply()
         for listing, diff in diffs:
             apply_diff(fabric, listing.source, diff)
         result.drift_count = record_drift(fabric)

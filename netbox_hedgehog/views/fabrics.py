@@ -137,7 +137,7 @@ class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, B
     """Queue an immediate sync of one fabric; the sync runs in the worker, never in this request.
 
     A browser's form POST (which prefers HTML) is redirected back with a message; any other
-    client gets ``{"fabric", "job_id", "coalesced"}`` as JSON with status 202.
+    client gets ``TriggerResult.as_dict()`` as JSON with status 202.
     """
 
     queryset = HedgehogFabric.objects.all()
@@ -149,10 +149,7 @@ class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, B
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
             _message_for(request, fabric, result, dry_run=self.dry_run)
             return redirect(self.get_return_url(request, fabric))
-        return JsonResponse(
-            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced},
-            status=202,
-        )
+        return JsonResponse(result.as_dict(request), status=202)
 
 
 @register_model_view(HedgehogFabric, 'dry_run', path='dry-run')
@@ -167,7 +164,7 @@ class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin,
     """Queue a test of the fabric's sources; the worker runs it and records the result on the fabric.
 
     Like "Sync now": a browser's form POST is redirected back with a message; any other
-    client gets ``{"fabric", "job_id", "coalesced"}`` as JSON with status 202 (the job's
+    client gets ``TriggerResult.as_dict()`` as JSON with status 202 (the job's
     result, and the fabric's ``connection_status``/``connection_message``, hold the outcome).
     """
 
@@ -194,10 +191,7 @@ class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin,
                     ).format(fabric=fabric, job=result.job_id),
                 )
             return redirect(self.get_return_url(request, fabric))
-        return JsonResponse(
-            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced},
-            status=202,
-        )
+        return JsonResponse(result.as_dict(request), status=202)
 
 
 @register_model_view(HedgehogFabric, 'bulk_schedule_sync', path='schedule-sync', detail=False)
