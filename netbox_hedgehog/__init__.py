@@ -7,6 +7,8 @@ fabric, periodic or manual, runs there through
 
 from netbox.plugins import PluginConfig
 
+from .settings import DEFAULT_CLUSTER_OWNED_KINDS
+
 __version__ = '0.1.0'
 
 
@@ -40,6 +42,8 @@ class HedgehogConfig(PluginConfig):
         'git_cache_dir': None,
         # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.
         'enable_django_admin': False,
+        # Kinds the controller creates: shown with their status, never counted as drift from Git.
+        'cluster_owned_kinds': DEFAULT_CLUSTER_OWNED_KINDS,
     }
 
     @classmethod

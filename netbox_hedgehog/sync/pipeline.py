@@ -8,7 +8,7 @@ from ..choices import ConnectionStatusChoices, ResourceSourceChoices, SyncOutcom
 from ..sources.base import SourceError
 from ..sources.git import read_git_repository
 from ..sources.kubernetes import list_fabric_resources
-from .apply import apply_diff, stored_resources
+from .apply import apply_diff, removed_source_diffs, stored_resources
 from .diff import diff_resources
 from .drift_records import record_drift
 
@@ -125,6 +125,7 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False) -> SyncResult:
             )
             for listing in listings
         ]
+        diffs += removed_source_diffs(fabric)
     for _listing, diff in diffs:
         result.created += len(diff.create)
         result.updated += len(diff.update)
