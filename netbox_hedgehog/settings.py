@@ -14,6 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 from netbox.plugins import get_plugin_config
 
 PLUGIN = 'netbox_hedgehog'
+# Kinds the Hedgehog controller creates itself (one Agent per switch, the ID catalog, DHCP subnets
+# generated from VPCs, built-in switch profiles, gateway internals): never in Git, so never drift.
+DEFAULT_CLUSTER_OWNED_KINDS = ('Agent', 'Catalog', 'DHCPSubnet', 'GatewayAgent', 'SwitchProfile', 'VPCInfo')
 
 
 def plugin_setting(name):
@@ -82,6 +85,8 @@ SETTINGS = {
         'accept-new', lambda value: value in ('accept-new', 'strict'), "'accept-new' or 'strict'"
     ),
     'git_ssh_known_hosts': Setting('', lambda value: isinstance(value, str), 'a string of known_hosts lines'),
+    # Kinds the controller creates: shown with their status, never counted as drift from Git.
+    'cluster_owned_kinds': Setting(DEFAULT_CLUSTER_OWNED_KINDS, _string_list, 'a list of kind names'),
     # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.
     'enable_django_admin': Setting(False, _boolean, 'True or False'),
 }

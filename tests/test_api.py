@@ -101,7 +101,7 @@ class HedgehogResourceAPITestCase(
         self.assertEqual(agent['applied_generation'], 7)
         self.assertTrue(agent['heartbeat'].startswith('2025-01-02T03:04:05'))
         self.assertEqual(agent['status']['conditions'][0]['reason'], 'ApplySucceeded')
-        self.assertEqual(agent['drift_state']['value'], 'only_in_cluster')
+        self.assertIsNone(agent['drift_state'])  # the controller's own kind: shown, never compared with Git
 
     def test_key_field_filters(self):
         self.add_permissions('netbox_hedgehog.view_hedgehogresource')
@@ -113,7 +113,7 @@ class HedgehogResourceAPITestCase(
             ('asn=65101', 3),
             ('connection_type=unbundled', 2),
             ('drift_state=differs', 2),
-            ('drifted=true', 3),
+            ('drifted=true', 2),
             ('subnets=10.0.1.0/24', 2),
             ('vpc=vpc-1', 2),
         ):
@@ -162,14 +162,14 @@ class FabricAndRunFieldsAPITestCase(PluginAPIMixin, APITestCase):
         response = self.client.get(self._get_detail_url(self.fabric), **self.header)
         self.assertEqual(
             (response.data['drift_count'], response.data['prune'], response.data['kubernetes_verify_tls']),
-            (2, True, True),
+            (1, True, True),
         )
         response = self.client.patch(
             self._get_detail_url(self.fabric), {'drift_count': 0, 'prune': False}, format='json', **self.header
         )
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.fabric.refresh_from_db()
-        self.assertEqual((self.fabric.drift_count, self.fabric.prune), (2, False))
+        self.assertEqual((self.fabric.drift_count, self.fabric.prune), (1, False))
 
     def test_run_fields_and_filters(self):
         url = reverse('plugins-api:netbox_hedgehog-api:syncrun-list')

@@ -24,6 +24,7 @@ BAD_VALUES = {
     'git_max_documents': [0.5],
     'git_ssh_host_key_policy': ['accept-all', None],
     'git_ssh_known_hosts': [None],
+    'cluster_owned_kinds': ['Agent', [''], [1]],
 }
 
 

@@ -222,15 +222,14 @@ class HedgehogFabricDetailTestCase(TestCase):
             f'{reverse("plugins:netbox_hedgehog:hedgehogresource_list")}?fabric_id={fabric.pk}&amp;drifted=true'
         )
         content = self.client.get(fabric.get_absolute_url()).content.decode()
-        self.assertIn(f'href="{drifted_url}"', content)
-        self.assertIn('>2</a>', content)
+        self.assertIn(f'href="{drifted_url}" class="badge text-bg-orange">1</a>', content)  # leaf-02; not the Agent
         content = self.client.get(reverse('plugins:netbox_hedgehog:hedgehogfabric_list')).content.decode()
-        self.assertIn(f'<a href="{drifted_url}">2</a>', content)
-        # The link's filter lists what the count counts: the rows of the two drifting objects.
+        self.assertIn(f'<a href="{drifted_url}">1</a>', content)
+        # The link's filter lists what the count counts: the rows of the drifting object.
         response = self.client.get(drifted_url.replace('&amp;', '&'))
         self.assertEqual(
             sorted((row.record.kind, row.record.name, row.record.source) for row in response.context['table'].rows),
-            [('Agent', 'leaf-01', CLUSTER), ('Switch', 'leaf-02', GIT), ('Switch', 'leaf-02', CLUSTER)],
+            [('Switch', 'leaf-02', GIT), ('Switch', 'leaf-02', CLUSTER)],
         )
 
 
@@ -363,7 +362,6 @@ class HedgehogResourceDetailTestCase(TestCase):
             'ApplySucceeded',
             'Config applied to the switch',
             'lastHeartbeat',
-            'Only in cluster',
         ):
             self.assertIn(text, content)
         self.assertLinks(content, self.row('Switch', 'leaf-01', CLUSTER), self.row('SwitchProfile', 'vs', CLUSTER))

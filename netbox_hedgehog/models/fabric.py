@@ -1,7 +1,7 @@
 import re
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import Min
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -226,6 +226,24 @@ class HedgehogFabric(NetBoxModel):
                 if not field.primary_key and field.name not in SYNC_STATE_FIELDS
             ]
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Delete the fabric with its resources and run records removed in bulk; one change record, the fabric's.
+
+        The row is locked first: a sync writing to the fabric is waited out, one starting meanwhile
+        waits and then finds the fabric gone (see ``sync.apply.lock_fabric``), and no run record
+        can be added between the bulk removal and the fabric's own deletion. The chain entry is
+        removed when the deletion commits (``signals.unschedule_fabric``).
+        """
+        from .resource import HedgehogResource
+        from .sync_run import SyncRun
+
+        with transaction.atomic(using=router.db_for_write(HedgehogFabric)):
+            list(HedgehogFabric.objects.select_for_update().filter(pk=self.pk).values_list('pk'))
+            HedgehogResource.delete_in_bulk(HedgehogResource.objects.filter(fabric_id=self.pk))
+            runs = SyncRun.objects.filter(fabric_id=self.pk)
+            runs._raw_delete(using=runs.db)
+            return super().delete(*args, **kwargs)
 
     def get_sync_status_color(self):
         return SyncStatusChoices.colors.get(self.sync_status)

@@ -1,8 +1,12 @@
+from core.models import ObjectType
+from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from extras.models import CachedValue
 from netbox.models import NetBoxModel
+from netbox.search.backends import search_backend
 
 from ..choices import DriftStateChoices, ResourceSourceChoices
 
@@ -94,3 +98,45 @@ class HedgehogResource(NetBoxModel):
 
     def get_drift_state_color(self):
         return DriftStateChoices.colors.get(self.drift_state)
+
+    @classmethod
+    def index_for_search(cls, rows):
+        """Put rows a bulk write created or changed into NetBox's search cache.
+
+        The cache is filled by ``post_save``, which ``bulk_create``/``bulk_update`` do not send:
+        without this, global search would find no resource.
+        """
+        _raw_delete(CachedValue.objects.filter(object_type=cls._object_type(), object_id__in=[row.pk for row in rows]))
+        search_backend.cache(rows, remove_existing=False)
+
+    @classmethod
+    def delete_in_bulk(cls, queryset):
+        """Delete the rows of ``queryset`` with one query per table, and return how many went.
+
+        Django's collector would load every row, send its signals and write a change record
+        for each: minutes for a fabric of 10,000 objects. What it would cascade to — tags,
+        journal entries, bookmarks, subscriptions — and the rows' search cache go here too.
+        """
+        pks = queryset.values('pk')
+        object_type = cls._object_type()
+        for relation in cls._meta.private_fields:
+            if isinstance(relation, GenericRelation):
+                _raw_delete(
+                    relation.related_model._base_manager.filter(
+                        **{
+                            relation.content_type_field_name: object_type,
+                            f'{relation.object_id_field_name}__in': pks,
+                        }
+                    )
+                )
+        _raw_delete(CachedValue.objects.filter(object_type=object_type, object_id__in=pks))
+        return _raw_delete(queryset)
+
+    @classmethod
+    def _object_type(cls):
+        return ObjectType.objects.get_for_model(cls)
+
+
+def _raw_delete(queryset):
+    """One DELETE statement, no signals (as NetBox's search backend removes cached values)."""
+    return queryset._raw_delete(using=queryset.db)

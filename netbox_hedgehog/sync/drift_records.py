@@ -2,15 +2,26 @@ from collections import defaultdict
 
 from ..choices import DriftStateChoices, ResourceSourceChoices
 from ..models import HedgehogFabric, HedgehogResource
+from ..settings import plugin_setting
 from .diff import KEY
 from .drift import drift_state
+
+
+def compared_kinds(git_kinds):
+    """The kinds whose Git and cluster versions are compared: those Git declares, less the controller's own.
+
+    The controller creates objects of its own (an Agent per switch, DHCP subnets, …) that no
+    Git repository holds, and a repository that declares no object of a kind leaves that kind
+    to the cluster: neither counts as drift.
+    """
+    return set(git_kinds) - set(plugin_setting('cluster_owned_kinds'))
 
 
 def record_drift(fabric):
     """Compare each object's Git and cluster rows, store the state on both, and return the fabric's drift count.
 
-    Only fabrics with both sources have drift; for others every state is empty. Only
-    rows whose state changed are written.
+    Only fabrics with both sources have drift, and only for the kinds of :func:`compared_kinds`;
+    every other state is empty. Only rows whose state changed are written.
     """
     rows = HedgehogResource.objects.filter(fabric=fabric).values(
         'pk',
@@ -24,16 +35,19 @@ def record_drift(fabric):
     by_key = defaultdict(dict)
     for row in rows:
         by_key[tuple(row[part] for part in KEY)][row['source']] = row
-    compare = fabric.has_git_source and fabric.has_kubernetes_source
+    compared = set()
+    if fabric.has_git_source and fabric.has_kubernetes_source:
+        compared = compared_kinds(key[0] for key, versions in by_key.items() if ResourceSourceChoices.GIT in versions)
     moves = defaultdict(list)
     drift_count = 0
-    for versions in by_key.values():
+    for (kind, _namespace, _name), versions in by_key.items():
         state = (
             drift_state(
                 versions.get(ResourceSourceChoices.GIT),
                 versions.get(ResourceSourceChoices.KUBERNETES),
+                kind,
             )
-            if compare
+            if kind in compared
             else ''
         )
         drift_count += state not in ('', DriftStateChoices.IN_SYNC)

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from ..choices import ConnectionStatusChoices, SyncOutcomeChoices
 from ..sources.base import NoSourceConfigured, SourceError, configured_sources
-from .apply import apply_diff, stored_resources
+from .apply import apply_diff, removed_source_diffs, stored_resources
 from .changes import MAX_RECORDED_CHANGES
 from .diff import diff_resources
 from .drift_records import record_drift
@@ -112,6 +112,7 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
             )
             for listing in listings
         ]
+        diffs += removed_source_diffs(fabric)
     for _listing, diff in diffs:
         result.created += len(diff.create)
         result.updated += len(diff.update)
