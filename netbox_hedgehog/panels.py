@@ -7,7 +7,7 @@ from netbox.ui import attrs, panels
 from netbox.ui.actions import CopyContent
 
 from .choices import ResourceSourceChoices
-from .tables import drifted_resources_url, step_durations
+from .tables import drifted_resources_url, last_seen_text, next_sync_text, step_durations, sync_status_badges
 
 __all__ = (
     'FabricConnectionPanel',
@@ -153,15 +153,29 @@ class DriftCountAttr(attrs.ObjectAttribute):
         )
 
 
+class RenderedAttr(attrs.ObjectAttribute):
+    """An attribute drawn by a function of the object (the one the tables use), so both show the same."""
+
+    def __init__(self, accessor, render, **kwargs):
+        super().__init__(accessor, **kwargs)
+        self._render = render
+
+    def render(self, obj, context):
+        value = self._render(obj)
+        return self.placeholder if value in (None, '') else format_html('<span>{}</span>', value)
+
+
 class FabricStatusPanel(panels.ObjectAttributesPanel):
+    """The last outcome (with "running since" during a run), and the next run flagged when overdue."""
+
     title = _('Sync status')
-    sync_status = attrs.ChoiceAttr('sync_status', label=_('Status'))
+    sync_status = RenderedAttr('sync_status', sync_status_badges, label=_('Status'))
     drift_count = DriftCountAttr('drift_count', label=_('Drift'))
     prune = attrs.BooleanAttr('prune', label=_('Prune'))
     sync_error = attrs.TextAttr('sync_error', label=_('Error'), style='font-monospace text-danger')
     last_sync = attrs.DateTimeAttr('last_sync', label=_('Last run'))
     last_successful_sync = attrs.DateTimeAttr('last_successful_sync', label=_('Last success'))
-    next_sync = attrs.DateTimeAttr('next_sync', label=_('Next run'))
+    next_sync = RenderedAttr('next_sync', next_sync_text, label=_('Next run'))
     connection_status = attrs.ChoiceAttr('connection_status', label=_('Source connection'))
 
 
@@ -181,6 +195,7 @@ class ResourcePanel(panels.ObjectAttributesPanel):
     kind = attrs.TextAttr('kind')
     namespace = attrs.TextAttr('namespace')
     name = attrs.TextAttr('name', copy_button=True)
+    last_seen = RenderedAttr('last_seen', last_seen_text, label=_('Last seen'))
 
 
 class ResourceSourcePanel(ContextAttributesPanel):

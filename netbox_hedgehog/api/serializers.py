@@ -210,6 +210,8 @@ class SyncJobSerializer(serializers.Serializer):
     fabric = serializers.IntegerField()
     job_id = serializers.CharField()
     coalesced = serializers.BooleanField()
+    worker_listening = serializers.BooleanField()
+    warning = serializers.CharField(allow_blank=True)
 
 
 class SyncStatusSerializer(serializers.Serializer):

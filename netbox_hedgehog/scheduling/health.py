@@ -3,17 +3,32 @@
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import redis
 from rq import Worker
 from rq.defaults import DEFAULT_WORKER_TTL
 from rq_scheduler import Scheduler
 
+QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
+WORKER_COMMAND = f'manage.py rqworker {QUEUE_NAME} high default low'
+SCHEDULER_COMMAND = 'rqscheduler --interval 1 (against the tasks Redis)'
+
+# When a worker and a scheduler were last seen alive, remembered by every health check, so that a
+# banner can say since when they are gone even after RQ has forgotten them.
+LAST_ALIVE_KEY = 'netbox_hedgehog:health:last_alive:{}'
+
 
 @dataclass(frozen=True)
 class ProcessHealth:
-    """The rqworkers serving the plugin's queue and the rqscheduler processes alive right now."""
+    """The rqworkers serving the plugin's queue and the rqscheduler processes alive right now.
+
+    ``workers_seen``/``schedulers_seen`` say when one was last seen alive (None: never, as far as
+    Redis remembers); they matter when the list beside them is empty.
+    """
 
     workers: list[str]
     schedulers: list[str]
+    workers_seen: datetime | None = None
+    schedulers_seen: datetime | None = None
 
     @property
     def healthy(self):
@@ -24,29 +39,47 @@ class ProcessHealth:
         problems = []
         if not self.workers:
             problems.append(
-                'No rqworker is listening on the netbox_hedgehog.hedgehog_sync queue: no sync will run. '
-                'Start one: manage.py rqworker netbox_hedgehog.hedgehog_sync high default low'
+                f'No rqworker is listening on the {QUEUE_NAME} queue{_since(self.workers_seen)}: no sync will run. '
+                f'Start one: {WORKER_COMMAND}'
             )
         if not self.schedulers:
             problems.append(
-                'No rqscheduler is running: scheduled syncs will never be queued. '
-                'Start one: rqscheduler --interval 1 (against the tasks Redis)'
+                f'No rqscheduler is running{_since(self.schedulers_seen)}: scheduled syncs will never be queued. '
+                f'Start one: {SCHEDULER_COMMAND}'
             )
         return problems
 
 
-def live_workers(queue, hostname=None, worker_ttl=DEFAULT_WORKER_TTL):
-    """Names of the workers registered for ``queue`` whose last heartbeat is at most ``worker_ttl`` s old.
+def _since(seen):
+    return f' (last seen alive {seen:%Y-%m-%d %H:%M:%S} UTC)' if seen else ''
 
-    A registered worker's key outlives its last heartbeat by up to ``worker_ttl + 60`` s, so
-    a worker killed with SIGKILL (or frozen) still shows up for minutes; an idle healthy worker
-    heartbeats every ``worker_ttl - 15`` s. ``hostname`` keeps only workers on that host, so a
-    container's health check verifies its own worker rather than any worker anywhere.
+
+def _connected_clients(connection):
+    """Names of the Redis clients connected now, or None when the server does not tell (CLIENT LIST refused)."""
+    try:
+        return {client.get('name') for client in connection.client_list()}
+    except redis.exceptions.ResponseError:
+        return None
+
+
+def live_workers(queue, hostname=None, worker_ttl=DEFAULT_WORKER_TTL):
+    """Names of the workers for ``queue`` that are connected to Redis and heartbeat at most ``worker_ttl`` s ago.
+
+    RQ keeps a worker in its registry until ``worker_ttl + 60`` s after its last heartbeat, and an
+    idle worker heartbeats only every ``worker_ttl - 15`` s (405 s by default): registry membership
+    and heartbeat age alone call a SIGKILLed worker alive for minutes. RQ names the worker's Redis
+    connection after the worker, and the kernel closes a dead process's socket at once, so a worker
+    whose connection is gone is dead now; the heartbeat age still catches one that hangs while
+    connected. ``hostname`` keeps only workers on that host, so a container's health check
+    verifies its own worker rather than any worker anywhere.
     """
     now = datetime.now(timezone.utc)
+    connected = _connected_clients(queue.connection)
     names = []
     for worker in Worker.all(queue=queue):
         if hostname is not None and worker.hostname != hostname:
+            continue
+        if connected is not None and worker.name not in connected:
             continue
         beat = worker.last_heartbeat  # rq parses it as an aware UTC datetime
         if beat is None or (now - beat).total_seconds() > worker_ttl:
@@ -66,9 +99,26 @@ def live_schedulers(connection):
     return sorted(names)
 
 
+def _last_alive(connection, role, alive):
+    """Remember now as the last time ``role`` was alive, or read when it last was."""
+    key = LAST_ALIVE_KEY.format(role)
+    if alive:
+        now = datetime.now(timezone.utc)
+        connection.set(key, now.isoformat())
+        return now
+    value = connection.get(key)
+    return datetime.fromisoformat(value.decode() if isinstance(value, bytes) else value) if value else None
+
+
 def process_health(queue, hostname=None, worker_ttl=DEFAULT_WORKER_TTL) -> ProcessHealth:
-    """Workers for ``queue`` with a fresh heartbeat (on ``hostname`` if given) and live schedulers."""
+    """Workers for ``queue`` alive now (on ``hostname`` if given), live schedulers, and when each was last alive."""
+    connection = queue.connection
+    workers = live_workers(queue, hostname=hostname, worker_ttl=worker_ttl)
+    schedulers = live_schedulers(connection)
     return ProcessHealth(
-        workers=live_workers(queue, hostname=hostname, worker_ttl=worker_ttl),
-        schedulers=live_schedulers(queue.connection),
+        workers=workers,
+        schedulers=schedulers,
+        # A per-host check must not vouch for the fleet, nor the fleet for one host.
+        workers_seen=_last_alive(connection, 'worker', bool(workers)) if hostname is None else None,
+        schedulers_seen=_last_alive(connection, 'scheduler', bool(schedulers)),
     )

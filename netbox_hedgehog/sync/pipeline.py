@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from ..choices import ConnectionStatusChoices, ResourceSourceChoices, SyncOutcomeChoices
+from ..models import HedgehogResource
 from ..sources.base import SourceError
 from ..sources.git import read_git_repository
 from ..sources.kubernetes import list_fabric_resources
@@ -132,6 +133,8 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False) -> SyncResult:
         result.unchanged += diff.unchanged
         result.prune_skipped += diff.prune_skipped
         result.problems.extend(diff.problems)
+    if not dry_run:
+        HedgehogResource.mark_seen(fabric, listings)
     changed = result.created or result.updated or result.deleted
     if dry_run or not changed:
         result.drift_count = fabric.drift_count

@@ -18,6 +18,7 @@ from .. import filtersets, forms, panels, tables
 from ..models import HedgehogFabric, HedgehogResource
 from ..object_actions import BulkScheduleSync, ConnectionTestAction, DryRunSync, ScheduleSync
 from ..scheduling.scheduler import FabricScheduler
+from .health import WARNING_HEADER, operator_health
 
 __all__ = (
     'HedgehogFabricBulkDeleteView',
@@ -36,7 +37,9 @@ RECENT_SYNC_RUNS = 10
 
 
 def _fabric_list_queryset():
-    return HedgehogFabric.objects.annotate(resource_count=count_related(HedgehogResource, 'fabric'))
+    return tables.with_run_state(HedgehogFabric.objects.all()).annotate(
+        resource_count=count_related(HedgehogResource, 'fabric')
+    )
 
 
 @register_model_view(HedgehogFabric, 'list', path='', detail=False)
@@ -46,11 +49,15 @@ class HedgehogFabricListView(generic.ObjectListView):
     filterset_form = forms.HedgehogFabricFilterForm
     table = tables.HedgehogFabricTable
     actions = (AddObject, BulkExport, BulkScheduleSync, BulkEdit, BulkDelete)
+    template_name = 'netbox_hedgehog/hedgehogfabric_list.html'
+
+    def get_extra_context(self, request):
+        return {'hedgehog_health': operator_health()}
 
 
 @register_model_view(HedgehogFabric)
 class HedgehogFabricView(generic.ObjectView):
-    queryset = HedgehogFabric.objects.all()
+    queryset = tables.with_run_state(HedgehogFabric.objects.all())
     actions = (ScheduleSync, DryRunSync, ConnectionTestAction, CloneObject, EditObject, DeleteObject)
     layout = layout.SimpleLayout(
         left_panels=[
@@ -136,8 +143,10 @@ class ChangePermissionMixin:
 class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, BaseObjectView):
     """Queue an immediate sync of one fabric; the sync runs in the worker, never in this request.
 
-    A browser's form POST (which prefers HTML) is redirected back with a message; any other
-    client gets ``{"fabric", "job_id", "coalesced"}`` as JSON with status 202.
+    A browser's form POST (which prefers HTML) is redirected back with a message (a warning when
+    no worker listens); any other client gets ``{"fabric", "job_id", "coalesced",
+    "worker_listening", "warning"}`` as JSON with status 202, and the warning also in the
+    ``X-Hedgehog-Warning`` header.
     """
 
     queryset = HedgehogFabric.objects.all()
@@ -146,13 +155,11 @@ class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, B
     def post(self, request, pk):
         fabric = self.get_object(pk=pk)
         result = FabricScheduler().trigger_now(fabric, dry_run=self.dry_run)
+        warning = operator_health().trigger_warning()
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
-            _message_for(request, fabric, result, dry_run=self.dry_run)
+            _message_for(request, fabric, result, warning, dry_run=self.dry_run)
             return redirect(self.get_return_url(request, fabric))
-        return JsonResponse(
-            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced},
-            status=202,
-        )
+        return _job_response(fabric, result, warning)
 
 
 @register_model_view(HedgehogFabric, 'dry_run', path='dry-run')
@@ -167,8 +174,8 @@ class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin,
     """Queue a test of the fabric's sources; the worker runs it and records the result on the fabric.
 
     Like "Sync now": a browser's form POST is redirected back with a message; any other
-    client gets ``{"fabric", "job_id", "coalesced"}`` as JSON with status 202 (the job's
-    result, and the fabric's ``connection_status``/``connection_message``, hold the outcome).
+    client gets the same JSON (the job's result, and the fabric's
+    ``connection_status``/``connection_message``, hold the outcome).
     """
 
     queryset = HedgehogFabric.objects.all()
@@ -176,28 +183,17 @@ class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin,
     def post(self, request, pk):
         fabric = self.get_object(pk=pk)
         result = FabricScheduler().trigger_connection_test(fabric)
+        warning = operator_health().trigger_warning()
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
             if result.coalesced:
-                messages.info(
-                    request,
-                    _('A connection test of {fabric} is already queued (job {job}).').format(
-                        fabric=fabric,
-                        job=result.job_id,
-                    ),
-                )
+                text = _('A connection test of {fabric} is already queued (job {job}).')
             else:
-                messages.success(
-                    request,
-                    _(
-                        'Queued a connection test of {fabric} (job {job}); reload the page in a few seconds for the '
-                        'result.'
-                    ).format(fabric=fabric, job=result.job_id),
+                text = _(
+                    'Queued a connection test of {fabric} (job {job}); reload the page in a few seconds for the result.'
                 )
+            _notify(request, text.format(fabric=fabric, job=result.job_id), warning, queued=not result.coalesced)
             return redirect(self.get_return_url(request, fabric))
-        return JsonResponse(
-            {'fabric': fabric.pk, 'job_id': result.job_id, 'coalesced': result.coalesced},
-            status=202,
-        )
+        return _job_response(fabric, result, warning)
 
 
 @register_model_view(HedgehogFabric, 'bulk_schedule_sync', path='schedule-sync', detail=False)
@@ -215,28 +211,43 @@ class HedgehogFabricBulkScheduleSyncView(ChangePermissionMixin, GetReturnURLMixi
         if not fabrics:
             messages.warning(request, _('No fabrics were selected that you may sync.'))
         scheduler = FabricScheduler()
+        warning = operator_health().trigger_warning() if fabrics else None
         for fabric in fabrics:
-            _message_for(request, fabric, scheduler.trigger_now(fabric))
+            _message_for(request, fabric, scheduler.trigger_now(fabric), warning)
         return redirect(self.get_return_url(request))
 
 
-def _message_for(request, fabric, result, dry_run=False):
+def _message_for(request, fabric, result, warning, dry_run=False):
     what = _('dry run') if dry_run else _('sync')
     if result.coalesced:
-        messages.info(
-            request,
-            _('A {what} of {fabric} was already queued (job {job}).').format(
-                what=what,
-                fabric=fabric,
-                job=result.job_id,
-            ),
-        )
+        text = _('A {what} of {fabric} was already queued (job {job}).')
     else:
-        messages.success(
-            request,
-            _('Queued a {what} of {fabric} (job {job}).').format(
-                what=what,
-                fabric=fabric,
-                job=result.job_id,
-            ),
-        )
+        text = _('Queued a {what} of {fabric} (job {job}).')
+    _notify(request, text.format(what=what, fabric=fabric, job=result.job_id), warning, queued=not result.coalesced)
+
+
+def _notify(request, text, warning, queued):
+    """Success (or info for a joined job) only when a worker will run it; otherwise a warning saying why not."""
+    if warning:
+        messages.warning(request, f'{text} {warning}')
+    elif queued:
+        messages.success(request, text)
+    else:
+        messages.info(request, text)
+
+
+def _job_response(fabric, result, warning):
+    """The JSON answer to a non-browser trigger, with the warning as a field and a header when nothing runs it."""
+    response = JsonResponse(
+        {
+            'fabric': fabric.pk,
+            'job_id': result.job_id,
+            'coalesced': result.coalesced,
+            'worker_listening': warning is None,
+            'warning': warning or '',
+        },
+        status=202,
+    )
+    if warning:
+        response[WARNING_HEADER] = warning
+    return response
