@@ -2,7 +2,7 @@
 
 from django.db.models import Case, IntegerField, Value, When
 from django.template.loader import render_to_string
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from extras.dashboard.utils import register_widget
 from extras.dashboard.widgets import DashboardWidget, WidgetConfigForm
 from utilities.permissions import get_permission_for_model

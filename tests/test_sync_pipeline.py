@@ -276,7 +276,7 @@ def test_an_unchanged_resync_costs_the_same_queries_whatever_the_size(switches, 
         fabric = HedgehogFabric.objects.create(name=f'sized-{switches}', **api.fabric_fields())
         assert sync_fabric(fabric).created == switches
 
-        with django_assert_num_queries(1):  # one read of the stored rows, no writes
+        with django_assert_num_queries(2):  # one read of the stored rows, one UPDATE of last_seen, no other write
             result = sync_fabric(fabric)
 
     assert result.unchanged == switches
