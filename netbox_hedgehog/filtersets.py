@@ -82,9 +82,11 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
             'kubernetes_server',
             'kubernetes_namespace',
             'kubernetes_verify_tls',
+            'kubernetes_in_cluster',
             'git_repository_url',
             'git_branch',
             'git_path',
+            'allow_insecure_transport',
             'sync_enabled',
             'scheduler_enabled',
             'sync_interval',
@@ -147,6 +149,7 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
             'vlan_namespace',
             'heartbeat',
             'applied_generation',
+            'last_seen',
         )
 
     @classmethod

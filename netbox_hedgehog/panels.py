@@ -7,7 +7,14 @@ from netbox.ui import attrs, panels
 from netbox.ui.actions import CopyContent
 
 from .choices import ResourceSourceChoices
-from .tables import drifted_resources_url, last_seen_text, next_sync_text, step_durations, sync_status_badges
+from .tables import (
+    drifted_resources_url,
+    last_seen_text,
+    next_sync_text,
+    run_sources_badges,
+    step_durations,
+    sync_status_badges,
+)
 
 __all__ = (
     'FabricConnectionPanel',
@@ -317,6 +324,7 @@ class SyncRunPanel(panels.ObjectAttributesPanel):
     fabric = attrs.RelatedObjectAttr('fabric', linkify=True)
     trigger = attrs.ChoiceAttr('trigger')
     outcome = attrs.ChoiceAttr('outcome')
+    sources = RenderedAttr('step_durations', run_sources_badges, label=_('Sources'))
     planned_at = attrs.DateTimeAttr('planned_at', label=_('Planned'))
     started_at = attrs.DateTimeAttr('started_at', label=_('Started'))
     finished_at = attrs.DateTimeAttr('finished_at', label=_('Finished'))

@@ -359,18 +359,23 @@ def run_sources(run):
     return [(label, label not in failed) for label, step in RUN_SOURCES if step in durations]
 
 
+def run_sources_badges(run):
+    """Each source the run tried, as a badge: green when read, red when it failed (None: it tried none)."""
+    sources = run_sources(run)
+    if not sources:
+        return None
+    return format_html_join(
+        ' ',
+        '<span class="badge text-bg-{}" title="{}">{}</span>',
+        (('green' if read else 'red', _('read') if read else _('failed'), label) for label, read in sources),
+    )
+
+
 class RunSourcesColumn(tables.Column):
     """Each source the run read, green when read, red when it failed."""
 
     def render(self, record):
-        sources = run_sources(record)
-        if not sources:
-            return self.default
-        return format_html_join(
-            ' ',
-            '<span class="badge text-bg-{}" title="{}">{}</span>',
-            (('green' if read else 'red', _('read') if read else _('failed'), label) for label, read in sources),
-        )
+        return run_sources_badges(record) or self.default
 
     def value(self, record):
         return ', '.join(f'{label}={"read" if read else "failed"}' for label, read in run_sources(record))

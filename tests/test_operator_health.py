@@ -1,17 +1,18 @@
 """Process health where the operator looks: the banner on the fabric pages, the dashboard widget, and the warning
 that "Sync now", "Dry run", "Test connection" and the API's sync action give when no worker will run the job.
 
-Workers and schedulers are registered in the tasks Redis the way RQ and rq-scheduler register themselves; a
-worker's liveness also needs its own Redis connection named after it, as RQ names it, which ``dead`` closes the
-way the kernel closes a killed process's socket.
+Workers and schedulers are written into the tasks Redis the way RQ and rq-scheduler register themselves (a
+dead worker as RQ leaves it: registered, its heartbeat overdue); one integration test SIGKILLs a real rqworker.
 """
 
+import os
+import signal
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 
 import django_rq
-import redis
+import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +31,8 @@ from netbox_hedgehog.scheduling.health import process_health
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME
 from netbox_hedgehog.views.health import WARNING_HEADER
 from netbox_hedgehog.widgets import FabricSyncWidget
-from tests.live import wait_until
+from tests.integration.conftest import ARTIFACTS
+from tests.live import LiveProcesses, wait_until
 
 BANNER = 'id="hedgehog-process-health"'
 NO_WORKER = 'No rqworker is listening on the netbox_hedgehog.hedgehog_sync queue'
@@ -44,22 +46,25 @@ def tasks_connection():
 
 
 class FakeWorker:
-    """An rqworker as Redis sees it: registered for the sync queue, heartbeating, on a connection of its own."""
+    """An rqworker as Redis sees it: registered for the sync queue, with the heartbeat RQ writes."""
 
-    def __init__(self, name):
-        base = tasks_connection()
-        self.connection = redis.Redis(connection_pool=redis.ConnectionPool(**base.connection_pool.connection_kwargs))
-        queue = Queue(QUEUE_NAME, connection=self.connection)
-        self.worker = Worker([queue], connection=self.connection, name=name)  # names its connection
-        self.worker.register_birth()
+    def __init__(self, name, worker_ttl=30):
+        self.worker = Worker([queue()], connection=tasks_connection(), name=name, worker_ttl=worker_ttl)
+        self.worker.register_birth()  # last_heartbeat now, key expiring worker_ttl + 60 s from now
 
-    def kill(self):
-        """What SIGKILL leaves behind: the registration and its last heartbeat, but no connection."""
-        self.connection.connection_pool.disconnect()
+    def kill(self, seconds_ago=None):
+        """Redis as a killed worker leaves it ``seconds_ago`` after its last heartbeat (default: 11 s past due).
+
+        RQ keeps the worker registered, and its key alive until 60 s past the promised heartbeat.
+        """
+        seconds_ago = self.worker.worker_ttl + 11 if seconds_ago is None else seconds_ago
+        connection = tasks_connection()
+        connection.hset(self.worker.key, 'last_heartbeat', utcformat(timezone.now() - timedelta(seconds=seconds_ago)))
+        connection.expire(self.worker.key, self.worker.worker_ttl + 60 - seconds_ago)
 
 
 @contextmanager
-def live_processes(worker='worker-1'):
+def fake_processes(worker='worker-1'):
     """A live worker on the sync queue and a live rq-scheduler, for the duration of the block."""
     fake = FakeWorker(worker)
     scheduler_key = f'{Scheduler.redis_scheduler_namespace_prefix}test-scheduler'
@@ -68,7 +73,7 @@ def live_processes(worker='worker-1'):
     try:
         yield fake
     finally:
-        fake.kill()
+        fake.worker.register_death()
         tasks_connection().delete(scheduler_key)
 
 
@@ -79,24 +84,36 @@ def queue():
 class ProcessHealthTestCase(RQQueueTestMixin, TestCase):
     rq_queue_names = (QUEUE_NAME,)
 
-    def test_a_killed_worker_is_dead_at_once_although_rq_still_lists_it(self):
-        fake = FakeWorker('doomed')
+    def test_a_worker_past_its_promised_heartbeat_is_dead_although_rq_still_lists_it(self):
+        fake = FakeWorker('doomed', worker_ttl=30)
+        self.assertEqual(process_health(queue()).workers, ['doomed'])
+        fake.kill(seconds_ago=35)  # its heartbeat is 5 s late: a loaded machine, not yet dead
         self.assertEqual(process_health(queue()).workers, ['doomed'])
 
-        fake.kill()
+        fake.kill(seconds_ago=41)
 
-        wait_until(lambda: not process_health(queue()).workers, timeout=30, message='the killed worker reported dead')
         health = process_health(queue())
+        self.assertEqual(health.workers, [])
         self.assertIn('doomed', [worker.name for worker in Worker.all(queue=queue())])  # RQ's registry keeps it
         self.assertIsNotNone(health.workers_seen)
         self.assertIn('last seen alive', health.problems()[0])
 
-    def test_a_connected_worker_with_a_stale_heartbeat_is_dead(self):
-        with live_processes('frozen') as fake:
-            self.assertEqual(process_health(queue()).workers, ['frozen'])
-            stale = timezone.now() - timedelta(seconds=DEFAULT_WORKER_TTL + 1)
-            tasks_connection().hset(fake.worker.key, 'last_heartbeat', utcformat(stale))  # hung while connected
-            self.assertEqual(process_health(queue()).workers, [])
+    def test_a_long_job_is_not_taken_for_death(self):
+        """A SimpleWorker heartbeats only before a job, promising the job's timeout: silence until then is fine."""
+        fake = FakeWorker('busy', worker_ttl=30)
+        fake.worker.heartbeat(900 + 60)  # what SimpleWorker.prepare_execution does for a 900 s job
+        tasks_connection().hset(fake.worker.key, 'last_heartbeat', utcformat(timezone.now() - timedelta(seconds=300)))
+        tasks_connection().expire(fake.worker.key, 900 + 60 - 300)
+        self.assertEqual(process_health(queue()).workers, ['busy'])
+
+    def test_a_worker_beyond_the_oldest_accepted_heartbeat_is_dead(self):
+        fake = FakeWorker('frozen', worker_ttl=DEFAULT_WORKER_TTL)
+        tasks_connection().hset(
+            fake.worker.key,
+            'last_heartbeat',
+            utcformat(timezone.now() - timedelta(seconds=DEFAULT_WORKER_TTL + 1)),
+        )
+        self.assertEqual(process_health(queue()).workers, [])
 
 
 class BannerTestCase(RQQueueTestMixin, TestCase):
@@ -130,10 +147,9 @@ class BannerTestCase(RQQueueTestMixin, TestCase):
                 self.assertIn('rqscheduler --interval 1', content)
 
     def test_banner_says_since_when_a_worker_is_gone(self):
-        with live_processes() as fake:
+        with fake_processes() as fake:
             list(self.pages())  # seen alive by the pages
             fake.kill()
-            wait_until(lambda: not process_health(queue()).workers, timeout=30)
             for url, content in self.pages():
                 with self.subTest(url=url):
                     self.assertIn(NO_WORKER, content)
@@ -141,15 +157,14 @@ class BannerTestCase(RQQueueTestMixin, TestCase):
                     self.assertNotIn(NO_SCHEDULER, content)
 
     def test_no_banner_with_a_live_worker_and_scheduler(self):
-        with live_processes():
+        with fake_processes():
             for url, content in self.pages():
                 with self.subTest(url=url):
                     self.assertNotIn(BANNER, content)
 
     def test_banner_with_a_scheduler_but_no_worker(self):
-        with live_processes() as fake:
+        with fake_processes() as fake:
             fake.kill()
-            wait_until(lambda: not process_health(queue()).workers, timeout=30)
             for url, content in self.pages():
                 with self.subTest(url=url):
                     self.assertIn(NO_WORKER, content)
@@ -185,7 +200,7 @@ class TriggerWarningUITestCase(RQQueueTestMixin, TestCase):
                 self.assertIn(TRIGGER_WARNING, text)
 
     def test_buttons_report_success_when_a_worker_listens(self):
-        with live_processes():
+        with fake_processes():
             for action in ('schedule_sync', 'dry_run', 'test_connection'):
                 with self.subTest(action=action):
                     level, text = self.press(action)
@@ -232,7 +247,7 @@ class TriggerWarningAPITestCase(RQQueueTestMixin, APITestCase):
         self.assertTrue(response.data['job_id'])  # queued all the same: it runs once a worker starts
 
     def test_sync_action_has_no_warning_when_a_worker_listens(self):
-        with live_processes():
+        with fake_processes():
             response = self.sync()
         self.assertTrue(response.data['worker_listening'])
         self.assertEqual(response.data['warning'], '')
@@ -282,7 +297,7 @@ class DashboardWidgetTestCase(RQQueueTestMixin, TestCase):
         content = self.home()
         self.assertIn('id="hedgehog-widget-health"', content)
         self.assertIn(NO_WORKER, content)
-        with live_processes():
+        with fake_processes():
             content = self.home()
         self.assertIn('1 worker(s) and 1 scheduler(s) alive', content)
         self.assertNotIn(NO_WORKER, content)
@@ -366,3 +381,25 @@ class RunStatusTestCase(RQQueueTestMixin, TestCase):
         self.assertIn(f'title="{run.git_commit}"', content)
         self.assertIn(f'title="{error}"', content)
         self.assertNotIn(f'>{error}<', content)
+        detail = self.client.get(run.get_absolute_url()).content.decode()
+        self.assertIn('title="failed">Kubernetes</span>', detail)
+        self.assertIn('title="read">Git</span>', detail)
+        self.assertIn('because the certificate expired', detail)  # the whole error on the run's page
+
+
+@pytest.mark.integration
+def test_a_sigkilled_rqworker_is_reported_dead_within_60_s(tasks_redis, transactional_db):
+    """The real thing: ``rqworker --worker-ttl 30`` killed with SIGKILL; its forked scheduler lives on."""
+    with LiveProcesses(ARTIFACTS / 'integration' / 'sigkilled-worker', workers=0) as processes:
+        processes.start('worker', 'rqworker', '--worker-ttl', '30', QUEUE_NAME)
+        [name] = wait_until(lambda: process_health(queue()).workers, timeout=60, message='the worker alive')
+        process = processes.processes['worker']
+        try:
+            os.kill(process.pid, signal.SIGKILL)  # the worker only, as the OOM killer would
+            killed = time.monotonic()
+            wait_until(lambda: not process_health(queue()).workers, timeout=60, message='the dead worker reported')
+            print(f'reported dead {time.monotonic() - killed:.1f} s after SIGKILL')
+            assert name in [worker.name for worker in Worker.all(queue=queue())]  # RQ still lists it
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # its orphaned scheduler

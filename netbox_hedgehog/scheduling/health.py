@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import redis
 from rq import Worker
 from rq.defaults import DEFAULT_WORKER_TTL
 from rq_scheduler import Scheduler
@@ -54,35 +53,34 @@ def _since(seen):
     return f' (last seen alive {seen:%Y-%m-%d %H:%M:%S} UTC)' if seen else ''
 
 
-def _connected_clients(connection):
-    """Names of the Redis clients connected now, or None when the server does not tell (CLIENT LIST refused)."""
-    try:
-        return {client.get('name') for client in connection.client_list()}
-    except redis.exceptions.ResponseError:
-        return None
+# On every heartbeat RQ sets the worker's key to expire 60 s after the moment it promises the next one
+# (``worker_ttl + 60`` idle, ``job_monitoring_interval + 60`` while a horse works, ``job timeout + 60``
+# for a SimpleWorker's job). Less than this left on the key: the promised heartbeat is over 10 s late.
+OVERDUE_TTL = 60 - 10
 
 
 def live_workers(queue, hostname=None, worker_ttl=DEFAULT_WORKER_TTL):
-    """Names of the workers for ``queue`` that are connected to Redis and heartbeat at most ``worker_ttl`` s ago.
+    """Names of the workers for ``queue`` that kept their last heartbeat promise (and beat at most ``worker_ttl`` ago).
 
-    RQ keeps a worker in its registry until ``worker_ttl + 60`` s after its last heartbeat, and an
-    idle worker heartbeats only every ``worker_ttl - 15`` s (405 s by default): registry membership
-    and heartbeat age alone call a SIGKILLed worker alive for minutes. RQ names the worker's Redis
-    connection after the worker, and the kernel closes a dead process's socket at once, so a worker
-    whose connection is gone is dead now; the heartbeat age still catches one that hangs while
-    connected. ``hostname`` keeps only workers on that host, so a container's health check
-    verifies its own worker rather than any worker anywhere.
+    RQ keeps a worker in its registry for a minute past its promised heartbeat, and a SIGKILLed
+    ``rqworker``'s forked scheduler keeps even its Redis connection open, so neither membership nor
+    connection says it is alive. The heartbeat does: a worker is dead once its promised heartbeat is
+    over 10 s late, which for a worker started with ``--worker-ttl 30`` is at most 40 s after its last
+    one (RQ's default ``--worker-ttl`` of 420 promises only every 420 s). ``hostname`` keeps only workers
+    on that host, so a container's health check verifies its own worker rather than any worker anywhere.
     """
     now = datetime.now(timezone.utc)
-    connected = _connected_clients(queue.connection)
+    workers = [worker for worker in Worker.all(queue=queue) if hostname is None or worker.hostname == hostname]
+    with queue.connection.pipeline() as pipeline:
+        for worker in workers:
+            pipeline.ttl(worker.key)
+        key_ttls = pipeline.execute()
     names = []
-    for worker in Worker.all(queue=queue):
-        if hostname is not None and worker.hostname != hostname:
-            continue
-        if connected is not None and worker.name not in connected:
-            continue
+    for worker, key_ttl in zip(workers, key_ttls, strict=True):
         beat = worker.last_heartbeat  # rq parses it as an aware UTC datetime
         if beat is None or (now - beat).total_seconds() > worker_ttl:
+            continue
+        if key_ttl == -2 or 0 <= key_ttl < OVERDUE_TTL:  # gone, or its promised heartbeat is overdue
             continue
         names.append(worker.name)
     return sorted(names)
