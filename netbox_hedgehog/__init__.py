@@ -37,7 +37,10 @@ class HedgehogConfig(PluginConfig):
         super().ready()
         from django.conf import settings
 
-        from . import signals  # noqa: F401  (connects the fabric schedule hooks)
+        from . import (
+            signals,  # noqa: F401  (connects the fabric schedule hooks)
+            widgets,  # noqa: F401  (registers the dashboard widget)
+        )
         from .metrics import register_collector
         from .scheduling import watchdog  # noqa: F401  (registers the watchdog system job)
         from .scheduling.bootstrap import start_process_services

@@ -13,14 +13,19 @@ from .choices import (
     SyncStatusChoices,
     SyncTriggerChoices,
 )
+from .kinds import FABRIC_KINDS
 from .models import HedgehogFabric, HedgehogResource, SyncRun
 
 __all__ = (
+    'KIND_CHOICES',
     'ArrayContainsFilter',
     'HedgehogFabricFilterSet',
     'HedgehogResourceFilterSet',
     'SyncRunFilterSet',
 )
+
+# The kinds the sync reads, for a choice filter (a kind name is case-sensitive: "VPC", not "vpc").
+KIND_CHOICES = tuple((kind.kind, kind.kind) for kind in FABRIC_KINDS)
 
 
 class ArrayContainsFilter(MultiValueArrayFilter):
@@ -77,9 +82,11 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
             'kubernetes_server',
             'kubernetes_namespace',
             'kubernetes_verify_tls',
+            'kubernetes_in_cluster',
             'git_repository_url',
             'git_branch',
             'git_path',
+            'allow_insecure_transport',
             'sync_enabled',
             'scheduler_enabled',
             'sync_interval',
@@ -115,6 +122,7 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
     """
 
     source = django_filters.MultipleChoiceFilter(choices=ResourceSourceChoices, distinct=False, null_value=None)
+    kind = django_filters.MultipleChoiceFilter(choices=KIND_CHOICES, distinct=False, null_value=None)
     drift_state = django_filters.MultipleChoiceFilter(choices=DriftStateChoices, distinct=False, null_value=None)
     drifted = django_filters.BooleanFilter(method='filter_drifted', label=_('Drifted'))
     devices = ArrayContainsFilter(field_name='devices', label=_('Device (contains)'))
@@ -126,7 +134,6 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
         fields = (
             'id',
             'api_version',
-            'kind',
             'namespace',
             'name',
             'resource_version',
@@ -142,6 +149,7 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
             'vlan_namespace',
             'heartbeat',
             'applied_generation',
+            'last_seen',
         )
 
     @classmethod

@@ -16,6 +16,7 @@ from .choices import (
     SyncStatusChoices,
     SyncTriggerChoices,
 )
+from .filtersets import KIND_CHOICES
 from .models import HedgehogFabric, HedgehogResource, SyncRun
 
 __all__ = (
@@ -234,7 +235,7 @@ class HedgehogResourceFilterForm(NetBoxModelFilterSetForm):
         label=_('Fabric'),
     )
     source = forms.MultipleChoiceField(label=_('Source'), choices=ResourceSourceChoices, required=False)
-    kind = forms.CharField(label=_('Kind'), required=False)
+    kind = forms.MultipleChoiceField(label=_('Kind'), choices=KIND_CHOICES, required=False)
     namespace = forms.CharField(label=_('Namespace'), required=False)
     name = forms.CharField(label=_('Name'), required=False)
     drift_state = forms.MultipleChoiceField(label=_('Drift'), choices=DriftStateChoices, required=False)

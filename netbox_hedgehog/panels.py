@@ -9,7 +9,14 @@ from django.utils.translation import gettext_lazy as _
 from netbox.ui import attrs, panels
 
 from .choices import ResourceSourceChoices
-from .tables import drifted_resources_url, step_durations
+from .tables import (
+    drifted_resources_url,
+    last_seen_text,
+    next_sync_text,
+    run_sources_badges,
+    step_durations,
+    sync_status_badges,
+)
 
 __all__ = (
     'FabricConnectionPanel',
@@ -143,15 +150,29 @@ class DriftCountAttr(attrs.ObjectAttribute):
         )
 
 
+class RenderedAttr(attrs.ObjectAttribute):
+    """An attribute drawn by a function of the object (the one the tables use), so both show the same."""
+
+    def __init__(self, accessor, render, **kwargs):
+        super().__init__(accessor, **kwargs)
+        self._render = render
+
+    def render(self, obj, context):
+        value = self._render(obj)
+        return self.placeholder if value in (None, '') else format_html('<span>{}</span>', value)
+
+
 class FabricStatusPanel(panels.ObjectAttributesPanel):
+    """The last outcome (with "running since" during a run), and the next run flagged when overdue."""
+
     title = _('Sync status')
-    sync_status = attrs.ChoiceAttr('sync_status', label=_('Status'))
+    sync_status = RenderedAttr('sync_status', sync_status_badges, label=_('Status'))
     drift_count = DriftCountAttr('drift_count', label=_('Drift'))
     prune = attrs.BooleanAttr('prune', label=_('Prune'))
     sync_error = attrs.TextAttr('sync_error', label=_('Error'), style='font-monospace text-danger')
     last_sync = attrs.DateTimeAttr('last_sync', label=_('Last run'))
     last_successful_sync = attrs.DateTimeAttr('last_successful_sync', label=_('Last success'))
-    next_sync = attrs.DateTimeAttr('next_sync', label=_('Next run'))
+    next_sync = RenderedAttr('next_sync', next_sync_text, label=_('Next run'))
     connection_status = attrs.ChoiceAttr('connection_status', label=_('Source connection'))
 
 
@@ -171,6 +192,7 @@ class ResourcePanel(panels.ObjectAttributesPanel):
     kind = attrs.TextAttr('kind')
     namespace = attrs.TextAttr('namespace')
     name = attrs.TextAttr('name', copy_button=True)
+    last_seen = RenderedAttr('last_seen', last_seen_text, label=_('Last seen'))
 
 
 class ResourceClusterSourcePanel(panels.ObjectAttributesPanel):
@@ -296,6 +318,7 @@ class SyncRunPanel(panels.ObjectAttributesPanel):
     fabric = attrs.RelatedObjectAttr('fabric', linkify=True)
     trigger = attrs.ChoiceAttr('trigger')
     outcome = attrs.ChoiceAttr('outcome')
+    sources = RenderedAttr('step_durations', run_sources_badges, label=_('Sources'))
     planned_at = attrs.DateTimeAttr('planned_at', label=_('Planned'))
     started_at = attrs.DateTimeAttr('started_at', label=_('Started'))
     finished_at = attrs.DateTimeAttr('finished_at', label=_('Finished'))

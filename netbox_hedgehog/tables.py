@@ -1,10 +1,15 @@
+from datetime import timedelta
+
 import django_tables2 as tables
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from netbox.tables import NetBoxTable, columns
 
+from .choices import SyncOutcomeChoices, SyncStatusChoices
 from .models import HedgehogFabric, HedgehogResource, SyncRun
 from .sources.base import source_classes
 
@@ -13,7 +18,108 @@ __all__ = (
     'HedgehogFabricTable',
     'HedgehogResourceTable',
     'SyncRunTable',
+    'fabric_run_state',
+    'with_run_state',
 )
+
+# A next run this far in the past is overdue: the scheduler polls every second, a job starts within a few.
+OVERDUE_GRACE = timedelta(seconds=5)
+
+# Dates in tables: one line, to the second.
+NOWRAP = {'td': {'class': 'text-nowrap'}}
+
+
+def with_run_state(queryset):
+    """Fabrics annotated with ``running_since`` (the oldest run still running) and ``last_outcome`` (the newest
+    finished, applied run's outcome): a run sets the fabric's status to "syncing", which must not hide how the last
+    run ended."""
+    runs = SyncRun.objects.filter(fabric=OuterRef('pk'))
+    return queryset.annotate(
+        running_since=Subquery(
+            runs.filter(outcome=SyncOutcomeChoices.RUNNING).order_by('started_at').values('started_at')[:1]
+        ),
+        last_outcome=Subquery(
+            runs.filter(dry_run=False)
+            .exclude(outcome__in=(SyncOutcomeChoices.RUNNING, SyncOutcomeChoices.SKIPPED))
+            .order_by('-started_at')
+            .values('outcome')[:1]
+        ),
+    )
+
+
+def fabric_run_state(fabric):
+    """``(label, color, running_since, overdue)`` of a fabric annotated by :func:`with_run_state`.
+
+    The status is the last outcome: the fabric's own status, or while it reads "syncing", the
+    outcome of the last finished run. ``overdue`` is a periodic fabric whose next run lies in the
+    past while nothing runs: its chain is late or gone.
+    """
+    running_since = getattr(fabric, 'running_since', None)
+    label, color = fabric.get_sync_status_display(), fabric.get_sync_status_color()
+    if fabric.sync_status == SyncStatusChoices.SYNCING:
+        outcome = getattr(fabric, 'last_outcome', None)
+        if outcome:
+            label, color = dict(SyncOutcomeChoices).get(outcome, outcome), SyncOutcomeChoices.colors.get(outcome)
+        else:
+            label, color = dict(SyncStatusChoices)[SyncStatusChoices.NEVER_SYNCED], 'gray'
+    overdue = bool(
+        fabric.is_periodic
+        and running_since is None
+        and fabric.next_sync is not None
+        and fabric.next_sync < timezone.now() - OVERDUE_GRACE
+    )
+    return label, color, running_since, overdue
+
+
+def _local(value):
+    return columns.DateTimeColumn().render(value)
+
+
+def sync_status_badges(fabric):
+    """The last outcome as a badge, and a "running since" badge while a run is in progress."""
+    label, color, running_since, _overdue = fabric_run_state(fabric)
+    badge = format_html('<span class="badge text-bg-{}">{}</span>', color or 'secondary', label)
+    if running_since is None:
+        return badge
+    return format_html(
+        '{} <span class="badge text-bg-blue" title="{}"><i class="mdi mdi-sync"></i> {} {}</span>',
+        badge,
+        _('A run is in progress'),
+        _('running since'),
+        timezone.localtime(running_since).strftime('%H:%M:%S'),
+    )
+
+
+def next_sync_text(fabric):
+    """The next run; in red with "overdue" when it lies in the past and nothing runs."""
+    if fabric.next_sync is None:
+        return None
+    text = _local(fabric.next_sync)
+    if not fabric_run_state(fabric)[3]:
+        return text
+    return format_html(
+        '<span class="text-danger" title="{}"><i class="mdi mdi-alert"></i> {} ({})</span>',
+        _('The next run is in the past: is the scheduler running, and the chain alive?'),
+        text,
+        _('overdue'),
+    )
+
+
+class SyncStatusColumn(tables.Column):
+    """A fabric's last outcome, with "running since" beside it during a run (needs :func:`with_run_state`)."""
+
+    def render(self, record):
+        return sync_status_badges(record)
+
+    def value(self, record):
+        return fabric_run_state(record)[0]
+
+
+class NextSyncColumn(columns.DateTimeColumn):
+    """The next run, flagged when overdue."""
+
+    def render(self, record, value):
+        return next_sync_text(record)
 
 
 def drifted_resources_url(fabric):
@@ -73,14 +179,14 @@ class HedgehogFabricTable(NetBoxTable):
     """Fabrics with their sync health at a glance; the secrets have no column (so no export either)."""
 
     name = tables.Column(verbose_name=_('Name'), linkify=True)
-    sync_status = columns.ChoiceFieldColumn(verbose_name=_('Sync status'))
+    sync_status = SyncStatusColumn(verbose_name=_('Sync status'))
     connection_status = columns.ChoiceFieldColumn(verbose_name=_('Connection'))
     sync_enabled = columns.BooleanColumn(verbose_name=_('Sync enabled'))
     scheduler_enabled = columns.BooleanColumn(verbose_name=_('Periodic'))
     sync_interval = tables.Column(verbose_name=_('Interval (s)'))
-    last_sync = columns.DateTimeColumn(verbose_name=_('Last sync'))
-    last_successful_sync = columns.DateTimeColumn(verbose_name=_('Last success'))
-    next_sync = columns.DateTimeColumn(verbose_name=_('Next sync'))
+    last_sync = columns.DateTimeColumn(verbose_name=_('Last sync'), attrs=NOWRAP)
+    last_successful_sync = columns.DateTimeColumn(verbose_name=_('Last success'), attrs=NOWRAP)
+    next_sync = NextSyncColumn(verbose_name=_('Next sync'), attrs=NOWRAP)
     prune = columns.BooleanColumn(verbose_name=_('Prune'))
     kubernetes_verify_tls = columns.BooleanColumn(verbose_name=_('Verify TLS'))
     drift_count = DriftCountColumn(verbose_name=_('Drift'))
@@ -135,6 +241,34 @@ class HedgehogFabricTable(NetBoxTable):
         )
 
 
+def is_stale(resource):
+    """Not read from its source for more than two of its fabric's sync intervals (never, without periodic sync)."""
+    interval = resource.fabric.sync_interval if resource.fabric.is_periodic else 0
+    if not interval or resource.last_seen is None:
+        return False
+    return resource.last_seen < timezone.now() - 2 * timedelta(seconds=interval)
+
+
+def last_seen_text(resource):
+    """When the source last listed the row, with a "stale" badge once that is two intervals ago."""
+    if resource.last_seen is None:
+        return None
+    text = _local(resource.last_seen)
+    if not is_stale(resource):
+        return text
+    return format_html(
+        '{} <span class="badge text-bg-orange" title="{}">{}</span>',
+        text,
+        _('Not read from its source for more than two sync intervals; the data may be out of date'),
+        _('stale'),
+    )
+
+
+class LastSeenColumn(columns.DateTimeColumn):
+    def render(self, record, value):
+        return last_seen_text(record)
+
+
 class HedgehogResourceTable(NetBoxTable):
     name = tables.Column(verbose_name=_('Name'), linkify=True)
     fabric = tables.Column(verbose_name=_('Fabric'), linkify=True)
@@ -151,10 +285,12 @@ class HedgehogResourceTable(NetBoxTable):
     connection = tables.Column(verbose_name=_('Connection'))
     ipv4_namespace = tables.Column(verbose_name=_('IPv4 namespace'))
     vlan_namespace = tables.Column(verbose_name=_('VLAN namespace'))
-    heartbeat = columns.DateTimeColumn(verbose_name=_('Last heartbeat'))
+    heartbeat = columns.DateTimeColumn(verbose_name=_('Last heartbeat'), attrs=NOWRAP)
     applied_generation = tables.Column(verbose_name=_('Applied generation'))
+    last_seen = LastSeenColumn(verbose_name=_('Last seen'), attrs=NOWRAP)
     tags = columns.TagColumn(url_name='plugins:netbox_hedgehog:hedgehogresource_list')
-    actions = columns.ActionsColumn(actions=('changelog',))
+    # The sync writes in bulk and records its changes on its run, so a row's change log is always empty.
+    actions = columns.ActionsColumn(actions=())
 
     class Meta(NetBoxTable.Meta):
         model = HedgehogResource
@@ -181,6 +317,7 @@ class HedgehogResourceTable(NetBoxTable):
             'vlan_namespace',
             'heartbeat',
             'applied_generation',
+            'last_seen',
             'resource_version',
             'uid',
             'source_path',
@@ -201,16 +338,109 @@ class HedgehogResourceTable(NetBoxTable):
             'asn',
             'connection_type',
             'vpc',
+            'last_seen',
         )
 
 
+# The sources a run reads: (the label its error lines start with, its step in step_durations).
+RUN_SOURCES = (('Kubernetes', 'fetch_kubernetes'), ('Git', 'fetch_git'))
+
+SHORT_SHA = 12
+ERROR_CHARS = 120
+
+
+def run_sources(run):
+    """``[(label, read)]`` for each source the run tried to read: ``read`` is False when its error names it.
+
+    What a partial run did per source: the source that failed kept its last good data, the other
+    was applied.
+    """
+    durations = run.step_durations if isinstance(run.step_durations, dict) else {}
+    failed = {line.split(':', 1)[0] for line in run.error.splitlines() if ':' in line}
+    return [(label, label not in failed) for label, step in RUN_SOURCES if step in durations]
+
+
+def run_sources_badges(run):
+    """Each source the run tried, as a badge: green when read, red when it failed (None: it tried none)."""
+    sources = run_sources(run)
+    if not sources:
+        return None
+    return format_html_join(
+        ' ',
+        '<span class="badge text-bg-{}" title="{}">{}</span>',
+        (('green' if read else 'red', _('read') if read else _('failed'), label) for label, read in sources),
+    )
+
+
+class RunSourcesColumn(tables.Column):
+    """Each source the run read, green when read, red when it failed."""
+
+    def render(self, record):
+        return run_sources_badges(record) or self.default
+
+    def value(self, record):
+        return ', '.join(f'{label}={"read" if read else "failed"}' for label, read in run_sources(record))
+
+
+class ChangesColumn(tables.Column):
+    """The counts in one cell: created, updated, deleted, unchanged (invalid and prune-skipped when not 0)."""
+
+    COUNTS = (
+        ('created', '+', _('created')),
+        ('updated', '~', _('updated')),
+        ('deleted', '−', _('deleted')),
+        ('unchanged', '=', _('unchanged')),
+        ('invalid', '!', _('invalid')),
+        ('prune_skipped', 'kept ', _('prune skipped')),
+    )
+
+    def _counts(self, record):
+        return [
+            (sign, getattr(record, field), label)
+            for field, sign, label in self.COUNTS
+            if getattr(record, field) or field in ('created', 'updated', 'deleted', 'unchanged')
+        ]
+
+    def render(self, record):
+        return format_html_join(
+            ' ',
+            '<span class="text-nowrap" title="{2}">{0}{1}</span>',
+            self._counts(record),
+        )
+
+    def value(self, record):
+        return ' '.join(f'{label}={count}' for _sign, count, label in self._counts(record))
+
+
+class ShortShaColumn(tables.Column):
+    """A commit as its first 12 characters; the whole hash on hover and in the export."""
+
+    def render(self, value):
+        return format_html('<span class="font-monospace" title="{}">{}</span>', value, value[:SHORT_SHA])
+
+    def value(self, value):
+        return value
+
+
+class ErrorColumn(tables.Column):
+    """The error cut to a readable length; the full text on hover and on the run's page."""
+
+    def render(self, value):
+        short = value if len(value) <= ERROR_CHARS else value[: ERROR_CHARS - 1] + '…'
+        return format_html('<span class="small text-danger" title="{}">{}</span>', value, short)
+
+    def value(self, value):
+        return value
+
+
 class SyncRunTable(NetBoxTable):
-    started_at = columns.DateTimeColumn(verbose_name=_('Started'), linkify=True)
+    started_at = columns.DateTimeColumn(verbose_name=_('Started'), linkify=True, attrs=NOWRAP)
     fabric = tables.Column(verbose_name=_('Fabric'), linkify=True)
     trigger = columns.ChoiceFieldColumn(verbose_name=_('Trigger'))
     outcome = columns.ChoiceFieldColumn(verbose_name=_('Outcome'))
-    planned_at = columns.DateTimeColumn(verbose_name=_('Planned'))
-    finished_at = columns.DateTimeColumn(verbose_name=_('Finished'))
+    sources = RunSourcesColumn(verbose_name=_('Sources'), accessor='pk', orderable=False, empty_values=())
+    planned_at = columns.DateTimeColumn(verbose_name=_('Planned'), attrs=NOWRAP)
+    finished_at = columns.DateTimeColumn(verbose_name=_('Finished'), attrs=NOWRAP)
     duration = columns.TemplateColumn(
         verbose_name=_('Duration (s)'),
         orderable=False,
@@ -222,11 +452,13 @@ class SyncRunTable(NetBoxTable):
         template_code='{{ value|floatformat:3 }}',
     )
     dry_run = columns.BooleanColumn(verbose_name=_('Dry run'))
+    changes = ChangesColumn(verbose_name=_('Changes'), accessor='pk', orderable=False, empty_values=())
     invalid = tables.Column(verbose_name=_('Invalid'))
     prune_skipped = tables.Column(verbose_name=_('Prune skipped'))
+    git_commit = ShortShaColumn(verbose_name=_('Git commit'))
     kubernetes_revision = tables.Column(verbose_name=_('Kubernetes revision'))
     step_durations = StepDurationsColumn(verbose_name=_('Step durations (s)'), orderable=False)
-    error = columns.TemplateColumn(verbose_name=_('Error'), template_code='{{ value|truncatechars:80 }}')
+    error = ErrorColumn(verbose_name=_('Error'), attrs={'td': {'style': 'min-width: 20em'}})
     actions = columns.ActionsColumn(actions=())
 
     class Meta(NetBoxTable.Meta):
@@ -238,11 +470,13 @@ class SyncRunTable(NetBoxTable):
             'fabric',
             'trigger',
             'outcome',
+            'sources',
             'dry_run',
             'planned_at',
             'finished_at',
             'duration',
             'lateness',
+            'changes',
             'created',
             'updated',
             'deleted',
@@ -261,14 +495,10 @@ class SyncRunTable(NetBoxTable):
             'fabric',
             'trigger',
             'outcome',
+            'sources',
             'dry_run',
             'duration',
-            'created',
-            'updated',
-            'deleted',
-            'unchanged',
-            'invalid',
-            'prune_skipped',
+            'changes',
             'git_commit',
             'error',
         )

@@ -213,6 +213,9 @@ class SyncJobSerializer(serializers.Serializer):
     coalesced = serializers.BooleanField()
     worker_listening = serializers.BooleanField(help_text='False: no worker serves the sync queue, nothing runs it')
     run = serializers.URLField(help_text="The run's record (sync-runs filtered by this job), once the worker starts it")
+    warning = serializers.CharField(
+        allow_blank=True, help_text='Why nothing will run the job (empty: a worker listens)'
+    )
 
 
 class SyncStatusSerializer(serializers.Serializer):

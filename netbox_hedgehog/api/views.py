@@ -10,6 +10,7 @@ from rest_framework.routers import APIRootView
 from .. import filtersets
 from ..models import HedgehogFabric, HedgehogResource, SyncRun
 from ..scheduling.scheduler import FabricScheduler
+from ..views.health import trigger_answer
 from . import serializers
 
 
@@ -43,12 +44,15 @@ class HedgehogFabricViewSet(NetBoxModelViewSet):
         """Queue an immediate sync (or dry run) of the fabric, or join the one already queued; it runs in the worker.
 
         The body is optional: ``{"dry_run": bool, "allow_empty_kinds": bool}``, both false by default.
+        When no worker listens on the sync queue, ``worker_listening`` is false and ``warning`` (also
+        sent as the ``X-Hedgehog-Warning`` header) says so: the job waits until a worker starts.
         """
         fabric = get_object_or_404(HedgehogFabric.objects.restrict(request.user, 'change'), pk=pk)
         options = serializers.SyncRequestSerializer(data=request.data)
         options.is_valid(raise_exception=True)
         result = FabricScheduler().trigger_now(fabric, **options.validated_data)
-        return Response(serializers.SyncJobSerializer(result.as_dict(request)).data, status=status.HTTP_202_ACCEPTED)
+        data, headers = trigger_answer(result, request)
+        return Response(serializers.SyncJobSerializer(data).data, status=status.HTTP_202_ACCEPTED, headers=headers)
 
     @extend_schema(responses={200: serializers.SyncStatusSerializer})
     @action(detail=False, methods=['get'], url_path='sync-status')

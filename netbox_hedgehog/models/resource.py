@@ -1,8 +1,9 @@
 from core.models import ObjectType
 from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from extras.models import CachedValue
 from netbox.models import NetBoxModel
@@ -68,6 +69,14 @@ class HedgehogResource(NetBoxModel):
     heartbeat = models.DateTimeField(verbose_name=_('last heartbeat'), null=True, blank=True)
     applied_generation = models.BigIntegerField(verbose_name=_('applied generation'), null=True, blank=True)
 
+    last_seen = models.DateTimeField(
+        verbose_name=_('last seen'),
+        null=True,
+        blank=True,
+        default=timezone.now,
+        help_text=_('When the last sync read this object from its source'),
+    )
+
     drift_state = models.CharField(
         verbose_name=_('drift'),
         max_length=20,
@@ -95,6 +104,26 @@ class HedgehogResource(NetBoxModel):
 
     def get_source_color(self):
         return ResourceSourceChoices.colors.get(self.source)
+
+    @classmethod
+    def mark_seen(cls, fabric, listings, when=None):
+        """Set ``last_seen`` on the fabric's rows that the given source listings hold, in one UPDATE.
+
+        Rows a source no longer lists (kept because pruning was unsafe or off) and the rows of a
+        source that could not be read keep their old time, so they show up as stale.
+        """
+        keys = [(listing.source, *obj.key) for listing in listings for obj in listing.objects]
+        if not keys:
+            return
+        table = cls._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE {table} AS r SET last_seen = %s '
+                'FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS l(source, kind, namespace, name) '
+                'WHERE r.fabric_id = %s AND r.source = l.source AND r.kind = l.kind '
+                'AND r.namespace = l.namespace AND r.name = l.name',
+                [when or timezone.now(), *(list(column) for column in zip(*keys, strict=True)), fabric.pk],
+            )
 
     def get_drift_state_color(self):
         return DriftStateChoices.colors.get(self.drift_state)

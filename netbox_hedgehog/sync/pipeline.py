@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from ..choices import ConnectionStatusChoices, SyncOutcomeChoices
+from ..models import HedgehogResource
 from ..sources.base import NoSourceConfigured, SourceError, configured_sources
 from .apply import apply_diff, removed_source_diffs, stored_resources
 from .changes import MAX_RECORDED_CHANGES
@@ -121,6 +122,8 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
         result.prune_skipped += diff.prune_skipped
         result.problems.extend(diff.problems)
         result.changes.extend(diff.changes[: MAX_RECORDED_CHANGES - len(result.changes)])
+    if not dry_run:
+        HedgehogResource.mark_seen(fabric, listings)
     changed = result.created or result.updated or result.deleted
     if dry_run or not changed:
         result.drift_count = fabric.drift_count

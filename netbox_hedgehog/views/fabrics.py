@@ -18,6 +18,7 @@ from .. import filtersets, forms, panels, tables
 from ..models import HedgehogFabric, HedgehogResource
 from ..object_actions import BulkScheduleSync, ConnectionTestAction, DryRunSync, ScheduleSync
 from ..scheduling.scheduler import FabricScheduler
+from .health import operator_health, trigger_answer, trigger_warning
 
 __all__ = (
     'HedgehogFabricBulkDeleteView',
@@ -36,7 +37,9 @@ RECENT_SYNC_RUNS = 10
 
 
 def _fabric_list_queryset():
-    return HedgehogFabric.objects.annotate(resource_count=count_related(HedgehogResource, 'fabric'))
+    return tables.with_run_state(HedgehogFabric.objects.all()).annotate(
+        resource_count=count_related(HedgehogResource, 'fabric')
+    )
 
 
 @register_model_view(HedgehogFabric, 'list', path='', detail=False)
@@ -46,11 +49,15 @@ class HedgehogFabricListView(generic.ObjectListView):
     filterset_form = forms.HedgehogFabricFilterForm
     table = tables.HedgehogFabricTable
     actions = (AddObject, BulkExport, BulkScheduleSync, BulkEdit, BulkDelete)
+    template_name = 'netbox_hedgehog/hedgehogfabric_list.html'
+
+    def get_extra_context(self, request):
+        return {'hedgehog_health': operator_health()}
 
 
 @register_model_view(HedgehogFabric)
 class HedgehogFabricView(generic.ObjectView):
-    queryset = HedgehogFabric.objects.all()
+    queryset = tables.with_run_state(HedgehogFabric.objects.all())
     actions = (ScheduleSync, DryRunSync, ConnectionTestAction, CloneObject, EditObject, DeleteObject)
     layout = layout.SimpleLayout(
         left_panels=[
@@ -136,8 +143,9 @@ class ChangePermissionMixin:
 class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, BaseObjectView):
     """Queue an immediate sync of one fabric; the sync runs in the worker, never in this request.
 
-    A browser's form POST (which prefers HTML) is redirected back with a message; any other
-    client gets ``TriggerResult.as_dict()`` as JSON with status 202.
+    A browser's form POST (which prefers HTML) is redirected back with a message (a warning when
+    no worker listens); any other client gets :func:`~.health.trigger_answer` as JSON with status
+    202, the warning also in the ``X-Hedgehog-Warning`` header.
     """
 
     queryset = HedgehogFabric.objects.all()
@@ -146,10 +154,11 @@ class HedgehogFabricScheduleSyncView(ChangePermissionMixin, GetReturnURLMixin, B
     def post(self, request, pk):
         fabric = self.get_object(pk=pk)
         result = FabricScheduler().trigger_now(fabric, dry_run=self.dry_run)
+        warning = trigger_warning(result)
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
-            _message_for(request, fabric, result, dry_run=self.dry_run)
+            _message_for(request, fabric, result, warning, dry_run=self.dry_run)
             return redirect(self.get_return_url(request, fabric))
-        return JsonResponse(result.as_dict(request), status=202)
+        return _job_response(result, request)
 
 
 @register_model_view(HedgehogFabric, 'dry_run', path='dry-run')
@@ -164,8 +173,8 @@ class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin,
     """Queue a test of the fabric's sources; the worker runs it and records the result on the fabric.
 
     Like "Sync now": a browser's form POST is redirected back with a message; any other
-    client gets ``TriggerResult.as_dict()`` as JSON with status 202 (the job's
-    result, and the fabric's ``connection_status``/``connection_message``, hold the outcome).
+    client gets the same JSON (the job's result, and the fabric's
+    ``connection_status``/``connection_message``, hold the outcome).
     """
 
     queryset = HedgehogFabric.objects.all()
@@ -173,25 +182,17 @@ class HedgehogFabricTestConnectionView(ChangePermissionMixin, GetReturnURLMixin,
     def post(self, request, pk):
         fabric = self.get_object(pk=pk)
         result = FabricScheduler().trigger_connection_test(fabric)
+        warning = trigger_warning(result)
         if request.get_preferred_type(('application/json', 'text/html')) == 'text/html':
             if result.coalesced:
-                messages.info(
-                    request,
-                    _('A connection test of {fabric} is already queued (job {job}).').format(
-                        fabric=fabric,
-                        job=result.job_id,
-                    ),
-                )
+                text = _('A connection test of {fabric} is already queued (job {job}).')
             else:
-                messages.success(
-                    request,
-                    _(
-                        'Queued a connection test of {fabric} (job {job}); reload the page in a few seconds for the '
-                        'result.'
-                    ).format(fabric=fabric, job=result.job_id),
+                text = _(
+                    'Queued a connection test of {fabric} (job {job}); reload the page in a few seconds for the result.'
                 )
+            _notify(request, text.format(fabric=fabric, job=result.job_id), warning, queued=not result.coalesced)
             return redirect(self.get_return_url(request, fabric))
-        return JsonResponse(result.as_dict(request), status=202)
+        return _job_response(result, request)
 
 
 @register_model_view(HedgehogFabric, 'bulk_schedule_sync', path='schedule-sync', detail=False)
@@ -210,27 +211,30 @@ class HedgehogFabricBulkScheduleSyncView(ChangePermissionMixin, GetReturnURLMixi
             messages.warning(request, _('No fabrics were selected that you may sync.'))
         scheduler = FabricScheduler()
         for fabric in fabrics:
-            _message_for(request, fabric, scheduler.trigger_now(fabric))
+            result = scheduler.trigger_now(fabric)
+            _message_for(request, fabric, result, trigger_warning(result))
         return redirect(self.get_return_url(request))
 
 
-def _message_for(request, fabric, result, dry_run=False):
+def _message_for(request, fabric, result, warning, dry_run=False):
     what = _('dry run') if dry_run else _('sync')
     if result.coalesced:
-        messages.info(
-            request,
-            _('A {what} of {fabric} was already queued (job {job}).').format(
-                what=what,
-                fabric=fabric,
-                job=result.job_id,
-            ),
-        )
+        text = _('A {what} of {fabric} was already queued (job {job}).')
     else:
-        messages.success(
-            request,
-            _('Queued a {what} of {fabric} (job {job}).').format(
-                what=what,
-                fabric=fabric,
-                job=result.job_id,
-            ),
-        )
+        text = _('Queued a {what} of {fabric} (job {job}).')
+    _notify(request, text.format(what=what, fabric=fabric, job=result.job_id), warning, queued=not result.coalesced)
+
+
+def _notify(request, text, warning, queued):
+    """Success (or info for a joined job) only when a worker will run it; otherwise a warning saying why not."""
+    if warning:
+        messages.warning(request, f'{text} {warning}')
+    elif queued:
+        messages.success(request, text)
+    else:
+        messages.info(request, text)
+
+
+def _job_response(result, request):
+    data, headers = trigger_answer(result, request)
+    return JsonResponse(data, status=202, headers=headers)

@@ -1,8 +1,10 @@
+from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from extras.ui.panels import CustomFieldsPanel, TagsPanel
 from netbox.object_actions import BulkExport
 from netbox.ui import layout
+from netbox.ui.panels import ContextTablePanel
 from netbox.views import generic
 from utilities.views import register_model_view
 
@@ -14,8 +16,12 @@ from ..sync.drift import drift_diff
 __all__ = (
     'HedgehogResourceListView',
     'HedgehogResourceView',
+    'referencing_resources',
     'resource_links',
 )
+
+# Objects that hold a device's traffic through one of its connections (two hops: device <- Connection <- these).
+VIA_CONNECTION_KINDS = ('VPCAttachment', 'ExternalAttachment')
 
 # Key fields that name other objects of the fabric: field -> the kinds such a name may be.
 REFERENCE_KINDS = {
@@ -69,6 +75,32 @@ def resource_links(resource, queryset):
     return links
 
 
+def referencing_resources(resource, queryset):
+    """The rows of the same fabric whose key fields name ``resource``, from ``queryset`` (what the user may view).
+
+    The reverse of :func:`resource_links`: a Switch's Connections and Agent, a VPC's attachments, a
+    namespace's or profile's users. A device also gets the attachments that reach it through one of
+    its Connections. Both sources' rows are listed (an Agent exists only in the cluster).
+    """
+    name = resource.name
+    query = Q()
+    for field, kinds in REFERENCE_KINDS.items():
+        if field == 'profile':
+            if resource.kind == 'ServerProfile':
+                query |= Q(kind='Server', profile=name)
+            elif resource.kind == 'SwitchProfile':
+                query |= Q(profile=name) & ~Q(kind='Server')
+        elif resource.kind in kinds:
+            query |= Q(devices__contains=[name]) if field == 'devices' else Q(**{field: name})
+    if not query:
+        return queryset.none()
+    rows = queryset.filter(fabric_id=resource.fabric_id)
+    if resource.kind in REFERENCE_KINDS['devices']:
+        connections = rows.filter(kind='Connection', devices__contains=[name]).values('name')
+        query |= Q(kind__in=VIA_CONNECTION_KINDS, connection__in=connections)
+    return rows.filter(query).exclude(pk=resource.pk).order_by('kind', 'namespace', 'name', 'source')
+
+
 def _drift_version(resource):
     return {
         'kind': resource.kind,
@@ -111,6 +143,7 @@ class HedgehogResourceView(generic.ObjectView):
             CustomFieldsPanel(),
         ],
         bottom_panels=[
+            ContextTablePanel('referenced_by_table', title=_('Referenced by')),
             panels.ResourceConditionsPanel(),
             panels.YAMLPanel('spec', title=_('Spec')),
             panels.YAMLPanel('status', title=_('Status')),
@@ -135,7 +168,18 @@ class HedgehogResourceView(generic.ObjectView):
                 (instance, counterpart) if instance.source == ResourceSourceChoices.GIT else (counterpart, instance)
             )
             drift_lines = drift_diff(_drift_version(git), _drift_version(cluster), kind=instance.kind)
+        referenced_by = referencing_resources(instance, visible).select_related('fabric')
+        if referenced_by.exists():
+            referenced_by_table = tables.HedgehogResourceTable(
+                referenced_by,
+                exclude=('fabric', 'pk', 'actions'),
+                orderable=False,
+            )
+            referenced_by_table.configure(request)
+        else:
+            referenced_by_table = None
         return {
+            'referenced_by_table': referenced_by_table,
             'resource_links': resource_links(instance, visible),
             'counterpart': counterpart,
             'drift_lines': drift_lines,
