@@ -15,14 +15,13 @@ from tests.faults.checks import Cluster, assert_one_chain, kubernetes_rows
 from tests.kmock_server import kube_api
 from tests.live import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 REQUESTS = 200
 WINDOW = 10  # seconds
 SLOW_LIST = 1  # each sync waits this long for the VPC list, so requests pile up behind it
 
 
 @pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
 def test_manual_sync_flood_is_coalesced_and_never_overlaps(live, tasks_redis, monkeypatch):
     monkeypatch.setenv('HEDGEHOG_KUBERNETES_TIMEOUT', '15')
     with kube_api() as api:
@@ -99,6 +98,7 @@ def test_manual_sync_flood_is_coalesced_and_never_overlaps(live, tasks_redis, mo
 
 
 @pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
 def test_a_manual_run_that_waited_for_the_lock_is_recorded_from_when_it_got_it(live, tasks_redis, monkeypatch):
     monkeypatch.setenv('HEDGEHOG_KUBERNETES_TIMEOUT', '15')
     with kube_api() as api:
@@ -126,7 +126,8 @@ def test_a_manual_run_that_waited_for_the_lock_is_recorded_from_when_it_got_it(l
         assert runs[second.job_id].started_at >= runs[first.job_id].finished_at  # ... and the record says so
 
 
-def test_a_coalesced_trigger_always_names_the_job_it_joined(tasks_redis, transactional_db):
+@pytest.mark.django_db
+def test_a_coalesced_trigger_always_names_the_job_it_joined(tasks_redis):
     fabric = HedgehogFabric.objects.create(name='racing', sync_interval=0, git_repository_url='/nowhere')
     scheduler = FabricScheduler()
     scheduler.trigger_now(fabric)

@@ -46,17 +46,18 @@ def test_two_schedulers_never_double_a_run_and_a_restarted_one_resumes_the_chain
     live.kill('scheduler-a')
     live.kill('scheduler-b')
     scheduler = FabricScheduler()
-    wait_until(
-        lambda: all(where == ['scheduled'] for where in chain_places(tasks_redis).values()),
-        interval=0.1,
-        message='every chain waiting in rq-scheduler, none queued or running',
-    )
+
+    def waiting():
+        places = chain_places(tasks_redis)
+        return len(places) == len(fabrics) and all(where == ['scheduled'] for where in places.values())
+
+    wait_until(waiting, interval=0.1, message='every chain waiting in rq-scheduler, none queued or running')
     stalled = timezone.now()
     due = max(scheduler.planned_time(fabric.pk) for fabric in fabrics)
     # Only the wall clock can pass a slot: wait until every chain is a slot overdue, then look.
     wait_until(lambda: (timezone.now() - due).total_seconds() > INTERVAL, message='every chain overdue')
     assert not SyncRun.objects.filter(started_at__gt=stalled).exists(), 'something ran without a scheduler'
-    assert all(where == ['scheduled'] for where in chain_places(tasks_redis).values())
+    assert waiting(), chain_places(tasks_redis)
 
     live.start_scheduler('scheduler-c')
     restarted = timezone.now()
