@@ -215,7 +215,8 @@ class ConnectionCheckJobTestCase(TestCase):
     def test_git_credentials_are_masked(self):
         result = self.check(git_repository_url='http://user:hunter2@127.0.0.1:9/repo.git')
         self.assertEqual(result['status'], ConnectionStatusChoices.FAILED)
-        self.assertIn('Git: FAILED - cannot reach http://***@127.0.0.1:9/repo.git', result['message'])
+        # Refused before git runs: a password belongs in the token field (issue 9).
+        self.assertIn('Git: FAILED - Do not put a password in the URL', result['message'])
         self.assertNotIn('hunter2', result['message'])
 
     def test_both_sources_one_failing_fails(self):
