@@ -38,8 +38,8 @@ class HedgehogConfig(PluginConfig):
         'kubernetes_retries': 3,
         # Sync run records kept per fabric; older ones are deleted after each run.
         'sync_run_retention': 500,
-        # Where working clones of the fabrics' Git repositories are kept, made private (0700); None: a private
-        # directory in the NetBox user's cache directory (see netbox_hedgehog.sources.git).
+        # Where working clones of the fabrics' Git repositories are kept, made private (0700); None:
+        # $XDG_CACHE_HOME/netbox-hedgehog/git (~/.cache/...) of the worker's user.
         'git_cache_dir': None,
         # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.
         'enable_django_admin': False,
