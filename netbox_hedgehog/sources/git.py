@@ -87,7 +87,11 @@ def git_source_problem(fabric):
     if '::' in url.split('/', 1)[0]:
         return 'Git remote helpers ("transport::address") are not supported; give an https:// or ssh:// URL.'
     if '://' in url:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # parses the port: a bad one raises here rather than in git_environment
+        except ValueError:
+            return 'The repository URL cannot be parsed (check the host and the port).'
         scheme = parts.scheme.lower()
         if scheme not in (*REMOTE_SCHEMES, 'file'):
             return f'The scheme {scheme}:// is not supported; give an https://, http://, ssh:// or git:// URL.'
