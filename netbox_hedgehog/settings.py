@@ -66,8 +66,8 @@ SETTINGS = {
     'kubernetes_retries': Setting(3, _positive_int, 'a positive integer (attempts)'),
     # Sync run records kept per fabric; older ones are deleted after each run.
     'sync_run_retention': Setting(500, _positive_int, 'a positive integer (run records per fabric)'),
-    # Where working clones of the fabrics' Git repositories are kept, made private (0700); None: a private
-    # directory in the NetBox user's cache directory (see netbox_hedgehog.sources.git).
+    # Where working clones of the fabrics' Git repositories are kept, made private (0700); None:
+    # $XDG_CACHE_HOME/netbox-hedgehog/git (~/.cache/...) of the worker's user.
     'git_cache_dir': Setting(None, _directory_or_none, 'None or an absolute directory path'),
     # Accept local repositories (file:// URLs and paths on the worker). Off: anyone who may edit a fabric could
     # otherwise read any repository the worker can read. Even when on, nothing inside git_cache_dir is accepted.

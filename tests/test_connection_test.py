@@ -223,6 +223,7 @@ class ConnectionCheckJobTestCase(TestCase):
     def test_a_password_in_the_git_url_is_refused_and_never_repeated(self):
         result = self.check(git_repository_url='http://user:hunter2@127.0.0.1:9/repo.git')
         self.assertEqual(result['status'], ConnectionStatusChoices.FAILED)
+        # Refused before git runs: a password belongs in the token field (issue 9).
         self.assertIn('Git: FAILED - Do not put a password in the URL', result['message'])
         self.assertNotIn('hunter2', result['message'])
 

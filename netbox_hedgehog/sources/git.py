@@ -8,7 +8,6 @@ size, document-count and nesting limits, without anchors or aliases.
 
 import base64
 import contextlib
-import functools
 import os
 import re
 import shlex
@@ -89,7 +88,11 @@ def git_source_problem(fabric):
     if '::' in url.split('/', 1)[0]:
         return 'Git remote helpers ("transport::address") are not supported; give an https:// or ssh:// URL.'
     if '://' in url:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # parses the port: a bad one raises here rather than in git_environment
+        except ValueError:
+            return 'The repository URL cannot be parsed (check the host and the port).'
         scheme = parts.scheme.lower()
         if scheme not in (*REMOTE_SCHEMES, 'file'):
             return f'The scheme {scheme}:// is not supported; give an https://, http://, ssh:// or git:// URL.'
@@ -126,7 +129,10 @@ def _local_problem(path):
         )
     if not path.is_absolute():
         return 'A local repository must be given by its absolute path.'
-    resolved, cache = path.resolve(), _cache_root().resolve()
+    try:
+        resolved, cache = path.resolve(), _cache_root().resolve()
+    except SourceError as exc:
+        return str(exc)
     if resolved == cache or resolved.is_relative_to(cache):
         return "A repository inside the plugin's Git cache (git_cache_dir) cannot be used."
     return None
@@ -281,26 +287,18 @@ def _update_clone(fabric, env):
 
 
 def _cache_root():
-    """The Git cache directory: the ``git_cache_dir`` setting, else one in the NetBox user's cache directory.
+    """The Git cache directory: the ``git_cache_dir`` setting, else ``$XDG_CACHE_HOME/netbox-hedgehog/git``.
 
-    Not NetBox's MEDIA_ROOT: NetBox serves every file there to any logged-in user.
+    Not NetBox's MEDIA_ROOT (NetBox serves every file there to any logged-in user) and no
+    fixed path in the shared temporary directory (another local user could create it first).
     """
     configured = plugin_setting('git_cache_dir')
-    return Path(configured) if configured else _default_cache_root()
-
-
-@functools.cache
-def _default_cache_root():
-    """``$XDG_CACHE_HOME/netbox-hedgehog/git`` (``~/.cache/…``); a fresh private temporary directory if that fails.
-
-    Never a fixed path in the shared temporary directory, which another local user could create first.
-    """
+    if configured:
+        return Path(configured)
     try:
-        directory = Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'netbox-hedgehog' / 'git'
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except (OSError, RuntimeError):
-        return Path(tempfile.mkdtemp(prefix='netbox-hedgehog-git-'))
-    return directory
+        return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'netbox-hedgehog' / 'git'
+    except RuntimeError:  # no home directory
+        raise SourceError("The worker's user has no home directory: set the plugin setting git_cache_dir.") from None
 
 
 def _cache_dir():
@@ -311,7 +309,9 @@ def _cache_dir():
         if stat.S_IMODE(directory.stat().st_mode) != 0o700:
             directory.chmod(0o700)
     except OSError as exc:
-        raise SourceError(f'cannot use the Git cache directory {directory}: {exc.strerror}') from None
+        raise SourceError(
+            f'cannot use the Git cache directory {directory}: {exc.strerror} (plugin setting git_cache_dir)'
+        ) from None
     return directory
 
 

@@ -144,6 +144,11 @@ class GitLocationFormTestCase(TestCase):
         )
         self.assertHttpStatus(response, 302)
 
+    def test_an_unparsable_url_is_refused(self):
+        for url in ('https://[::1/a.git', 'https://git.example.com:99999/a.git'):
+            with self.subTest(url=url):
+                self.assertRefused('The repository URL cannot be parsed', git_repository_url=url)
+
     def test_option_injection_is_refused(self):
         for url in ('--upload-pack=touch /tmp/x', '-oProxyCommand=x@h:r', 'ext::sh -c touch% /tmp/x'):
             with self.subTest(url=url):

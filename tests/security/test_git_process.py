@@ -13,7 +13,6 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings as django_settings
 
-from netbox_hedgehog.sources import git as git_source
 from netbox_hedgehog.sources.base import SourceError
 from netbox_hedgehog.sources.git import git_environment, read_git_repository, remote_branch_commit
 from tests.live import make_gitops_repo, wait_until
@@ -128,15 +127,20 @@ def test_without_a_configured_cache_the_clones_go_to_a_private_directory_outside
 ):
     settings.PLUGINS_CONFIG = plugin_config(git_cache_dir=None)
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
-    git_source._default_cache_root.cache_clear()
-    try:
-        read_git_repository(make_fabric(make_gitops_repo(tmp_path / 'gitops')))
-    finally:
-        git_source._default_cache_root.cache_clear()
+
+    read_git_repository(make_fabric(make_gitops_repo(tmp_path / 'gitops')))
 
     cache = tmp_path / 'xdg' / 'netbox-hedgehog' / 'git'
     assert (cache / 'fabric-9').is_dir()
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+
+
+def test_an_unusable_cache_directory_is_a_clear_error(settings, tmp_path):
+    (tmp_path / 'file').write_text('not a directory')
+    settings.PLUGINS_CONFIG = plugin_config(git_cache_dir=str(tmp_path / 'file' / 'cache'))
+
+    with pytest.raises(SourceError, match=r'^cannot use the Git cache directory .*/file/cache: .*git_cache_dir\)$'):
+        read_git_repository(make_fabric(make_gitops_repo(tmp_path / 'gitops')))
 
 
 def test_the_default_ssh_policy_trusts_a_new_host_once(settings, tmp_path):
