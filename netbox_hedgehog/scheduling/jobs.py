@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 from rq import get_current_job
 
@@ -148,7 +148,14 @@ def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=Fals
     ):
         setattr(run, name, getattr(result, name))
     run.error = error
-    run.save()
+    # The run record and the fabric's state become visible together: whoever sees the run finished
+    # (an operator, a script waiting for it, a test) also sees the fabric state it wrote.
+    with transaction.atomic():
+        run.save()
+        if not run.dry_run:
+            HedgehogFabric.objects.filter(pk=fabric.pk).update(
+                **_fabric_state(run, result, error, keep_connection_status)
+            )
     count_run(run)
     log = logger.info if result.succeeded else logger.warning
     log(
@@ -163,8 +170,9 @@ def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=Fals
         run.invalid,
         error,
     )
-    if run.dry_run:
-        return
+
+
+def _fabric_state(run, result, error, keep_connection_status):
     state = {
         'sync_status': FABRIC_STATUS_OF_OUTCOME.get(
             result.outcome,
@@ -176,7 +184,7 @@ def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=Fals
         state['connection_status'] = result.connection_status
     if result.succeeded:
         state['last_successful_sync'] = run.started_at
-    HedgehogFabric.objects.filter(pk=fabric.pk).update(**state)
+    return state
 
 
 def _record_skip(run, reason):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from rq import Queue, Worker
 
-from netbox_hedgehog.choices import SyncOutcomeChoices, SyncStatusChoices
+from netbox_hedgehog.choices import SyncOutcomeChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.health import live_schedulers
 from netbox_hedgehog.scheduling.scheduler import CHAIN_JOB_PREFIX, QUEUE_NAME, chain_job_id
@@ -136,18 +136,14 @@ def wait_for_run(fabric, after, outcome=None, trigger=None):
 
 
 def fabric_after(run):
-    """The run's fabric once its state records ``run`` (or a later run) and no run is in progress.
-
-    A run saves its own record just before it writes the fabric's state: read right after the
-    record appears, the fabric can still say "syncing" and show the previous run's outcome.
-    """
+    """The run's fabric, once ``run`` (or a later run) finished: a run's record and the fabric state it writes
+    are committed together, so the fabric then shows that run's outcome or a later one's."""
 
     def recorded():
-        fabric = HedgehogFabric.objects.get(pk=run.fabric_id)
-        settled = fabric.last_sync and fabric.last_sync >= run.started_at
-        return fabric if settled and fabric.sync_status != SyncStatusChoices.SYNCING else None
+        finished = SyncRun.objects.filter(pk=run.pk).exclude(outcome=SyncOutcomeChoices.RUNNING).exists()
+        return HedgehogFabric.objects.get(pk=run.fabric_id) if finished else None
 
-    return wait_until(recorded, interval=0.05, message=f'the fabric state written after run {run.pk}')
+    return wait_until(recorded, interval=0.05, message=f'run {run.pk} finished and recorded on its fabric')
 
 
 def assert_no_overlap(fabric):

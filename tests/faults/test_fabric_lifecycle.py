@@ -112,6 +112,6 @@ def test_fabric_changed_while_its_sync_is_queued(live, tasks_redis, change):
             assert manual.job_id in {run.job_id for run in runs}
             assert not HedgehogResource.objects.filter(fabric=fabric).exists()
             fabric.refresh_from_db()
-            assert fabric.next_sync is None and fabric.sync_status != SyncStatusChoices.SYNCING
+            assert fabric.next_sync is None and fabric.running_since is None
         assert not tasks_redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)
         assert changed
