@@ -38,6 +38,9 @@ class HedgehogConfig(PluginConfig):
         'sync_run_retention': 500,
         # Where working clones of the fabrics' Git repositories are kept (None: a temp directory).
         'git_cache_dir': None,
+        # Keys that encrypt the stored credentials: the first encrypts, all decrypt (rotate with
+        # `manage.py hedgehog_rotate_key`). Empty: derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+        'secret_keys': [],
         # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.
         'enable_django_admin': False,
     }

@@ -52,6 +52,11 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
         trim_whitespace=False,
         help_text=_('Write-only; omit it to keep the stored SSH private key, send "" to remove it'),
     )
+    cleared_secrets = serializers.SerializerMethodField(
+        help_text=_(
+            'The stored secrets this write removed because the API server or the Git host changed without new ones'
+        )
+    )
     sync_status = ChoiceField(choices=SyncStatusChoices, read_only=True)
     connection_status = ChoiceField(choices=ConnectionStatusChoices, read_only=True)
     resource_count = RelatedObjectCountField('resources')
@@ -78,6 +83,7 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
             'git_token',
             'git_ssh_key',
             'allow_insecure_transport',
+            'cleared_secrets',
             'sync_enabled',
             'scheduler_enabled',
             'sync_interval',
@@ -100,6 +106,9 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
             'last_updated',
         ]
         brief_fields = ('id', 'url', 'display', 'name', 'description', 'sync_status')
+
+    def get_cleared_secrets(self, obj) -> list[str]:
+        return list(obj.cleared_secrets)
 
 
 class HedgehogResourceSerializer(NetBoxModelSerializer):

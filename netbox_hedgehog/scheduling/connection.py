@@ -87,6 +87,8 @@ def check_git(fabric) -> SourceCheck:
             )
     except GitCommandError as exc:
         return SourceCheck(False, f'cannot reach {shown}: {git_error_message(exc)}')
+    except SourceError as exc:  # e.g. a stored credential that no configured key decrypts
+        return SourceCheck(False, str(exc))
     if not output.strip():
         return SourceCheck(False, f'{shown} has no branch {branch}')
     commit = output.split()[0]

@@ -13,9 +13,11 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
 
+from ..fields import reveal
 from ..kinds import FABRIC_KINDS, KINDS_BY_NAME
 from ..settings import plugin_setting
 from .base import ResourceObject, SourceError, SourceListing
+from .redact import redact_resource
 
 # Git must fail rather than wait for a password on a terminal that a worker does not have.
 GIT_ENV = {'GIT_TERMINAL_PROMPT': '0'}
@@ -72,7 +74,7 @@ def git_environment(fabric, url=None):
     """
     url = fabric.git_repository_url if url is None else url
     env = dict(GIT_ENV)
-    token = (getattr(fabric, 'git_token', '') or '').strip()
+    token = reveal(getattr(fabric, 'git_token', '')).strip()
     parts = urlsplit(url) if '://' in url else None
     if token and parts is not None and parts.scheme in ('http', 'https') and parts.hostname:
         user = unquote(parts.username) if parts.username else TOKEN_USER
@@ -85,7 +87,7 @@ def git_environment(fabric, url=None):
                 'GIT_CONFIG_VALUE_0': f'Authorization: Basic {credentials}',
             }
         )
-    key = (getattr(fabric, 'git_ssh_key', '') or '').strip()
+    key = reveal(getattr(fabric, 'git_ssh_key', '')).strip()
     if not key:
         yield env
         return
@@ -199,7 +201,7 @@ def _read_file(path, name, listing, seen):
         if problem is None and document['kind'] not in KINDS_BY_NAME:
             problem = f'unknown kind {document["kind"]}'
         if problem is None:
-            obj = _resource_object(document, name)
+            obj = redact_resource(_resource_object(document, name))
             if obj.key in seen:
                 problem = f'{obj.kind} {obj.namespace}/{obj.name} is already defined in {seen[obj.key]}'
             else:

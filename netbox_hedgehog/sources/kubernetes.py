@@ -8,9 +8,11 @@ import yaml
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
+from ..fields import reveal
 from ..kinds import FABRIC_KINDS
 from ..settings import plugin_setting
 from .base import ResourceObject, SourceError, SourceListing
+from .redact import redact_resource
 
 PAGE_SIZE = 500
 # Seconds before the second attempt of a request; doubled before each further one (0.5 s, 1 s, 2 s, …).
@@ -60,14 +62,14 @@ def build_api_client(fabric):
     try:
         if fabric.kubeconfig:
             config.load_kube_config_from_dict(
-                parse_kubeconfig(fabric.kubeconfig),
+                parse_kubeconfig(reveal(fabric.kubeconfig)),
                 client_configuration=configuration,
                 persist_config=False,
             )
         elif fabric.kubernetes_server:
             configuration.host = fabric.kubernetes_server
             if fabric.kubernetes_token:
-                configuration.api_key = {'authorization': fabric.kubernetes_token}
+                configuration.api_key = {'authorization': reveal(fabric.kubernetes_token)}
                 configuration.api_key_prefix = {'authorization': 'Bearer'}
             configuration.ca_cert_data = fabric.kubernetes_ca_cert or None
         elif os.environ.get('KUBERNETES_SERVICE_HOST'):
@@ -164,7 +166,7 @@ def list_fabric_resources(fabric, kinds=FABRIC_KINDS):
             listed = _list_kind(api, kind, namespace, timeout)
             if listed is not None:
                 items, versions[kind.kind] = listed
-                listing.objects.extend(_resource_object(item, kind) for item in items)
+                listing.objects.extend(redact_resource(_resource_object(item, kind)) for item in items)
                 listing.complete_kinds.add(kind.kind)
     finally:
         api_client.close()
