@@ -107,8 +107,22 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
         ]
         brief_fields = ('id', 'url', 'display', 'name', 'description', 'sync_status')
 
+    def update(self, instance, validated_data):
+        """Save, and remember on the request which secrets the save removed.
+
+        NetBox answers a write with a freshly fetched copy of the object, which no longer knows.
+        """
+        instance = super().update(instance, validated_data)
+        request = self.context.get('request')
+        if request is not None:
+            cleared = getattr(request, 'hedgehog_cleared_secrets', {})
+            cleared[instance.pk] = instance.cleared_secrets
+            request.hedgehog_cleared_secrets = cleared
+        return instance
+
     def get_cleared_secrets(self, obj) -> list[str]:
-        return list(obj.cleared_secrets)
+        cleared = getattr(self.context.get('request'), 'hedgehog_cleared_secrets', {})
+        return list(cleared.get(obj.pk, obj.cleared_secrets))
 
 
 class HedgehogResourceSerializer(NetBoxModelSerializer):
