@@ -51,9 +51,50 @@ if apps.is_installed('django.contrib.admin'):
 
     admin_site = HedgehogAdminSite(name='admin')
 
+    class RestrictedModelAdmin(admin.ModelAdmin):
+        """A ModelAdmin that applies NetBox's object permissions (their constraints), as NetBox's own views do.
+
+        Django's admin asks only "may this user change fabrics?"; NetBox's permissions can say
+        "only fabric A". So the list and every object lookup go through ``restrict()`` (view),
+        each per-object check passes the object to NetBox's permission backend, a bulk delete
+        refuses objects outside the user's delete constraints, and a save must leave the object
+        inside the user's constraints (or it is rolled back, as in NetBox's edit views).
+        """
+
+        def get_queryset(self, request):
+            return super().get_queryset(request).restrict(request.user, 'view')
+
+        def _has_object_permission(self, request, action, obj):
+            opts = self.opts
+            return request.user.has_perm(f'{opts.app_label}.{action}_{opts.model_name}', obj)
+
+        def has_view_permission(self, request, obj=None):
+            return self._has_object_permission(request, 'view', obj) or self.has_change_permission(request, obj)
+
+        def has_change_permission(self, request, obj=None):
+            return self._has_object_permission(request, 'change', obj)
+
+        def has_delete_permission(self, request, obj=None):
+            return self._has_object_permission(request, 'delete', obj)
+
+        def save_model(self, request, obj, form, change):
+            super().save_model(request, obj, form, change)
+            action = 'change' if change else 'add'
+            if not self.model.objects.restrict(request.user, action).filter(pk=obj.pk).exists():
+                raise PermissionDenied  # changeform_view is atomic: the save is rolled back
+
+        def delete_queryset(self, request, queryset):
+            if queryset.count() != queryset.restrict(request.user, 'delete').count():
+                raise PermissionDenied
+            super().delete_queryset(request, queryset)
+
     @admin.register(HedgehogFabric, site=admin_site)
-    class HedgehogFabricAdmin(admin.ModelAdmin):
-        """Fabrics in the admin: settings without the secrets, sync state read-only, and "Schedule sync"."""
+    class HedgehogFabricAdmin(RestrictedModelAdmin):
+        """Fabrics in the admin: settings without the secrets, sync state read-only, and "Schedule sync".
+
+        Secrets stay bound to their endpoint here as everywhere: changing the API server or the Git
+        host removes them (``HedgehogFabric.unbind_moved_secrets``).
+        """
 
         list_display = ('name', 'sync_status', 'last_sync', 'next_sync')
         list_filter = ('sync_status', 'sync_enabled', 'scheduler_enabled')

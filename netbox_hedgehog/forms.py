@@ -1,6 +1,8 @@
 from django import forms
+from django.contrib import messages
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from netbox.context import current_request
 from netbox.forms import NetBoxModelBulkEditForm, NetBoxModelFilterSetForm, NetBoxModelForm
 from netbox.forms.mixins import SavedFiltersMixin
 from utilities.forms import BOOLEAN_WITH_BLANK_CHOICES, FilterForm
@@ -52,7 +54,11 @@ class WriteOnlyFieldsMixin(forms.Form):
                 widget=forms.Textarea(attrs={'rows': 6, 'class': 'font-monospace', 'autocomplete': 'off'})
                 if multiline
                 else forms.PasswordInput(render_value=False, attrs={'autocomplete': 'new-password'}),
-                help_text=_('A value is stored. Leave empty to keep it.') if stored else model_field.help_text,
+                help_text=_(
+                    'A value is stored. Leave empty to keep it; it is removed if the server or repository host changes.'
+                )
+                if stored
+                else model_field.help_text,
             )
             if stored:
                 self.fields[f'clear_{name}'] = forms.BooleanField(
@@ -69,6 +75,16 @@ class WriteOnlyFieldsMixin(forms.Form):
             elif not cleaned_data.get(name):
                 cleaned_data[name] = self._stored_secrets[name]
         return cleaned_data
+
+    def save(self, *args, **kwargs):
+        """Save, and tell the user which stored secrets the model removed because their endpoint changed."""
+        instance = super().save(*args, **kwargs)
+        request = current_request.get()
+        if instance.cleared_secrets and request is not None:
+            names = ', '.join(str(instance._meta.get_field(name).verbose_name) for name in instance.cleared_secrets)
+            message = _('The endpoint changed, so the stored {secrets} given for the old one were removed.')
+            messages.warning(request, message.format(secrets=names))
+        return instance
 
 
 class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):

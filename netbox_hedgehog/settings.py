@@ -87,6 +87,13 @@ SETTINGS = {
     'git_ssh_known_hosts': Setting('', lambda value: isinstance(value, str), 'a string of known_hosts lines'),
     # Kinds the controller creates: shown with their status, never counted as drift from Git.
     'cluster_owned_kinds': Setting(DEFAULT_CLUSTER_OWNED_KINDS, _string_list, 'a list of kind names'),
+    # Keys that encrypt the stored credentials: the first encrypts, all decrypt (rotate with
+    # `manage.py hedgehog_rotate_key`). Empty: derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+    'secret_keys': Setting(
+        [],
+        lambda value: isinstance(value, list) and all(isinstance(key, str) and len(key) >= 32 for key in value),
+        'a list of strings of 32 or more characters',
+    ),
     # Serve Django's admin site (with the fabric "Schedule sync" action) under the plugin's URLs.
     'enable_django_admin': Setting(False, _boolean, 'True or False'),
 }

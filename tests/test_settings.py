@@ -25,6 +25,7 @@ BAD_VALUES = {
     'git_ssh_host_key_policy': ['accept-all', None],
     'git_ssh_known_hosts': [None],
     'cluster_owned_kinds': ['Agent', [''], [1]],
+    'secret_keys': ['a-single-string-of-enough-length-0123456789', ['short']],
 }
 
 

@@ -7,7 +7,9 @@ from django.utils import timezone
 from utilities.testing import TestCase, ViewTestCases, create_tags
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.fields import reveal
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from netbox_hedgehog.models.fabric import SECRET_FIELDS
 from netbox_hedgehog.tables import SyncRunTable
 from netbox_hedgehog.views.resources import resource_links
 from tests.base import PluginURLMixin
@@ -39,6 +41,7 @@ class HedgehogFabricViewTestCase(
     ViewTestCases.BulkDeleteObjectsViewTestCase,
 ):
     model = HedgehogFabric
+    validation_excluded_fields = list(SECRET_FIELDS)  # Secret attributes; the form tests below check them
 
     @classmethod
     def setUpTestData(cls):
@@ -115,17 +118,17 @@ class HedgehogFabricFormTestCase(TestCase):
         self.assertHttpStatus(response, 302)
         self.fabric.refresh_from_db()
         self.assertEqual(self.fabric.description, 'edited')
-        self.assertEqual(self.fabric.kubernetes_token, TOKEN)
+        self.assertEqual(reveal(self.fabric.kubernetes_token), TOKEN)
 
     def test_new_secret_replaces_the_stored_one(self):
         self.assertHttpStatus(self.post(kubernetes_token='rotated'), 302)
         self.fabric.refresh_from_db()
-        self.assertEqual(self.fabric.kubernetes_token, 'rotated')
+        self.assertEqual(reveal(self.fabric.kubernetes_token), 'rotated')
 
     def test_clear_checkbox_removes_the_stored_secret(self):
         self.assertHttpStatus(self.post(clear_kubernetes_token='on'), 302)
         self.fabric.refresh_from_db()
-        self.assertEqual(self.fabric.kubernetes_token, '')
+        self.assertEqual(reveal(self.fabric.kubernetes_token), '')
 
     def test_git_secrets_are_kept_replaced_and_removed_like_the_token(self):
         fabric = HedgehogFabric.objects.get(name='fabric-3')
@@ -135,15 +138,18 @@ class HedgehogFabricFormTestCase(TestCase):
 
         self.assertHttpStatus(self.post(description='edited', git_token='', git_ssh_key='', **git), 302)
         fabric.refresh_from_db()
-        self.assertEqual((fabric.description, fabric.git_token, fabric.git_ssh_key), ('edited', GIT_TOKEN, GIT_SSH_KEY))
+        self.assertEqual(
+            (fabric.description, reveal(fabric.git_token), reveal(fabric.git_ssh_key)),
+            ('edited', GIT_TOKEN, GIT_SSH_KEY),
+        )
 
         self.assertHttpStatus(self.post(git_token='rotated-git-token', **git), 302)
         fabric.refresh_from_db()
-        self.assertEqual((fabric.git_token, fabric.git_ssh_key), ('rotated-git-token', GIT_SSH_KEY))
+        self.assertEqual((reveal(fabric.git_token), reveal(fabric.git_ssh_key)), ('rotated-git-token', GIT_SSH_KEY))
 
         self.assertHttpStatus(self.post(clear_git_token='on', clear_git_ssh_key='on', **git), 302)
         fabric.refresh_from_db()
-        self.assertEqual((fabric.git_token, fabric.git_ssh_key), ('', ''))
+        self.assertEqual((reveal(fabric.git_token), reveal(fabric.git_ssh_key)), ('', ''))
 
     def test_verify_tls_and_prune_are_edited(self):
         self.assertTrue(self.fabric.kubernetes_verify_tls)
@@ -154,14 +160,14 @@ class HedgehogFabricFormTestCase(TestCase):
         self.assertHttpStatus(self.post(kubernetes_verify_tls='on', prune='on'), 302)
         self.fabric.refresh_from_db()
         self.assertEqual((self.fabric.kubernetes_verify_tls, self.fabric.prune), (True, True))
-        self.assertEqual(self.fabric.kubernetes_token, TOKEN)
+        self.assertEqual(reveal(self.fabric.kubernetes_token), TOKEN)
 
     def test_model_validation_reaches_the_form(self):
         response = self.post(sync_interval=0, kubeconfig=KUBECONFIG)
         self.assertHttpStatus(response, 200)
         self.assertIn('Give either a kubeconfig or an API server, not both.', response.content.decode())
         self.fabric.refresh_from_db()
-        self.assertEqual(self.fabric.kubeconfig, '')
+        self.assertEqual(reveal(self.fabric.kubeconfig), '')
 
 
 class HedgehogFabricDetailTestCase(TestCase):

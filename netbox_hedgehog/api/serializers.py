@@ -52,6 +52,11 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
         trim_whitespace=False,
         help_text=_('Write-only; omit it to keep the stored SSH private key, send "" to remove it'),
     )
+    cleared_secrets = serializers.SerializerMethodField(
+        help_text=_(
+            'The stored secrets this write removed because the API server or the Git host changed without new ones'
+        )
+    )
     sync_status = ChoiceField(choices=SyncStatusChoices, read_only=True)
     connection_status = ChoiceField(choices=ConnectionStatusChoices, read_only=True)
     resource_count = RelatedObjectCountField('resources')
@@ -78,6 +83,7 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
             'git_token',
             'git_ssh_key',
             'allow_insecure_transport',
+            'cleared_secrets',
             'sync_enabled',
             'scheduler_enabled',
             'sync_interval',
@@ -100,6 +106,23 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
             'last_updated',
         ]
         brief_fields = ('id', 'url', 'display', 'name', 'description', 'sync_status')
+
+    def update(self, instance, validated_data):
+        """Save, and remember on the request which secrets the save removed.
+
+        NetBox answers a write with a freshly fetched copy of the object, which no longer knows.
+        """
+        instance = super().update(instance, validated_data)
+        request = self.context.get('request')
+        if request is not None:
+            cleared = getattr(request, 'hedgehog_cleared_secrets', {})
+            cleared[instance.pk] = instance.cleared_secrets
+            request.hedgehog_cleared_secrets = cleared
+        return instance
+
+    def get_cleared_secrets(self, obj) -> list[str]:
+        cleared = getattr(self.context.get('request'), 'hedgehog_cleared_secrets', {})
+        return list(cleared.get(obj.pk, obj.cleared_secrets))
 
 
 class HedgehogResourceSerializer(NetBoxModelSerializer):

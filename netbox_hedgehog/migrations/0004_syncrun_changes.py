@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ('netbox_hedgehog', '0002_fabric_transport_options'),
+        ('netbox_hedgehog', '0003_encrypt_secrets'),
     ]
 
     operations = [

@@ -1,4 +1,5 @@
 import re
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
@@ -9,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from netbox.models import NetBoxModel
 
 from ..choices import ConnectionStatusChoices, SyncOutcomeChoices, SyncStatusChoices
+from ..fields import EncryptedTextField, SecretDecryptionError, reveal
 from ..settings import plugin_setting
 from ..sources.kube_credentials import (
     ClusterCredentials,
@@ -23,8 +25,13 @@ from ..sources.kube_credentials import (
 # The repository locations git understands: URLs, scp-like user@host:path, absolute paths.
 GIT_URL = re.compile(r'^((https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+|/\S*)$')
 
-# Credentials: accepted on input, never shown, returned or written to the change log.
+# Credentials: accepted on input, encrypted at rest, never shown, returned or written to the change log.
 SECRET_FIELDS = ('kubernetes_token', 'kubeconfig', 'git_token', 'git_ssh_key')
+
+# Each credential is bound to the endpoint it is sent to (see HedgehogFabric.unbind_moved_secrets).
+KUBERNETES_SECRETS = ('kubernetes_token', 'kubeconfig')
+GIT_SECRETS = ('git_token', 'git_ssh_key')
+SCP_LIKE_HOST = re.compile(r'^[\w.-]+@([\w.-]+):')
 
 # Written only by the sync job and the scheduler, never by an edit of the fabric.
 SYNC_STATE_FIELDS = frozenset(
@@ -61,7 +68,7 @@ class HedgehogFabric(NetBoxModel):
         blank=True,
         help_text=_('e.g. https://172.30.0.1:6443; leave empty to use a kubeconfig or the in-cluster account'),
     )
-    kubernetes_token = models.TextField(
+    kubernetes_token = EncryptedTextField(
         verbose_name=_('Kubernetes token'),
         blank=True,
         help_text=_('Bearer token of a service account that may list the fabric resources (write-only)'),
@@ -89,7 +96,7 @@ class HedgehogFabric(NetBoxModel):
             'cluster; server, token and kubeconfig must then be empty)'
         ),
     )
-    kubeconfig = models.TextField(
+    kubeconfig = EncryptedTextField(
         verbose_name=_('kubeconfig'),
         blank=True,
         help_text=_('A complete kubeconfig (YAML); used instead of server/token/CA (write-only)'),
@@ -101,12 +108,12 @@ class HedgehogFabric(NetBoxModel):
         blank=True,
         help_text=_('https://, ssh:// or a local path of the GitOps repository'),
     )
-    git_token = models.TextField(
+    git_token = EncryptedTextField(
         verbose_name=_('Git token'),
         blank=True,
         help_text=_('Access token for an https:// repository (write-only)'),
     )
-    git_ssh_key = models.TextField(
+    git_ssh_key = EncryptedTextField(
         verbose_name=_('Git SSH key'),
         blank=True,
         help_text=_('Private key (PEM/OpenSSH) for an ssh:// or git@ repository (write-only)'),
@@ -217,9 +224,16 @@ class HedgehogFabric(NetBoxModel):
         data.update({name: '(set)' if getattr(self, name) else '' for name in SECRET_FIELDS})
         return data
 
+    # The secrets the last save() removed because their endpoint changed (see unbind_moved_secrets).
+    cleared_secrets = ()
+
     def save(self, *args, **kwargs):
-        """Save the operator's fields only, so an edit never rolls back a sync that ran meanwhile."""
+        """Save the operator's fields only, so an edit never rolls back a sync that ran meanwhile.
+
+        Secrets whose endpoint changed in this edit are removed first (:meth:`unbind_moved_secrets`).
+        """
         if not self._state.adding and kwargs.get('update_fields') is None:
+            self.cleared_secrets = self.unbind_moved_secrets()
             kwargs['update_fields'] = [
                 field.name
                 for field in self._meta.concrete_fields
@@ -244,6 +258,39 @@ class HedgehogFabric(NetBoxModel):
             runs = SyncRun.objects.filter(fabric_id=self.pk)
             runs._raw_delete(using=runs.db)
             return super().delete(*args, **kwargs)
+
+    def unbind_moved_secrets(self):
+        """Remove the stored credentials of an endpoint that this edit moves; return the removed fields.
+
+        A token, kubeconfig or SSH key belongs to the server it was given for: an editor who points
+        the fabric at another API server (``kubernetes_server`` or the server of a new kubeconfig) or
+        another Git host without giving new credentials in the same save must not get the stored
+        ones sent there. Credentials given in this save are kept; a different path on the same Git
+        host keeps them too; credentials stored while no endpoint was set bind to the first one.
+        """
+        old = (
+            HedgehogFabric.objects.filter(pk=self.pk)
+            .values('kubernetes_server', 'git_repository_url', *SECRET_FIELDS)
+            .first()
+        )
+        if old is None:
+            return ()
+        given = {name for name in SECRET_FIELDS if getattr(self, name).ciphertext != old[name].ciphertext}
+        moved = []
+        if self._kubernetes_moved(old, given):
+            moved.extend(KUBERNETES_SECRETS)
+        if old['git_repository_url'] and git_host(self.git_repository_url) != git_host(old['git_repository_url']):
+            moved.extend(GIT_SECRETS)
+        cleared = tuple(name for name in moved if name not in given and getattr(self, name))
+        for name in cleared:
+            setattr(self, name, '')
+        return cleared
+
+    def _kubernetes_moved(self, old, given):
+        if 'kubeconfig' not in given and url_origin(self.kubernetes_server) == url_origin(old['kubernetes_server']):
+            return False
+        old_endpoint = kubernetes_endpoint(old['kubernetes_server'], old['kubeconfig'])
+        return old_endpoint is not None and kubernetes_endpoint(self.kubernetes_server, self.kubeconfig) != old_endpoint
 
     def get_sync_status_color(self):
         return SyncStatusChoices.colors.get(self.sync_status)
@@ -311,7 +358,12 @@ class HedgehogFabric(NetBoxModel):
             return {'kubeconfig': _('Give either a kubeconfig or an API server, not both.')}
         errors = {}
         try:
-            self.kubernetes_token = check_token(self.kubernetes_token)
+            token, kubeconfig = reveal(self.kubernetes_token), reveal(self.kubeconfig)
+        except SecretDecryptionError as exc:
+            return {'kubernetes_token' if self.kubernetes_token else 'kubeconfig': str(exc)}
+        try:
+            if (checked := check_token(token)) != token:  # assign only a change: a new ciphertext means "given"
+                self.kubernetes_token = token = checked
         except CredentialError as exc:
             errors['kubernetes_token'] = str(exc)
         if self.kubernetes_ca_cert:
@@ -323,11 +375,42 @@ class HedgehogFabric(NetBoxModel):
             field = 'kubeconfig' if self.kubeconfig else 'kubernetes_server'
             try:
                 credentials = (
-                    read_kubeconfig(self.kubeconfig)
-                    if self.kubeconfig
-                    else ClusterCredentials(server=check_server(self.kubernetes_server), token=self.kubernetes_token)
+                    read_kubeconfig(kubeconfig)
+                    if kubeconfig
+                    else ClusterCredentials(server=check_server(self.kubernetes_server), token=token)
                 )
                 check_transport(credentials, self.allow_insecure_transport)
             except CredentialError as exc:
                 errors.setdefault(field, str(exc))
         return errors
+
+
+def url_origin(url):
+    """``(scheme, host, port)`` of an http(s) URL, which is where a token given for it is sent."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        return url
+    return (parts.scheme.lower(), (parts.hostname or '').lower(), port or {'http': 80, 'https': 443}.get(parts.scheme))
+
+
+def kubernetes_endpoint(server, kubeconfig):
+    """The origin a fabric's Kubernetes credentials go to: its API server, or its kubeconfig's current cluster."""
+    if server:
+        return url_origin(server)
+    if not kubeconfig:
+        return None
+    try:
+        return url_origin(read_kubeconfig(reveal(kubeconfig)).server)
+    except (CredentialError, SecretDecryptionError):  # unreadable: equal to nothing, so the credentials moved
+        return object()
+
+
+def git_host(url):
+    """The host a Git location's credentials go to (empty for a local path)."""
+    url = url.strip()
+    if '://' in url:
+        return (urlsplit(url).hostname or '').lower()
+    match = SCP_LIKE_HOST.match(url)
+    return match.group(1).lower() if match else ''

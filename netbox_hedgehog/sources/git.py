@@ -23,10 +23,12 @@ import yaml
 from git import GitCommandError, InvalidGitRepositoryError, NoSuchPathError, Repo
 
 from ..choices import ResourceSourceChoices
+from ..fields import reveal
 from ..kinds import FABRIC_KINDS, KINDS_BY_NAME
 from ..settings import plugin_setting
 from .base import ResourceObject, Source, SourceCheck, SourceError, SourceListing, register_source
 from .normalise import MAX_DEPTH, object_problem
+from .redact import redact_resource
 
 # Git must fail rather than wait for a password on a terminal that a worker does not have.
 GIT_ENV = {'GIT_TERMINAL_PROMPT': '0'}
@@ -98,7 +100,7 @@ def git_source_problem(fabric):
             return f'The scheme {scheme}:// is not supported; give an https://, http://, ssh:// or git:// URL.'
         if parts.password is not None:
             return 'Do not put a password in the URL: give it (or an access token) in the Git token field.'
-        if scheme == 'http' and (getattr(fabric, 'git_token', '') or '').strip():
+        if scheme == 'http' and reveal(fabric.git_token).strip():
             if not fabric.allow_insecure_transport:
                 return (
                     'The Git token would travel unencrypted over http://: use https://, or turn on '
@@ -161,7 +163,7 @@ def git_environment(fabric, url=None):
     url = fabric.git_repository_url if url is None else url
     protocols = [*REMOTE_SCHEMES, 'file'] if plugin_setting('allow_local_git') else REMOTE_SCHEMES
     env = {**GIT_ENV, 'GIT_ALLOW_PROTOCOL': ':'.join(protocols)}
-    token = (getattr(fabric, 'git_token', '') or '').strip()
+    token = reveal(fabric.git_token).strip()
     parts = urlsplit(url) if '://' in url else None
     if token and parts is not None and parts.hostname and _may_send_token(fabric, parts.scheme):
         user = unquote(parts.username) if parts.username else TOKEN_USER
@@ -174,7 +176,7 @@ def git_environment(fabric, url=None):
                 'GIT_CONFIG_VALUE_0': f'Authorization: Basic {credentials}',
             }
         )
-    key = (getattr(fabric, 'git_ssh_key', '') or '').strip()
+    key = reveal(fabric.git_ssh_key).strip()
     if not key:
         yield env
         return
@@ -447,7 +449,7 @@ class _RepositoryReader:
             problem = f'{obj.kind} {obj.namespace}/{obj.name} is already defined in {self.seen[obj.key]}'
         elif problem is None:
             self.seen[obj.key] = f'{name} ({where})'
-            self.objects.append(obj)
+            self.objects.append(redact_resource(obj))
             return
         elif not isinstance(kind, str):
             self.all_incomplete = True  # which kind the document meant cannot be told

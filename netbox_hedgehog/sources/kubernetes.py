@@ -11,6 +11,7 @@ import urllib3
 from kubernetes import client
 
 from ..choices import ResourceSourceChoices
+from ..fields import reveal
 from ..kinds import FABRIC_KINDS, KINDS_BY_NAME
 from ..settings import plugin_setting
 from .base import ResourceObject, Source, SourceCheck, SourceError, SourceListing, register_source
@@ -24,6 +25,7 @@ from .kube_credentials import (
     in_cluster_credentials,
     read_kubeconfig,
 )
+from .redact import redact_resource
 
 PAGE_SIZE = 500
 # Seconds before the second attempt of a request; doubled before each further one (0.5 s, 1 s, 2 s, …).
@@ -47,11 +49,11 @@ def fabric_credentials(fabric):
             raise CredentialError('the in-cluster account is on, but an API server, token or kubeconfig is also set')
         return in_cluster_credentials()
     if fabric.kubeconfig:
-        return read_kubeconfig(fabric.kubeconfig)
+        return read_kubeconfig(reveal(fabric.kubeconfig))
     if fabric.kubernetes_server:
         credentials = ClusterCredentials(
             server=check_server(fabric.kubernetes_server),
-            token=check_token(fabric.kubernetes_token),
+            token=check_token(reveal(fabric.kubernetes_token)),
             ca_pem=fabric.kubernetes_ca_cert,
         )
         check_pem(credentials)
@@ -192,7 +194,7 @@ def list_fabric_resources(fabric, kinds=FABRIC_KINDS):
             listed = _list_kind(api, kind, namespace, timeout)
             if listed is not None:
                 items, versions[kind.kind] = listed
-                listing.objects.extend(_resource_object(item, kind) for item in items)
+                listing.objects.extend(redact_resource(_resource_object(item, kind)) for item in items)
                 listing.complete_kinds.add(kind.kind)
     finally:
         api_client.close()
