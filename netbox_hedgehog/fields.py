@@ -26,8 +26,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
+from .errors import SourceError
 from .settings import plugin_setting
-from .sources.base import SourceError
 
 __all__ = (
     'EncryptedTextField',

@@ -3,10 +3,7 @@
 from dataclasses import dataclass, field
 
 from ..choices import ResourceSourceChoices
-
-
-class SourceError(Exception):
-    """A source could not be read; the message is shown to operators as the fabric's sync error."""
+from ..errors import SourceError
 
 
 @dataclass(frozen=True)
