@@ -75,15 +75,19 @@ class LiveProcesses:
             self.start(f'worker-{index}', 'rqworker', *self.worker_options, QUEUE_NAME)
         self.start('scheduler', self.scheduler_command, '--interval', str(self.scheduler_interval))
         queue = Queue(QUEUE_NAME, connection=django_rq.get_connection(QUEUE_NAME))
-        wait_until(
-            lambda: (
-                self._check_alive()
-                and len((health := process_health(queue)).workers) == self.worker_count
-                and health.schedulers
-            ),
-            interval=0.2,
-            message='workers and scheduler registered in Redis',
-        )
+        try:
+            wait_until(
+                lambda: (
+                    self._check_alive()
+                    and len((health := process_health(queue)).workers) == self.worker_count
+                    and health.schedulers
+                ),
+                interval=0.2,
+                message='workers and scheduler registered in Redis',
+            )
+        except BaseException:
+            self.stop_all()  # processes that never got ready must not outlive the test and disturb the next ones
+            raise
         return self
 
     def __exit__(self, *exc_info):

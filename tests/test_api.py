@@ -6,6 +6,7 @@ from rest_framework import status
 from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.fields import reveal
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from tests.base import ObjectPermissionMixin, PluginAPIMixin
 from tests.fabric_data import (
@@ -290,7 +291,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'git-secret-1', 'secret-git-ssh-key-api-material')
         fabric.refresh_from_db()
-        self.assertEqual((fabric.prune, fabric.git_token), (True, 'git-secret-1'))
+        self.assertEqual((fabric.prune, reveal(fabric.git_token)), (True, 'git-secret-1'))
         self.assertEqual(fabric.git_ssh_key, GIT_SSH_KEY.replace('views', 'api'))
 
         response = self.client.patch(
@@ -301,7 +302,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         )
         self.assertHttpStatus(response, status.HTTP_200_OK)
         fabric.refresh_from_db()
-        self.assertEqual((fabric.git_token, fabric.git_ssh_key), ('', ''))
+        self.assertEqual((reveal(fabric.git_token), reveal(fabric.git_ssh_key)), ('', ''))
 
     def test_stored_git_secrets_survive_an_edit(self):
         fabric = HedgehogFabric.objects.get(name='fabric-3')
@@ -314,7 +315,10 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response)
         fabric.refresh_from_db()
-        self.assertEqual((fabric.git_branch, fabric.git_token, fabric.git_ssh_key), ('release', GIT_TOKEN, GIT_SSH_KEY))
+        self.assertEqual(
+            (fabric.git_branch, reveal(fabric.git_token), reveal(fabric.git_ssh_key)),
+            ('release', GIT_TOKEN, GIT_SSH_KEY),
+        )
 
     def test_model_validation_applies(self):
         response = self.client.post(

@@ -20,6 +20,7 @@ from users.constants import TOKEN_PREFIX
 from users.models import ObjectPermission, Token, User
 
 from netbox_hedgehog.choices import SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.fields import reveal
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
 from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
 from tests.kmock_server import kube_api
@@ -233,7 +234,7 @@ def test_the_form_refuses_a_hostile_kubeconfig_naming_the_key(name, attack, team
         assert not any(secret in errors for secret in SECRET_VALUES)
     assert not HedgehogFabric.objects.filter(name='team-a-new').exists()
     existing.refresh_from_db()
-    assert existing.kubeconfig == ''
+    assert reveal(existing.kubeconfig) == ''
     assert_harmless(attack)
 
 
@@ -268,7 +269,7 @@ def test_the_api_refuses_a_hostile_kubeconfig_naming_the_key(name, attack, team_
         assert not any(secret in response.content.decode() for secret in SECRET_VALUES)
     assert not HedgehogFabric.objects.filter(name='team-a-new').exists()
     existing.refresh_from_db()
-    assert existing.kubeconfig == ''
+    assert reveal(existing.kubeconfig) == ''
     assert_harmless(attack)
 
 
