@@ -8,7 +8,7 @@ from rq.defaults import DEFAULT_WORKER_TTL
 from rq_scheduler import Scheduler
 
 QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
-WORKER_COMMAND = f'manage.py rqworker {QUEUE_NAME} high default low'
+WORKER_COMMAND = f'manage.py rqworker {QUEUE_NAME} --worker-class netbox_hedgehog.worker.SyncWorker --worker-ttl 30'
 SCHEDULER_COMMAND = 'rqscheduler --interval 1 (against the tasks Redis)'
 
 # When a worker and a scheduler were last seen alive, remembered by every health check, so that a
