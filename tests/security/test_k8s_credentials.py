@@ -18,6 +18,7 @@ import textwrap
 import fakeredis
 import pytest
 import yaml
+from core.models import ObjectType
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.urls import reverse
 from rest_framework.test import APIClient
 from users.constants import TOKEN_PREFIX
-from users.models import Token
+from users.models import ObjectPermission, Token, User
 
 from netbox_hedgehog.choices import SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
@@ -331,17 +332,19 @@ def pod(monkeypatch, tmp_path, pki):
         yield api
 
 
-def api_client_for(user_permissions):
-    """A REST client authenticated as a new user holding ``user_permissions`` (unconstrained)."""
-    from core.models import ObjectType
-    from users.models import ObjectPermission, User
-
+def user_with(actions):
+    """A new user holding ``actions`` on fabrics."""
     user = User.objects.create_user(username=f'user-{User.objects.count()}')
-    permission = ObjectPermission.objects.create(name=f'perm-{user.pk}', actions=user_permissions)
+    permission = ObjectPermission.objects.create(name=f'perm-{user.pk}', actions=actions)
     permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
     permission.users.add(user)
+    return user
+
+
+def api_client_for(actions):
+    """A REST client authenticated as a new user holding ``actions`` on fabrics."""
+    token = Token.objects.create(user=user_with(actions))
     client = APIClient()
-    token = Token.objects.create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f'Bearer {TOKEN_PREFIX}{token.key}.{token.token}')
     return client
 
@@ -432,3 +435,84 @@ def test_a_mixed_in_cluster_row_from_before_is_refused_at_run_time(pod):
     assert fabric.sync_error == (
         'Kubernetes: the in-cluster account is on, but an API server, token or kubeconfig is also set'
     )
+
+
+# Save-time checks of the server and token fields
+
+
+FABRICS_URL = 'plugins-api:netbox_hedgehog-api:hedgehogfabric-list'
+
+
+@pytest.mark.parametrize(
+    ('fields', 'field', 'message'),
+    [
+        (
+            {'kubernetes_server': 'https://10.0.0.1:6443', 'kubernetes_token': 'sekrit-split token'},
+            'kubernetes_token',
+            'The token contains whitespace, a control character or a character outside Latin-1',
+        ),
+        (
+            {'kubernetes_server': 'https://10.0.0.1:6443', 'kubernetes_token': 'sekrit-quote\u201ctoken'},
+            'kubernetes_token',
+            'The token contains whitespace, a control character or a character outside Latin-1',
+        ),
+        (
+            {'kubernetes_server': 'http://10.0.0.1:6443', 'kubernetes_token': 'sekrit-cleartext-token'},
+            'kubernetes_server',
+            'over plain http://: use https://, or turn on "allow insecure transport" for this fabric',
+        ),
+        (
+            {'kubernetes_server': 'https://admin:sekrit-url@10.0.0.1:6443'},
+            'kubernetes_server',
+            'The API server must not contain user:password@; give a token instead.',
+        ),
+    ],
+)
+def test_the_api_refuses_credentials_that_could_leak(fields, field, message):
+    client = api_client_for(['add', 'view'])
+
+    response = client.post(reverse(FABRICS_URL), {'name': 'leaky', **fields}, format='json')
+
+    assert response.status_code == 400
+    assert message in ' '.join(response.json()[field])
+    assert 'sekrit' not in response.content.decode()
+    assert not HedgehogFabric.objects.filter(name='leaky').exists()
+
+
+def test_plain_http_with_a_token_is_saved_only_when_the_fabric_allows_it():
+    client = api_client_for(['add', 'view'])
+
+    response = client.post(
+        reverse(FABRICS_URL),
+        {
+            'name': 'lab',
+            'kubernetes_server': 'http://10.0.0.1:8080',
+            'kubernetes_token': ' lab-token\n',
+            'allow_insecure_transport': True,
+        },
+        format='json',
+    )
+
+    assert response.status_code == 201, response.content
+    assert HedgehogFabric.objects.get(name='lab').kubernetes_token == 'lab-token'
+
+
+def test_the_form_strips_the_token_and_refuses_one_http_cannot_carry(client):
+    client.force_login(user_with(['add', 'view', 'change']))
+    form = {
+        'kubernetes_server': 'https://10.0.0.1:6443',
+        'kubernetes_namespace': 'default',
+        'git_branch': 'main',
+        'sync_interval': 300,
+        'sync_enabled': True,
+    }
+    url = reverse('plugins:netbox_hedgehog:hedgehogfabric_add')
+
+    refused = client.post(url, {'name': 'refused', 'kubernetes_token': 'sekrit\x0bvertical-tab', **form})
+    saved = client.post(url, {'name': 'saved', 'kubernetes_token': 'form-token\n', **form})
+
+    assert refused.status_code == 200
+    assert 'outside Latin-1' in ' '.join(refused.context['form'].errors['kubernetes_token'])
+    assert 'sekrit' not in refused.content.decode()
+    assert saved.status_code == 302
+    assert HedgehogFabric.objects.get(name='saved').kubernetes_token == 'form-token'
