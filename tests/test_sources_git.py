@@ -295,12 +295,12 @@ def test_comment_only_files_and_empty_documents_are_fine(upstream):
     assert listing.complete_kinds == ALL_KINDS
 
 
-def test_objects_without_namespace_get_default(upstream):
-    upstream.commit({'servers.yaml': SERVER.format(name='server-01')})
+def test_objects_without_namespace_get_the_fabrics_namespace(upstream):
+    upstream.commit({'servers.yaml': SERVER.format(name='server-01'), 'switch.yaml': SWITCH.format(asn=65101)})
 
-    listing = read_git_repository(make_fabric(upstream.url))
+    listing = read_git_repository(make_fabric(upstream.url, kubernetes_namespace='fabric-a'))
 
-    assert listing.objects[0].namespace == 'default'
+    assert keys(listing) == [('Server', 'fabric-a', 'server-01'), ('Switch', 'default', 'leaf-01')]
 
 
 def test_only_the_configured_path_is_read(upstream):

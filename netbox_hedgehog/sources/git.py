@@ -40,6 +40,7 @@ TOKEN_USER = 'x-access-token'
 YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 # git's rule: without "://", a colon before the first slash makes an scp-like ssh location (host:path).
 SCP_LIKE = re.compile(r'^[^/]*:')
+PASSWORD_IN_URL = 'Do not put a password in the URL: give it (or an access token) in the Git token field.'
 
 
 def read_git_repository(fabric):
@@ -99,7 +100,7 @@ def git_source_problem(fabric):
         if scheme not in (*REMOTE_SCHEMES, 'file'):
             return f'The scheme {scheme}:// is not supported; give an https://, http://, ssh:// or git:// URL.'
         if parts.password is not None:
-            return 'Do not put a password in the URL: give it (or an access token) in the Git token field.'
+            return PASSWORD_IN_URL
         if scheme == 'http' and reveal(fabric.git_token).strip():
             if not fabric.allow_insecure_transport:
                 return (
@@ -109,7 +110,7 @@ def git_source_problem(fabric):
         local = Path(unquote(parts.path)) if scheme == 'file' else None
     elif SCP_LIKE.match(url):
         if '@' in url.split('/', 1)[0] and ':' in url.split('@', 1)[0]:
-            return 'Do not put a password in the URL: give it (or an access token) in the Git token field.'
+            return PASSWORD_IN_URL
         local = None
     else:
         local = Path(url)
