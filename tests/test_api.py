@@ -8,6 +8,7 @@ from users.models import ObjectPermission
 from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.fields import reveal
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from tests.fabric_data import (
     CONNECTION,
@@ -246,7 +247,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_201_CREATED)
         self.assertNoSecrets(response, 'new-secret')
         fabric = HedgehogFabric.objects.get(name='fabric-new')
-        self.assertEqual(fabric.kubernetes_token, 'new-secret')
+        self.assertEqual(reveal(fabric.kubernetes_token), 'new-secret')
 
         response = self.client.patch(
             self._get_detail_url(fabric),
@@ -257,7 +258,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'new-secret')
         fabric.refresh_from_db()
-        self.assertEqual(fabric.kubernetes_token, 'new-secret')
+        self.assertEqual(reveal(fabric.kubernetes_token), 'new-secret')
 
         response = self.client.patch(
             self._get_detail_url(fabric),
@@ -268,7 +269,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'new-secret', 'rotated')
         fabric.refresh_from_db()
-        self.assertEqual(fabric.kubernetes_token, 'rotated')
+        self.assertEqual(reveal(fabric.kubernetes_token), 'rotated')
 
     def test_git_secrets_are_write_only_like_the_token(self):
         response = self.client.post(
@@ -288,15 +289,15 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertNoSecrets(response, 'git-secret-1', 'secret-git-ssh-key-api-material')
         self.assertEqual((response.data['kubernetes_verify_tls'], response.data['prune']), (False, False))
         fabric = HedgehogFabric.objects.get(name='fabric-git')
-        self.assertEqual(fabric.git_token, 'git-secret-1')
-        self.assertEqual(fabric.git_ssh_key, GIT_SSH_KEY.replace('views', 'api'))
+        self.assertEqual(reveal(fabric.git_token), 'git-secret-1')
+        self.assertEqual(reveal(fabric.git_ssh_key), GIT_SSH_KEY.replace('views', 'api'))
 
         response = self.client.patch(self._get_detail_url(fabric), {'prune': True}, format='json', **self.header)
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'git-secret-1', 'secret-git-ssh-key-api-material')
         fabric.refresh_from_db()
-        self.assertEqual((fabric.prune, fabric.git_token), (True, 'git-secret-1'))
-        self.assertEqual(fabric.git_ssh_key, GIT_SSH_KEY.replace('views', 'api'))
+        self.assertEqual((fabric.prune, reveal(fabric.git_token)), (True, 'git-secret-1'))
+        self.assertEqual(reveal(fabric.git_ssh_key), GIT_SSH_KEY.replace('views', 'api'))
 
         response = self.client.patch(
             self._get_detail_url(fabric),
@@ -306,7 +307,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         )
         self.assertHttpStatus(response, status.HTTP_200_OK)
         fabric.refresh_from_db()
-        self.assertEqual((fabric.git_token, fabric.git_ssh_key), ('', ''))
+        self.assertEqual((reveal(fabric.git_token), reveal(fabric.git_ssh_key)), ('', ''))
 
     def test_stored_git_secrets_survive_an_edit(self):
         fabric = HedgehogFabric.objects.get(name='fabric-3')
@@ -319,7 +320,10 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response)
         fabric.refresh_from_db()
-        self.assertEqual((fabric.git_branch, fabric.git_token, fabric.git_ssh_key), ('release', GIT_TOKEN, GIT_SSH_KEY))
+        self.assertEqual(
+            (fabric.git_branch, reveal(fabric.git_token), reveal(fabric.git_ssh_key)),
+            ('release', GIT_TOKEN, GIT_SSH_KEY),
+        )
 
     def test_model_validation_applies(self):
         response = self.client.post(
