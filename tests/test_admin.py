@@ -140,3 +140,104 @@ class AdminScheduleSyncTestCase(RQQueueTestMixin, TestCase):
         with self.assertRaises(PermissionDenied):
             model_admin.schedule_sync(request, HedgehogFabric.objects.all())
         self.assertEqual(self.queued_fabric_ids(), [])
+
+
+@pytest.mark.skipif(not ADMIN_INSTALLED, reason='needs enable_django_admin (run by test_admin_enabled_suite)')
+class AdminObjectPermissionsTestCase(TestCase):
+    """The admin obeys NetBox's constrained object permissions, as NetBox's own views do."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.allowed = HedgehogFabric.objects.create(
+            name='fabric-a', kubernetes_server='https://10.0.0.1:6443', kubernetes_token='admin-secret-token-a'
+        )
+        cls.other = HedgehogFabric.objects.create(
+            name='fabric-b', kubernetes_server='https://10.0.0.2:6443', kubernetes_token='admin-secret-token-b'
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.changelist = '/plugins/hedgehog/admin/netbox_hedgehog/hedgehogfabric/'
+
+    def grant(self, actions, **constraints):
+        permission = ObjectPermission.objects.create(
+            name=f'fabrics {actions}', actions=list(actions), constraints=constraints or None
+        )
+        permission.users.add(self.user)
+        permission.object_types.add(ObjectType.objects.get_for_model(HedgehogFabric))
+
+    def change_data(self, fabric, **changes):
+        return {
+            'name': fabric.name,
+            'description': '',
+            'kubernetes_server': fabric.kubernetes_server,
+            'kubernetes_namespace': 'default',
+            'kubernetes_ca_cert': '',
+            'git_repository_url': '',
+            'git_branch': 'main',
+            'git_path': '',
+            'sync_enabled': 'on',
+            'scheduler_enabled': 'on',
+            'sync_interval': 300,
+            **changes,
+        }
+
+    def fetch(self, fabric):
+        return HedgehogFabric.objects.filter(pk=fabric.pk).first()
+
+    def test_list_and_pages_show_only_permitted_fabrics(self):
+        self.grant(('view', 'change', 'delete'), name='fabric-a')
+        response = self.client.get(self.changelist)
+        self.assertContains(response, 'fabric-a')
+        self.assertNotContains(response, 'fabric-b')
+        self.assertEqual(self.client.get(f'{self.changelist}{self.allowed.pk}/change/').status_code, 200)
+        # Another fabric is "not found" for this user: the admin redirects to its index.
+        self.assertEqual(self.client.get(f'{self.changelist}{self.other.pk}/change/').status_code, 302)
+
+    def test_other_fabric_cannot_be_edited_or_deleted(self):
+        self.grant(('view', 'change', 'delete'), name='fabric-a')
+        self.client.post(
+            f'{self.changelist}{self.other.pk}/change/',
+            self.change_data(self.other, kubernetes_server='https://attacker.example:6443'),
+        )
+        self.client.post(f'{self.changelist}{self.other.pk}/delete/', {'post': 'yes'})
+        self.assertEqual(self.fetch(self.other).kubernetes_server, 'https://10.0.0.2:6443')
+
+    def test_view_everything_change_one(self):
+        self.grant(('view',))
+        self.grant(('change', 'delete'), name='fabric-a')
+        self.assertContains(self.client.get(self.changelist), 'fabric-b')
+        response = self.client.post(
+            f'{self.changelist}{self.other.pk}/change/', self.change_data(self.other, description='edited')
+        )
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(
+            self.client.post(f'{self.changelist}{self.other.pk}/delete/', {'post': 'yes'}).status_code, 403
+        )
+        bulk_delete = self.client.post(
+            self.changelist,
+            {'action': 'delete_selected', '_selected_action': [self.allowed.pk, self.other.pk], 'post': 'yes'},
+        )
+        self.assertEqual(bulk_delete.status_code, 403)
+        self.assertIsNotNone(self.fetch(self.allowed))
+        self.assertEqual(self.fetch(self.other).description, '')
+
+    def test_an_edit_must_stay_inside_the_constraints(self):
+        self.grant(('view', 'change'), name='fabric-a')
+        response = self.client.post(
+            f'{self.changelist}{self.allowed.pk}/change/', self.change_data(self.allowed, name='fabric-renamed')
+        )
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(self.fetch(self.allowed).name, 'fabric-a')
+
+    def test_permitted_edit_works_and_a_new_server_drops_the_token(self):
+        from netbox_hedgehog.fields import reveal
+
+        self.grant(('view', 'change'), name='fabric-a')
+        response = self.client.post(
+            f'{self.changelist}{self.allowed.pk}/change/',
+            self.change_data(self.allowed, kubernetes_server='https://10.0.9.9:6443'),
+        )
+        self.assertEqual(response.status_code, 302)
+        fabric = self.fetch(self.allowed)
+        self.assertEqual((fabric.kubernetes_server, reveal(fabric.kubernetes_token)), ('https://10.0.9.9:6443', ''))

@@ -242,7 +242,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_201_CREATED)
         self.assertNoSecrets(response, 'new-secret')
         fabric = HedgehogFabric.objects.get(name='fabric-new')
-        self.assertEqual(fabric.kubernetes_token, 'new-secret')
+        self.assertEqual(reveal(fabric.kubernetes_token), 'new-secret')
 
         response = self.client.patch(
             self._get_detail_url(fabric),
@@ -253,7 +253,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'new-secret')
         fabric.refresh_from_db()
-        self.assertEqual(fabric.kubernetes_token, 'new-secret')
+        self.assertEqual(reveal(fabric.kubernetes_token), 'new-secret')
 
         response = self.client.patch(
             self._get_detail_url(fabric),
@@ -264,7 +264,7 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'new-secret', 'rotated')
         fabric.refresh_from_db()
-        self.assertEqual(fabric.kubernetes_token, 'rotated')
+        self.assertEqual(reveal(fabric.kubernetes_token), 'rotated')
 
     def test_git_secrets_are_write_only_like_the_token(self):
         response = self.client.post(
@@ -284,15 +284,15 @@ class FabricSecretsAPITestCase(PluginAPIMixin, APITestCase):
         self.assertNoSecrets(response, 'git-secret-1', 'secret-git-ssh-key-api-material')
         self.assertEqual((response.data['kubernetes_verify_tls'], response.data['prune']), (False, False))
         fabric = HedgehogFabric.objects.get(name='fabric-git')
-        self.assertEqual(fabric.git_token, 'git-secret-1')
-        self.assertEqual(fabric.git_ssh_key, GIT_SSH_KEY.replace('views', 'api'))
+        self.assertEqual(reveal(fabric.git_token), 'git-secret-1')
+        self.assertEqual(reveal(fabric.git_ssh_key), GIT_SSH_KEY.replace('views', 'api'))
 
         response = self.client.patch(self._get_detail_url(fabric), {'prune': True}, format='json', **self.header)
         self.assertHttpStatus(response, status.HTTP_200_OK)
         self.assertNoSecrets(response, 'git-secret-1', 'secret-git-ssh-key-api-material')
         fabric.refresh_from_db()
         self.assertEqual((fabric.prune, reveal(fabric.git_token)), (True, 'git-secret-1'))
-        self.assertEqual(fabric.git_ssh_key, GIT_SSH_KEY.replace('views', 'api'))
+        self.assertEqual(reveal(fabric.git_ssh_key), GIT_SSH_KEY.replace('views', 'api'))
 
         response = self.client.patch(
             self._get_detail_url(fabric),
