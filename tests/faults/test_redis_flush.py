@@ -34,10 +34,10 @@ def flush_when_idle(redis, fabrics):
 
     def idle():
         places = chain_places(redis)
-        return all(
-            places.get(chain_job_id(fabric.pk)) == ['scheduled']
-            and (scheduler.planned_time(fabric.pk) - timezone.now()).total_seconds() >= 2
-            for fabric in fabrics
+        # Read after the places: a chain still waiting here, 2 s or more before it is due, stays until the flush.
+        planned = [scheduler.planned_time(fabric.pk) for fabric in fabrics]
+        return all(places.get(chain_job_id(fabric.pk)) == ['scheduled'] for fabric in fabrics) and all(
+            at is not None and (at - timezone.now()).total_seconds() >= 2 for at in planned
         )
 
     wait_until(idle, interval=0.05, message='every chain waiting in rq-scheduler')
