@@ -115,8 +115,8 @@ def test_bootstrap_removes_entries_of_deleted_fabrics(redis):
     assert chain_entries(redis) == []
 
 
-def test_bootstrap_keeps_the_planned_slot_of_a_lost_entry(redis):
-    planned = whole_now() - timedelta(seconds=1)
+def test_bootstrap_keeps_the_planned_slot_of_a_lost_entry(redis, clock):
+    planned = clock.moment - timedelta(seconds=1)
     fabric = make_fabric('lost', last_sync=planned, sync_interval=30)
     HedgehogFabric.objects.filter(pk=fabric.pk).update(last_sync_planned=planned)
 
@@ -125,9 +125,9 @@ def test_bootstrap_keeps_the_planned_slot_of_a_lost_entry(redis):
     assert FabricScheduler().planned_time(fabric.pk) == planned + timedelta(seconds=30)
 
 
-def test_run_schedules_its_successor_anchored_on_the_planned_time(redis, sync_calls):
+def test_run_schedules_its_successor_anchored_on_the_planned_time(redis, clock, sync_calls):
     fabric = make_fabric('anchored')
-    planned = whole_now() - timedelta(seconds=5)
+    planned = clock.moment - timedelta(seconds=5)
     HedgehogFabric.objects.filter(pk=fabric.pk).update(next_sync=planned)
 
     execute_fabric_sync(fabric.pk)
@@ -294,8 +294,8 @@ def test_saving_a_fabric_updates_its_schedule(redis, django_capture_on_commit_ca
     assert chain_entries(redis) == []
 
 
-def test_interval_change_moves_the_entry_to_the_new_period(redis):
-    planned = whole_now() - timedelta(seconds=1)
+def test_interval_change_moves_the_entry_to_the_new_period(redis, clock):
+    planned = clock.moment - timedelta(seconds=1)
     fabric = make_fabric('retimed', sync_interval=3600)
     HedgehogFabric.objects.filter(pk=fabric.pk).update(last_sync_planned=planned, last_sync=planned)
     fabric.refresh_from_db()
