@@ -22,8 +22,8 @@ def test_a_failing_periodic_run_is_retried_within_seconds_not_at_the_next_slot(l
     with kube_api() as api:
         cluster = Cluster(api)
         cluster.add('Switch', 'leaf-01', {'role': 'server-leaf', 'asn': 65101})
-        live.start_worker('worker-0')
-        live.start_scheduler()
+        live.start_worker('worker-0', timeout=180)  # process start-up is slow on a loaded CI machine
+        live.start_scheduler(timeout=180)
         api.fail('Switch', 500, 'InternalError')
         outage = timezone.now()
         fabric = HedgehogFabric.objects.create(name='recovering', sync_interval=INTERVAL, **cluster.fabric_fields())
