@@ -10,7 +10,7 @@ from django.utils import timezone
 from fakeredis._commands import SUPPORTED_COMMANDS
 from redis.exceptions import ResponseError
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from netbox_hedgehog.choices import SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices
 from netbox_hedgehog.models import HedgehogFabric, SyncRun
@@ -115,8 +115,8 @@ def test_bootstrap_removes_entries_of_deleted_fabrics(redis):
     assert chain_entries(redis) == []
 
 
-def test_bootstrap_keeps_the_planned_slot_of_a_lost_entry(redis):
-    planned = whole_now() - timedelta(seconds=1)
+def test_bootstrap_keeps_the_planned_slot_of_a_lost_entry(redis, clock):
+    planned = clock.moment - timedelta(seconds=1)
     fabric = make_fabric('lost', last_sync=planned, sync_interval=30)
     HedgehogFabric.objects.filter(pk=fabric.pk).update(last_sync_planned=planned)
 
@@ -125,9 +125,9 @@ def test_bootstrap_keeps_the_planned_slot_of_a_lost_entry(redis):
     assert FabricScheduler().planned_time(fabric.pk) == planned + timedelta(seconds=30)
 
 
-def test_run_schedules_its_successor_anchored_on_the_planned_time(redis, sync_calls):
+def test_run_schedules_its_successor_anchored_on_the_planned_time(redis, clock, sync_calls):
     fabric = make_fabric('anchored')
-    planned = whole_now() - timedelta(seconds=5)
+    planned = clock.moment - timedelta(seconds=5)
     HedgehogFabric.objects.filter(pk=fabric.pk).update(next_sync=planned)
 
     execute_fabric_sync(fabric.pk)
@@ -294,8 +294,8 @@ def test_saving_a_fabric_updates_its_schedule(redis, django_capture_on_commit_ca
     assert chain_entries(redis) == []
 
 
-def test_interval_change_moves_the_entry_to_the_new_period(redis):
-    planned = whole_now() - timedelta(seconds=1)
+def test_interval_change_moves_the_entry_to_the_new_period(redis, clock):
+    planned = clock.moment - timedelta(seconds=1)
     fabric = make_fabric('retimed', sync_interval=3600)
     HedgehogFabric.objects.filter(pk=fabric.pk).update(last_sync_planned=planned, last_sync=planned)
     fabric.refresh_from_db()
@@ -537,6 +537,8 @@ def test_a_save_while_the_chain_job_waits_in_the_queue_never_skips_a_slot(
     FabricScheduler().schedule(fabric, planned)
     move_to_queue(redis, fabric)
     clock.moment += timedelta(seconds=1)
+    (report,) = FabricScheduler().status([HedgehogFabric.objects.get(pk=fabric.pk)]).fabrics
+    assert not report.chain_missing and report.next_run == planned + timedelta(seconds=60)
 
     with django_capture_on_commit_callbacks(execute=True):
         fabric.description = 'edited while its run waits'
@@ -556,6 +558,8 @@ def test_only_an_interval_or_switch_change_moves_a_waiting_chain(redis, clock, d
     fabric.refresh_from_db()
     FabricScheduler().ensure(fabric)
     assert FabricScheduler().planned_time(fabric.pk) == anchor + timedelta(seconds=60)
+    # The worker marks the job that scheduled this entry finished, on the hash the entry shares.
+    Job.fetch(chain_job_id(fabric.pk), connection=redis).set_status(JobStatus.FINISHED)
 
     with django_capture_on_commit_callbacks(execute=True):
         fabric.description = 'a comment'

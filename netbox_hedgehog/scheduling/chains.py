@@ -4,7 +4,6 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.utils import timezone
-from redis import WatchError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -152,18 +151,15 @@ class ChainScheduling:
         job_key = Job.key_for(job_id)
 
         def move(pipe):
-            # The job's hash changes in the same transaction that queues it: a watched hash proves it still waits.
-            if text(pipe.hget(job_key, 'status')) != JobStatus.SCHEDULED.value:
+            # rq-scheduler queues a due job by changing its hash in the same transaction as the queue push:
+            # a watched hash that is neither queued nor started proves the entry still waits.
+            if text(pipe.hget(job_key, 'status')) in (JobStatus.QUEUED.value, JobStatus.STARTED.value):
                 return False
             pipe.multi()
             pipe.zadd(self.scheduler.scheduled_jobs_key, {job_id: int(at.timestamp())}, xx=True)
             return True
 
-        try:
-            moved = self.connection.transaction(move, job_key, value_from_callable=True)
-        except WatchError:
-            moved = False
-        if not moved:
+        if not self.connection.transaction(move, job_key, value_from_callable=True):
             return None
         HedgehogFabric.objects.filter(pk=fabric.pk).update(next_sync=at)
         fabric.next_sync = at

@@ -43,8 +43,8 @@ class FabricSyncStatus:
     """One fabric's sync state: the last outcome, the run in progress, and its chain as rq-scheduler holds it.
 
     ``sync_status`` is the outcome of the last finished run; ``running_since`` says a sync is in
-    progress (and since when). While a run is in progress ``next_run`` is the next slot of its
-    grid; otherwise it is the chain's entry in rq-scheduler.
+    progress (and since when). While the chain job is queued or running ``next_run`` is the next
+    slot of its grid; otherwise it is the chain's entry in rq-scheduler.
     """
 
     id: int
@@ -64,8 +64,8 @@ class FabricSyncStatus:
 
     @property
     def chain_missing(self):
-        """A periodic fabric whose chain has no entry in rq-scheduler and is not running either."""
-        return self.periodic and self.next_run is None and self.running_since is None
+        """A periodic fabric whose chain has no entry in rq-scheduler and is neither queued nor running."""
+        return self.periodic and self.next_run is None
 
     @property
     def next_run_late(self):
@@ -113,8 +113,10 @@ class StatusReporting:
 
     def _fabric_status(self, fabric, lateness, since):
         next_run = self.planned_time(fabric.pk)
-        if next_run is None and since is not None and fabric.is_periodic:
-            next_run = next_run_time(fabric.last_sync_planned or since, fabric.sync_interval, timezone.now())
+        if next_run is None and fabric.is_periodic and (since is not None or self._chain_in_flight(fabric.pk)):
+            # The chain job is queued or running and schedules its successor when it ends: show its grid's next slot.
+            anchor = fabric.last_sync_planned or fabric.next_sync
+            next_run = next_run_time(anchor, fabric.sync_interval, timezone.now())
         return FabricSyncStatus(
             id=fabric.pk,
             name=fabric.name,
