@@ -51,8 +51,9 @@ class LiveProcesses:
     ``worker_class`` is passed to ``rqworker --worker-class`` (e.g. ``rq.worker.SimpleWorker``).
     """
 
-    def __init__(self, log_dir, workers=1, scheduler_interval=1, worker_class=None):
+    def __init__(self, log_dir, workers=1, scheduler_interval=1, worker_class=None, start_timeout=180):
         self.log_dir = Path(log_dir)
+        self.start_timeout = start_timeout  # starting NetBox takes over a minute on a loaded 2-core machine
         self.worker_count = workers
         self.scheduler_interval = scheduler_interval
         self.worker_options = ['--worker-class', worker_class] if worker_class else []
@@ -64,16 +65,20 @@ class LiveProcesses:
             self.start(f'worker-{index}', 'rqworker', *self.worker_options, QUEUE_NAME)
         self.start('scheduler', 'rqscheduler', '--interval', str(self.scheduler_interval))
         queue = Queue(QUEUE_NAME, connection=django_rq.get_connection(QUEUE_NAME))
-        wait_until(
-            lambda: (
-                self._check_alive()
-                and len((health := process_health(queue)).workers) == self.worker_count
-                and health.schedulers
-            ),
-            timeout=60,
-            interval=0.2,
-            message='workers and scheduler registered in Redis',
-        )
+        try:
+            wait_until(
+                lambda: (
+                    self._check_alive()
+                    and len((health := process_health(queue)).workers) == self.worker_count
+                    and health.schedulers
+                ),
+                timeout=self.start_timeout,
+                interval=0.2,
+                message='workers and scheduler registered in Redis',
+            )
+        except BaseException:
+            self.stop_all()  # __exit__ does not run when __enter__ fails: never leave the processes behind
+            raise
         return self
 
     def __exit__(self, *exc_info):
