@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from extras.ui.panels import CustomFieldsPanel, TagsPanel
+from netbox.models.deletion import CountOnly
 from netbox.object_actions import AddObject, BulkDelete, BulkEdit, BulkExport, CloneObject, DeleteObject, EditObject
 from netbox.ui import layout
 from netbox.ui.actions import LinkAction
@@ -15,7 +16,7 @@ from utilities.query import count_related
 from utilities.views import GetReturnURLMixin, register_model_view
 
 from .. import filtersets, forms, panels, tables
-from ..models import HedgehogFabric, HedgehogResource
+from ..models import HedgehogFabric, HedgehogResource, SyncRun
 from ..object_actions import BulkScheduleSync, ConnectionTestAction, DryRunSync, ScheduleSync
 from ..scheduling.scheduler import FabricScheduler
 from .health import operator_health, trigger_answer, trigger_warning
@@ -111,6 +112,13 @@ class HedgehogFabricEditView(generic.ObjectEditView):
 @register_model_view(HedgehogFabric, 'delete')
 class HedgehogFabricDeleteView(generic.ObjectDeleteView):
     queryset = HedgehogFabric.objects.all()
+
+    def _get_dependent_objects(self, obj):
+        """Count the resources and run records the deletion removes: loading thousands would stall the dialog."""
+        return {
+            HedgehogResource: CountOnly(obj.resources.count()),
+            SyncRun: CountOnly(obj.sync_runs.count()),
+        }
 
 
 @register_model_view(HedgehogFabric, 'bulk_edit', path='edit', detail=False)
