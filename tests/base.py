@@ -54,3 +54,13 @@ class FabricViewMixin:
     def setUp(self):
         super().setUp()
         self.add_permissions('netbox_hedgehog.view_hedgehogfabric')
+
+
+def set_plugin_settings(settings, **values):
+    """Override plugin settings for one test through pytest-django's ``settings`` fixture.
+
+    ``PLUGINS_CONFIG`` is replaced, never changed in place: the fixture restores the attributes
+    it saw assigned, and an in-place change would leak into every later test of the session.
+    """
+    plugin = {**settings.PLUGINS_CONFIG['netbox_hedgehog'], **values}
+    settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_hedgehog': plugin}

@@ -13,6 +13,7 @@ import yaml
 from netbox_hedgehog.choices import DriftStateChoices, SyncOutcomeChoices, SyncStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
+from tests.base import set_plugin_settings
 from tests.kmock_server import kube_api
 from tests.live import DEMO_WIRING, GIT_AUTHOR, make_gitops_repo
 
@@ -23,7 +24,7 @@ HEARTBEAT = '2026-11-30T19:59:58Z'
 
 @pytest.fixture(autouse=True)
 def git_cache(settings, tmp_path):
-    settings.PLUGINS_CONFIG['netbox_hedgehog']['git_cache_dir'] = str(tmp_path / 'cache')
+    set_plugin_settings(settings, git_cache_dir=str(tmp_path / 'cache'))
 
 
 def wiring_documents():

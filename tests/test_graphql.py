@@ -191,7 +191,7 @@ class HedgehogGraphQLQueryTestCase(GraphQLMixin, APITestCase):
         data = data['data']
         self.assertEqual(
             data['hedgehog_fabric_list'],
-            [{'name': 'fabric-wiring', 'drift_count': 2, 'prune': True, 'kubernetes_verify_tls': True}],
+            [{'name': 'fabric-wiring', 'drift_count': 1, 'prune': True, 'kubernetes_verify_tls': True}],
         )
         self.assertEqual(sorted(r['source'] for r in data['connections']), ['git', 'kubernetes'])
         self.assertEqual(

@@ -11,6 +11,7 @@ from netbox_hedgehog.metrics import SyncCollector, count_run
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
 from netbox_hedgehog.scheduling.scheduler import FabricScheduler
+from tests.base import set_plugin_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_metrics_reflect_fabrics_runs_and_resources(tasks_redis):
 
 
 def test_run_counters_never_go_down_when_retention_trims_the_run_table(tasks_redis, gitops_repo, settings):
-    settings.PLUGINS_CONFIG['netbox_hedgehog']['sync_run_retention'] = 1
+    set_plugin_settings(settings, sync_run_retention=1)
     fabric = HedgehogFabric.objects.create(name='trimmed', git_repository_url=str(gitops_repo), scheduler_enabled=False)
     for _ in range(3):
         execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL)

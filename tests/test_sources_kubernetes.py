@@ -32,6 +32,7 @@ from netbox_hedgehog.sources.kubernetes import (
     list_fabric_resources,
     revision_string,
 )
+from tests.base import set_plugin_settings
 from tests.kmock_server import TOKEN, kube_api, resource_of
 
 ALL_KINDS = {kind.kind for kind in FABRIC_KINDS}
@@ -75,11 +76,6 @@ def default_configuration():
 def api():
     with kube_api() as api:
         yield api
-
-
-def set_plugin_settings(settings, **values):
-    plugin = {**settings.PLUGINS_CONFIG['netbox_hedgehog'], **values}
-    settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_hedgehog': plugin}
 
 
 @pytest.fixture

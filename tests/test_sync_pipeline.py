@@ -9,6 +9,7 @@ import pytest
 from netbox_hedgehog.choices import ConnectionStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
 from netbox_hedgehog.sync.pipeline import sync_fabric
+from tests.base import set_plugin_settings
 from tests.fabric_data import DEMO_WIRING
 from tests.kmock_server import kube_api
 
@@ -19,7 +20,7 @@ AUTHOR = git.Actor('test', 'test@localhost')
 
 @pytest.fixture(autouse=True)
 def git_cache(settings, tmp_path):
-    settings.PLUGINS_CONFIG['netbox_hedgehog']['git_cache_dir'] = str(tmp_path / 'cache')
+    set_plugin_settings(settings, git_cache_dir=str(tmp_path / 'cache'))
 
 
 @pytest.fixture

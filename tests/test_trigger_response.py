@@ -58,4 +58,4 @@ class TriggerResponseAPITestCase(RQQueueTestMixin, APITestCase):
         self.client.force_login(self.user)
         url = reverse('plugins:netbox_hedgehog:hedgehogfabric_test_connection', args=[self.fabric.pk])
         answer = self.client.post(url, HTTP_ACCEPT='application/json').json()
-        self.assertEqual(set(answer), {'fabric', 'job_id', 'coalesced', 'worker_listening'})
+        self.assertEqual(set(answer), {'fabric', 'job_id', 'coalesced', 'worker_listening', 'warning'})

@@ -101,7 +101,7 @@ def git_source_problem(fabric):
             return f'The scheme {scheme}:// is not supported; give an https://, http://, ssh:// or git:// URL.'
         if parts.password is not None:
             return PASSWORD_IN_URL
-        if scheme == 'http' and reveal(fabric.git_token).strip():
+        if scheme == 'http' and reveal(getattr(fabric, 'git_token', '')).strip():
             if not fabric.allow_insecure_transport:
                 return (
                     'The Git token would travel unencrypted over http://: use https://, or turn on '
@@ -164,7 +164,7 @@ def git_environment(fabric, url=None):
     url = fabric.git_repository_url if url is None else url
     protocols = [*REMOTE_SCHEMES, 'file'] if plugin_setting('allow_local_git') else REMOTE_SCHEMES
     env = {**GIT_ENV, 'GIT_ALLOW_PROTOCOL': ':'.join(protocols)}
-    token = reveal(fabric.git_token).strip()
+    token = reveal(getattr(fabric, 'git_token', '')).strip()
     parts = urlsplit(url) if '://' in url else None
     if token and parts is not None and parts.hostname and _may_send_token(fabric, parts.scheme):
         user = unquote(parts.username) if parts.username else TOKEN_USER
@@ -177,7 +177,7 @@ def git_environment(fabric, url=None):
                 'GIT_CONFIG_VALUE_0': f'Authorization: Basic {credentials}',
             }
         )
-    key = reveal(fabric.git_ssh_key).strip()
+    key = reveal(getattr(fabric, 'git_ssh_key', '')).strip()
     if not key:
         yield env
         return

@@ -29,6 +29,7 @@ from users.constants import TOKEN_PREFIX
 from users.models import ObjectPermission, Token, User
 
 from netbox_hedgehog.choices import SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.fields import reveal
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.connection import check_fabric_connection
 from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
@@ -494,7 +495,7 @@ def test_plain_http_with_a_token_is_saved_only_when_the_fabric_allows_it():
     )
 
     assert response.status_code == 201, response.content
-    assert HedgehogFabric.objects.get(name='lab').kubernetes_token == 'lab-token'
+    assert reveal(HedgehogFabric.objects.get(name='lab').kubernetes_token) == 'lab-token'
 
 
 def test_the_form_strips_the_token_and_refuses_one_http_cannot_carry(client):
@@ -515,4 +516,4 @@ def test_the_form_strips_the_token_and_refuses_one_http_cannot_carry(client):
     assert 'outside Latin-1' in ' '.join(refused.context['form'].errors['kubernetes_token'])
     assert 'sekrit' not in refused.content.decode()
     assert saved.status_code == 302
-    assert HedgehogFabric.objects.get(name='saved').kubernetes_token == 'form-token'
+    assert reveal(HedgehogFabric.objects.get(name='saved').kubernetes_token) == 'form-token'

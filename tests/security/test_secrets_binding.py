@@ -108,7 +108,8 @@ class SecretBindingApiTestCase(APITestCase):
     def test_stored_token_never_reaches_a_changed_server(self):
         """The attack itself: move the fabric to "my" server, keep the stored token, sync; what does my server get?"""
         with kube_api() as api:
-            self.patch(kubernetes_server=api.url)
+            # kmock speaks http: the attacker also allows insecure transport, all an editor can do.
+            self.patch(kubernetes_server=api.url, allow_insecure_transport=True)
             sync_fabric(HedgehogFabric.objects.get(pk=self.fabric.pk))
             requests = api.list_requests('Switch')
         self.assertTrue(requests)
