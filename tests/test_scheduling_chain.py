@@ -151,7 +151,7 @@ def test_chain_survives_an_exception_in_the_sync(redis, monkeypatch):
         raise RuntimeError('boom')
 
     monkeypatch.setattr(jobs, 'sync_fabric', explode)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(jobs.UnexpectedSyncError, match='^RuntimeError in the sync of fabric'):
         execute_fabric_sync(fabric.pk)
 
     assert chain_entries(redis) == [chain_job_id(fabric.pk)]

@@ -21,11 +21,19 @@ logger = logging.getLogger('netbox_hedgehog.connection')
 
 
 def probe(source):
-    """The source's check; a :class:`SourceError` (settings that cannot be used) is a failed check like any other."""
+    """The source's check; a :class:`SourceError` (settings that cannot be used) is a failed check like any other.
+
+    Any other exception is a failed check too, named by its type only: its text may quote what
+    a client was given (a header, a URL with credentials), and the result is kept on the fabric
+    and in Redis, where every viewer of the fabric can read it.
+    """
     try:
         return source.probe()
     except SourceError as exc:
         return SourceCheck(False, str(exc))
+    except Exception as exc:
+        logger.error('Connection test of %s failed unexpectedly: %s', source, type(exc).__name__)
+        return SourceCheck(False, f'unexpected error: {type(exc).__name__} (see the worker log)')
 
 
 def check_fabric_connection(fabric_id):

@@ -1,6 +1,7 @@
 """The sync job: the single entry point through which every fabric sync runs."""
 
 import logging
+import traceback
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
@@ -18,6 +19,11 @@ from .timing import RETRY_BASE, next_run_time, on_grid
 from .triggers import manual_action
 
 logger = logging.getLogger('netbox_hedgehog.sync')
+
+
+class UnexpectedSyncError(Exception):
+    """A sync failed in a way nobody foresaw; the worker log says where (the original text is never kept)."""
+
 
 FABRIC_STATUS_OF_OUTCOME = {
     SyncOutcomeChoices.FAILED: SyncStatusChoices.ERROR,
@@ -100,7 +106,13 @@ def _run(fabric, run, lock, allow_empty_kinds):
         _record_outcome(fabric, run, SyncResult(errors=[LOCK_LOST]), keep_connection_status=True)
         return
     except Exception as exc:
-        logger.exception('Sync of fabric %s failed unexpectedly', fabric)
+        # Where it failed, but not the exception's text: that may quote what a client was given.
+        logger.error(
+            'Sync of fabric %s failed unexpectedly: %s\n%s',
+            fabric,
+            type(exc).__name__,
+            ''.join(traceback.format_tb(exc.__traceback__)),
+        )
         if isinstance(exc, DatabaseError):
             connection.close()  # the session may be gone (e.g. PostgreSQL restarted): record with a new one
         _record_outcome(
@@ -109,7 +121,8 @@ def _run(fabric, run, lock, allow_empty_kinds):
             SyncResult(errors=[f'Unexpected error: {type(exc).__name__} (see the worker log)']),
             keep_connection_status=True,
         )
-        raise
+        # RQ keeps a failed job's exception in Redis and logs it: hand it one whose text is ours.
+        raise UnexpectedSyncError(f'{type(exc).__name__} in the sync of fabric {fabric.pk}') from None
     _record_outcome(fabric, run, result)
 
 
