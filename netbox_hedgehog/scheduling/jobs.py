@@ -118,7 +118,7 @@ def _run(fabric, run, lock, allow_empty_kinds):
         _record_outcome(
             fabric,
             run,
-            SyncResult(errors=[f'Unexpected error: {type(exc).__name__} (see the worker log)']),
+            SyncResult(errors=[_unexpected_error_text(exc)]),
             keep_connection_status=True,
         )
         # RQ keeps a failed job's exception in Redis and logs it: hand it one whose text is ours.
@@ -141,6 +141,16 @@ def _stamp_start(fabric, run):
         if fabric.is_periodic:
             stamp['next_sync'] = next_run_time(anchor, fabric.sync_interval, run.started_at)
     HedgehogFabric.objects.filter(pk=fabric.pk).update(**stamp)
+
+
+def _unexpected_error_text(exc):
+    """What the run record says about an exception nobody foresaw: its type and kind, never its text."""
+    if isinstance(exc, DatabaseError):
+        return (
+            f'Database error: {type(exc).__name__} (the connection to PostgreSQL failed or was lost; '
+            'see the worker log)'
+        )
+    return f'Unexpected error: {type(exc).__name__} (see the worker log)'
 
 
 def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=False):
