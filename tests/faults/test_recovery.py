@@ -22,20 +22,22 @@ def test_a_failing_periodic_run_is_retried_within_seconds_not_at_the_next_slot(l
     with kube_api() as api:
         cluster = Cluster(api)
         cluster.add('Switch', 'leaf-01', {'role': 'server-leaf', 'asn': 65101})
-        live.start_worker('worker-0', timeout=180)  # process start-up is slow on a loaded CI machine
-        live.start_scheduler(timeout=180)
+        live.start_worker('worker-0')
+        live.start_scheduler()
         api.fail('Switch', 500, 'InternalError')
         outage = timezone.now()
         fabric = HedgehogFabric.objects.create(name='recovering', sync_interval=INTERVAL, **cluster.fabric_fields())
         FabricScheduler().bootstrap()
 
-        failed = wait_for_run(fabric, outage, SyncOutcomeChoices.FAILED, timeout=OUTAGE + 30)
-        wait_until(lambda: seconds_since(outage) >= OUTAGE, timeout=OUTAGE + 1, message=f'{OUTAGE} s of outage')
+        failed = wait_for_run(fabric, outage, SyncOutcomeChoices.FAILED)
+        wait_until(lambda: seconds_since(outage) >= OUTAGE, message=f'{OUTAGE} s of outage')
         api.recover('Switch')
         recovered = timezone.now()
 
-        run = wait_for_run(fabric, failed.started_at, SyncOutcomeChoices.SUCCESS, timeout=INTERVAL)
-        assert (run.finished_at - recovered).total_seconds() <= RECOVERY, (run.finished_at, recovered)
+        run = wait_for_run(fabric, failed.started_at, SyncOutcomeChoices.SUCCESS)
+        # What the chain decided, not how fast this machine ran it: the run after the recovery was planned
+        # within RECOVERY seconds of it (the back-off), not at the next slot INTERVAL seconds on.
+        assert (run.planned_at - recovered).total_seconds() <= RECOVERY, (run.planned_at, recovered)
         fabric.refresh_from_db()
         assert fabric.sync_status == SyncStatusChoices.IN_SYNC
         assert fabric.last_sync_planned == failed.planned_at  # the retries left the grid where it was
