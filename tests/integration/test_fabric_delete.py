@@ -40,7 +40,6 @@ def test_api_delete_during_a_running_sync_succeeds_and_ends_the_chain(live_proce
         FabricScheduler().bootstrap()
         wait_until(
             lambda: HedgehogResource.objects.filter(fabric=fabric).count() == SERVERS,
-            timeout=60,
             message='the first sync',
         )
         # Every later run now writes (a changed server each run) and is held in its read until we delete.
@@ -48,7 +47,6 @@ def test_api_delete_during_a_running_sync_succeeds_and_ends_the_chain(live_proce
         api.delay('Server', 30)
         wait_until(
             lambda: SyncRun.objects.filter(fabric=fabric, finished_at=None).exists(),
-            timeout=30,
             message='a sync in progress',
         )
 
@@ -59,7 +57,6 @@ def test_api_delete_during_a_running_sync_succeeds_and_ends_the_chain(live_proce
         queue = FabricScheduler().queue
         wait_until(
             lambda: not queue.started_job_registry.get_job_ids() and not queue.get_job_ids(),
-            timeout=60,
             message='the running sync to end',
         )
 
