@@ -32,7 +32,7 @@ from netbox_hedgehog.choices import SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.fields import reveal
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.scheduling.connection import check_fabric_connection
-from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
+from netbox_hedgehog.scheduling.jobs import UnexpectedSyncError, execute_fabric_sync
 from netbox_hedgehog.sources import kube_credentials
 from tests.kmock_server import kube_api
 
@@ -278,9 +278,11 @@ def test_an_unexpected_exception_is_recorded_by_its_type_only(monkeypatch, caplo
         name='exploding', kubernetes_server='https://10.0.0.1:6443', kubernetes_token='sekrit-exploding-token'
     )
 
-    with pytest.raises(ValueError):
+    with pytest.raises(UnexpectedSyncError) as raised:  # what RQ keeps in Redis: our text, not the original
         sync(fabric)
 
+    assert 'sekrit-exploding-token' not in str(raised.value) and raised.value.__cause__ is None
+    assert 'sekrit-exploding-token' not in caplog.text
     fabric.refresh_from_db()
     assert fabric.sync_error == 'Unexpected error: ValueError (see the worker log)'
     assert SyncRun.objects.get(fabric=fabric).error == fabric.sync_error
