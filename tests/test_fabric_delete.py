@@ -1,12 +1,18 @@
-"""Deleting fabrics through the UI: resources, run records and what hangs off them go in bulk, one change record."""
+"""Deleting fabrics: resources, run records and what hangs off them go in bulk, one change record, no sync awaited."""
 
+import psycopg
+import pytest
 from core.models import ObjectChange, ObjectType
+from django.conf import settings
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from extras.models import JournalEntry, TaggedItem
 from utilities.testing import TestCase, create_tags
 
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from netbox_hedgehog.scheduling.locks import APPLY_LOCK_NAMESPACE
+from tests.database import connect
 from tests.fabric_data import create_wiring
 
 
@@ -64,3 +70,30 @@ class FabricDeleteTestCase(TestCase):
         self.assertHttpStatus(response, 302)
         self.assertGone(self.fabrics[:2])
         self.assertEqual(TaggedItem.objects.filter(content_type=self.resource_type).count(), 1)  # the third's
+
+
+@pytest.fixture
+def writer(transactional_db):
+    """A second database session (a worker's), closed after the test whatever happened to it."""
+    session = connect(settings.DATABASES['default']['NAME'])
+    yield session
+    session.close()
+
+
+def test_a_deletion_ends_the_sync_writing_to_the_fabric_instead_of_waiting_for_it(writer, tasks_redis):
+    fabric = create_wiring('busy')
+    # The writer is in the middle of an apply: the fence's advisory lock, the fabric's row, its resources.
+    writer.execute('BEGIN')
+    writer.execute('SELECT pg_advisory_xact_lock(%s, %s)', [APPLY_LOCK_NAMESPACE, fabric.pk])
+    writer.execute(f'SELECT 1 FROM {HedgehogFabric._meta.db_table} WHERE id = %s FOR KEY SHARE', [fabric.pk])
+    writer.execute(f'UPDATE {HedgehogResource._meta.db_table} SET name = name WHERE fabric_id = %s', [fabric.pk])
+    fabric_id = fabric.pk
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '60s'")  # a deletion that waited for the writer fails, not hangs
+        fabric.delete()
+
+    assert not HedgehogFabric.objects.filter(pk=fabric_id).exists()
+    assert not HedgehogResource.objects.filter(fabric_id=fabric_id).exists()
+    with pytest.raises(psycopg.OperationalError):  # the writer's session was ended, its transaction rolled back
+        writer.execute('SELECT 1')

@@ -20,6 +20,7 @@ from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
 from netbox_hedgehog.scheduling.locks import fabric_lock
 from netbox_hedgehog.scheduling.scheduler import QUEUE_NAME, FabricScheduler, chain_job_id
 from netbox_hedgehog.scheduling.timing import retry_delay
+from netbox_hedgehog.sync.apply import FabricDeleted
 from netbox_hedgehog.sync.pipeline import SyncResult
 
 # Commands that Redis 6.2 or later added; NetBox 4.7 supports Redis 6.0.
@@ -202,6 +203,35 @@ def test_chain_ends_for_a_fabric_disabled_during_its_run(redis, monkeypatch):
     assert chain_entries(redis) == []
     fabric.refresh_from_db()
     assert fabric.next_sync is None
+
+
+def _deleted_then_returns(fabric):
+    return SyncResult(created=1)
+
+
+def _deleted_then_found_gone(fabric):
+    raise FabricDeleted(f'Fabric {fabric} was deleted during its sync; nothing was written.')
+
+
+def _deleted_then_session_ended(fabric):
+    raise OperationalError('terminating connection due to administrator command')
+
+
+@pytest.mark.django_db(transaction=True)  # the run record's foreign key is checked at commit, as in a worker
+@pytest.mark.parametrize('ending', [_deleted_then_returns, _deleted_then_found_gone, _deleted_then_session_ended])
+def test_a_run_whose_fabric_is_deleted_meanwhile_ends_quietly(redis, monkeypatch, ending):
+    fabric = make_fabric('deleted-midway')
+    FabricScheduler().ensure(fabric)
+
+    def delete_during_sync(fabric, **options):
+        HedgehogFabric.objects.get(pk=fabric.pk).delete()
+        return ending(fabric)
+
+    monkeypatch.setattr(jobs, 'sync_fabric', delete_during_sync)
+    execute_fabric_sync(fabric.pk)  # neither the deletion nor the sync's failure against it is an error
+
+    assert not SyncRun.objects.filter(fabric_id=fabric.pk).exists()
+    assert chain_entries(redis) == []
 
 
 @pytest.mark.parametrize('change', [{'scheduler_enabled': False}, {'sync_interval': 0}])

@@ -244,15 +244,18 @@ class HedgehogFabric(NetBoxModel):
     def delete(self, *args, **kwargs):
         """Delete the fabric with its resources and run records removed in bulk; one change record, the fabric's.
 
-        The row is locked first: a sync writing to the fabric is waited out, one starting meanwhile
-        waits and then finds the fabric gone (see ``sync.apply.lock_fabric``), and no run record
-        can be added between the bulk removal and the fabric's own deletion. The chain entry is
-        removed when the deletion commits (``signals.unschedule_fabric``).
+        A sync writing to the fabric is ended, not waited for (``scheduling.locks.stop_applies``);
+        then the row is locked: a sync starting to write meanwhile waits and then finds the fabric
+        gone (see ``sync.apply.lock_fabric``), and no run record can be added between the bulk
+        removal and the fabric's own deletion. The chain entry is removed when the deletion
+        commits (``signals.unschedule_fabric``).
         """
+        from ..scheduling.locks import stop_applies
         from .resource import HedgehogResource
         from .sync_run import SyncRun
 
         with transaction.atomic(using=router.db_for_write(HedgehogFabric)):
+            stop_applies(self.pk)
             list(HedgehogFabric.objects.select_for_update().filter(pk=self.pk).values_list('pk'))
             HedgehogResource.delete_in_bulk(HedgehogResource.objects.filter(fabric_id=self.pk))
             runs = SyncRun.objects.filter(fabric_id=self.pk)

@@ -3,7 +3,7 @@
 import logging
 import traceback
 
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 from rq import get_current_job
 
@@ -11,6 +11,7 @@ from ..choices import SyncOutcomeChoices, SyncStatusChoices, SyncTriggerChoices
 from ..metrics import count_run
 from ..models import HedgehogFabric, SyncRun
 from ..settings import plugin_setting
+from ..sync.apply import FabricDeleted, lock_fabric
 from ..sync.pipeline import SyncResult, sync_fabric
 from .chains import consecutive_failures
 from .locks import LockLost, apply_fence, holding_fabric_lock
@@ -91,10 +92,10 @@ def execute_fabric_sync(fabric_id, trigger=SyncTriggerChoices.SCHEDULE, dry_run=
 
 
 def _run(fabric, run, lock, allow_empty_kinds):
-    run.save()
-    if not run.dry_run:
-        _stamp_start(fabric, run)
     try:
+        run.save()
+        if not run.dry_run:
+            _stamp_start(fabric, run)
         result = sync_fabric(
             fabric,
             dry_run=run.dry_run,
@@ -106,6 +107,10 @@ def _run(fabric, run, lock, allow_empty_kinds):
         _record_outcome(fabric, run, SyncResult(errors=[LOCK_LOST]), keep_connection_status=True)
         return
     except Exception as exc:
+        if isinstance(exc, DatabaseError):
+            connection.close()  # the session may be gone (e.g. PostgreSQL restarted): go on with a new one
+        if _deleted_during_run(fabric):
+            return
         # Where it failed, but not the exception's text: that may quote what a client was given.
         logger.error(
             'Sync of fabric %s failed unexpectedly: %s\n%s',
@@ -113,8 +118,6 @@ def _run(fabric, run, lock, allow_empty_kinds):
             type(exc).__name__,
             ''.join(traceback.format_tb(exc.__traceback__)),
         )
-        if isinstance(exc, DatabaseError):
-            connection.close()  # the session may be gone (e.g. PostgreSQL restarted): record with a new one
         _record_outcome(
             fabric,
             run,
@@ -124,6 +127,23 @@ def _run(fabric, run, lock, allow_empty_kinds):
         # RQ keeps a failed job's exception in Redis and logs it: hand it one whose text is ours.
         raise UnexpectedSyncError(f'{type(exc).__name__} in the sync of fabric {fabric.pk}') from None
     _record_outcome(fabric, run, result)
+
+
+def _deleted_during_run(fabric):
+    """True (and logged) when the fabric was deleted during its run; waits for a deletion in progress to end.
+
+    A deletion ends a sync that is writing (``locks.stop_applies``) and removes the fabric's run
+    records, so such a run fails in the database and has nothing to record its outcome on.
+    """
+    try:
+        with transaction.atomic():
+            lock_fabric(fabric)
+    except FabricDeleted:
+        logger.info('Fabric %s was deleted during its sync; the run ends without a record', fabric)
+        return True
+    except DatabaseError:
+        pass  # the database is away: the caller's own error is the one to report
+    return False
 
 
 def _stamp_start(fabric, run):
@@ -173,12 +193,17 @@ def _record_outcome(fabric, run, result: SyncResult, keep_connection_status=Fals
     run.error = error
     # The run record and the fabric's state become visible together: whoever sees the run finished
     # (an operator, a script waiting for it, a test) also sees the fabric state it wrote.
-    with transaction.atomic():
-        run.save()
-        if not run.dry_run:
-            HedgehogFabric.objects.filter(pk=fabric.pk).update(
-                **_fabric_state(run, result, error, keep_connection_status)
-            )
+    try:
+        with transaction.atomic():
+            run.save()
+            if not run.dry_run:
+                HedgehogFabric.objects.filter(pk=fabric.pk).update(
+                    **_fabric_state(run, result, error, keep_connection_status)
+                )
+    except IntegrityError:
+        if _deleted_during_run(fabric):
+            return
+        raise
     count_run(run)
     log = logger.info if result.succeeded else logger.warning
     log(

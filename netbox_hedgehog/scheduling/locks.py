@@ -5,6 +5,7 @@ import threading
 from contextlib import contextmanager
 
 import redis_lock
+from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
 from redis.exceptions import RedisError
 
@@ -111,7 +112,39 @@ def apply_fence(lock, fabric_id):
 
     def fence():
         with db_connection.cursor() as cursor:
-            cursor.execute('SELECT pg_advisory_xact_lock(%s, %s)', [APPLY_LOCK_NAMESPACE, fabric_id % 2**31])
+            cursor.execute('SELECT pg_advisory_xact_lock(%s, %s)', _apply_lock_key(fabric_id))
         lock.confirm()
 
     return fence
+
+
+def _apply_lock_key(fabric_id):
+    return [APPLY_LOCK_NAMESPACE, fabric_id % 2**31]
+
+
+def stop_applies(fabric_id, attempts=20):
+    """Keep syncs of the fabric from writing until the caller's transaction ends; end the one writing now.
+
+    A fabric's deletion takes this before it locks the fabric: it would otherwise wait for a
+    running sync's writes (seconds on a large fabric) only to remove them. The writing sync is
+    found by the advisory lock :func:`apply_fence` holds, so nothing else is touched; ending its
+    database session rolls its transaction back at once, even between two of its queries, and
+    the sync ends without a record (see ``scheduling.jobs``). Where this database role may not
+    end other sessions, the deletion waits for the sync instead.
+    """
+    with db_connection.cursor() as cursor:
+        for _ in range(attempts):
+            cursor.execute('SELECT pg_try_advisory_xact_lock(%s, %s)', _apply_lock_key(fabric_id))
+            if cursor.fetchone()[0]:
+                return
+            try:
+                with transaction.atomic():
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid, 1000) FROM pg_locks WHERE locktype = 'advisory' "
+                        'AND granted AND classid = %s AND objid = %s AND objsubid = 2',
+                        _apply_lock_key(fabric_id),
+                    )
+            except DatabaseError as exc:
+                logger.warning('Could not end the sync writing to fabric %s (%s); waiting for it', fabric_id, exc)
+                break
+        cursor.execute('SELECT pg_advisory_xact_lock(%s, %s)', _apply_lock_key(fabric_id))

@@ -64,6 +64,8 @@ def test_fabric_changed_while_its_sync_runs(live, tasks_redis, patient_client, c
             assert not HedgehogResource.objects.filter(fabric_id=fabric.pk).exists(), 'rows of a deleted fabric'
             assert not SyncRun.objects.filter(fabric_id=fabric.pk).exists()
             assert_one_chain(tasks_redis, [bystander])
+            # The sync that met the deletion ended quietly: not as a failed job, not with a traceback.
+            assert 'Traceback' not in live.log('worker-0'), live.log('worker-0')[-3000:]
         else:
             fabric.refresh_from_db()
             # The run that was under way finished (and honestly): its data complete, or none of it.

@@ -65,3 +65,5 @@ def test_api_delete_during_a_running_sync_succeeds_and_ends_the_chain(live_proce
     assert not SyncRun.objects.filter(fabric_id=fabric.pk).exists()
     assert chain_job_id(fabric.pk).encode() not in tasks_redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)
     assert FabricScheduler().planned_time(fabric.pk) is None
+    # The held run, which met the deletion, ended quietly: not as a failed job, not with a traceback.
+    assert 'Traceback' not in live_processes.log('worker-0'), live_processes.log('worker-0')[-3000:]
