@@ -1,7 +1,7 @@
 """Scale of the periodic sync: many fabrics on few workers, under real processes.
 
 N fabrics at an I-second interval for D seconds, synced by W real ``rqworker`` processes fed by
-one ``rqscheduler --interval 1``. The fabrics are small and all read the same source: a local
+one scheduler. The fabrics are small and all read the same source: a local
 Git repository (default; the demo wiring, 20+ objects) or, with ``--source kmock``, one emulated
 Kubernetes API in this process holding a handful of objects. Their first runs are spread evenly
 over one interval (as fabrics created over time would be), not all due in the same second.
@@ -14,8 +14,9 @@ job hashes and the queue).
     ./benchmarks/run scale [--fabrics 1000] [--interval 60] [--duration 300] [--workers 2] [--source git|kmock]
                            [--worker-class rq.Worker]
 
-The workers run the command the deployment files ship (deploy/systemd/netbox-hedgehog-worker.service;
-the tests check compose and Kubernetes ship the same) unless ``--worker-class`` asks for another.
+The workers and the scheduler run the commands the deployment files ship (deploy/systemd/netbox-hedgehog-
+{worker,scheduler}.service; the tests check compose and Kubernetes ship the same) unless ``--worker-class``
+asks for another worker.
 """
 
 import argparse
@@ -31,15 +32,26 @@ from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_tab
 
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 SHIPPED_WORKER_UNIT = REPO_ROOT / 'deploy' / 'systemd' / 'netbox-hedgehog-worker.service'
+SHIPPED_SCHEDULER_UNIT = REPO_ROOT / 'deploy' / 'systemd' / 'netbox-hedgehog-scheduler.service'
+
+
+def shipped_command(unit):
+    """The ``manage.py`` arguments a shipped systemd unit runs (its ExecStart); tests/test_deploy_files.py
+    checks that compose and Kubernetes ship the same."""
+    for line in unit.read_text().splitlines():
+        if line.startswith('ExecStart='):
+            return shlex.split(line.removeprefix('ExecStart='))[2:]
+    raise ValueError(f'{unit} has no ExecStart')
 
 
 def shipped_worker_command():
-    """The sync worker's ``manage.py`` arguments as the deployment files ship them (the systemd unit's
-    ExecStart; tests/test_deploy_files.py checks that compose and Kubernetes ship the same)."""
-    for line in SHIPPED_WORKER_UNIT.read_text().splitlines():
-        if line.startswith('ExecStart='):
-            return shlex.split(line.removeprefix('ExecStart='))[2:]
-    raise ValueError(f'{SHIPPED_WORKER_UNIT} has no ExecStart')
+    return shipped_command(SHIPPED_WORKER_UNIT)
+
+
+def shipped_scheduler():
+    """(command, poll interval) of the shipped scheduler unit, e.g. ('hedgehog_scheduler', '0.2')."""
+    command, *options = shipped_command(SHIPPED_SCHEDULER_UNIT)
+    return command, options[options.index('--interval') + 1]
 
 
 def cpu_seconds(pid):
@@ -98,7 +110,10 @@ def measure(fabrics, interval, duration, workers, source, worker_options):
     redis.flushdb()  # the benchmark's own Redis DB
     log_dir = REPO_ROOT / 'test-artifacts' / 'benchmarks' / 'scale'
     shutil.rmtree(log_dir, ignore_errors=True)
-    live = LiveProcesses(log_dir, workers=workers, worker_options=worker_options)
+    scheduler, poll = shipped_scheduler()
+    live = LiveProcesses(
+        log_dir, workers=workers, worker_options=worker_options, scheduler=scheduler, scheduler_interval=poll
+    )
     with fabric_source(source) as fields, live as processes:
         # bulk_create: no save signals, so nothing is scheduled before the whole set exists.
         HedgehogFabric.objects.bulk_create(
@@ -201,7 +216,10 @@ def report(runs, figures, started, fabrics, interval, duration, workers, source)
             f'{figures["chain_entries"]} for {fabrics} fabrics   (duplicate chains: '
             f'{max(0, figures["chain_entries"] - fabrics)})',
         ),
-        ('scheduler CPU (rqscheduler --interval 1)', f'{figures["scheduler_cpu"] * 100:.1f} % of one core'),
+        (
+            'scheduler CPU ({} --interval {})'.format(*shipped_scheduler()),
+            f'{figures["scheduler_cpu"] * 100:.1f} % of one core',
+        ),
         ('workers CPU (parents only, not horses)', f'{figures["worker_cpu"] * 100:.1f} % of one core'),
         (
             'Redis used_memory (whole server, shared)',

@@ -87,10 +87,11 @@ def compose():
     return yaml.safe_load(completed.stdout)['services']
 
 
-def test_shipped_worker_is_what_the_scale_benchmark_runs():
-    from benchmarks.scale import shipped_worker_command
+def test_shipped_worker_and_scheduler_are_what_the_scale_benchmark_runs():
+    from benchmarks.scale import shipped_scheduler, shipped_worker_command
 
     assert shipped_worker_command() == WORKER
+    assert list(shipped_scheduler()) == [SCHEDULER[0], SCHEDULER[2]]
 
 
 def test_compose_worker_listens_on_the_plugin_queue(compose):
