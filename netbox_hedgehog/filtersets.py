@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from netbox.filtersets import BaseFilterSet, NetBoxModelFilterSet
-from utilities.filters import MultiValueArrayFilter
+from utilities.filters import MultiValueArrayFilter, MultiValueDateTimeFilter
 from utilities.filtersets import register_filterset
 
 from .choices import (
@@ -128,6 +128,7 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
     devices = ArrayContainsFilter(field_name='devices', label=_('Device (contains)'))
     ports = ArrayContainsFilter(field_name='ports', label=_('Port (contains)'))
     subnets = ArrayContainsFilter(field_name='subnets', label=_('Subnet (contains)'))
+    last_seen = MultiValueDateTimeFilter(label=_('Last seen'))
 
     class Meta:
         model = HedgehogResource
@@ -149,7 +150,6 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
             'vlan_namespace',
             'heartbeat',
             'applied_generation',
-            'last_seen',
         )
 
     @classmethod
@@ -179,6 +179,12 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
         if value.isdigit() and int(value) <= 2**32 - 1:  # an ASN; larger numbers would overflow the column
             query |= Q(asn=int(value))
         return queryset.filter(query)
+
+    def filter_queryset(self, queryset):
+        """``last_seen`` is no column (see ``HedgehogResource.last_seen``): filters on it need its annotation."""
+        if 'last_seen' not in queryset.query.annotations:
+            queryset = queryset.with_last_seen()
+        return super().filter_queryset(queryset)
 
     def filter_drifted(self, queryset, name, value):
         drifted = Q(

@@ -140,7 +140,7 @@ def test_a_fabric_without_sources_fails_with_a_clear_error():
 def test_each_step_is_timed_and_counted(repo):
     result = sync_fabric(git_fabric(repo))
 
-    assert set(result.step_durations) == {'fetch_git', 'diff', 'apply'}
+    assert set(result.step_durations) == {'fetch_git', 'parse_git', 'diff', 'apply', 'search_index', 'drift'}
     assert all(seconds >= 0 for seconds in result.step_durations.values())
     assert result.outcome == 'success' and result.invalid == 0
 

@@ -46,6 +46,9 @@ SYNC_STATE_FIELDS = frozenset(
         'last_successful_sync',
         'next_sync',
         'drift_count',
+        'kubernetes_read_at',
+        'git_read_at',
+        'last_full_comparison',
     )
 )
 
@@ -193,6 +196,19 @@ class HedgehogFabric(NetBoxModel):
         default=0,
         editable=False,
         help_text=_('Objects whose Git and cluster versions differ or exist in one source only'),
+    )
+    # When a sync last read each source completely: the "last seen" of every row that source still lists
+    # (see HedgehogResource.last_seen), so that a run that changes nothing writes no resource row.
+    kubernetes_read_at = models.DateTimeField(
+        verbose_name=_('Kubernetes read at'), null=True, blank=True, editable=False
+    )
+    git_read_at = models.DateTimeField(verbose_name=_('Git read at'), null=True, blank=True, editable=False)
+    last_full_comparison = models.DateTimeField(
+        verbose_name=_('last full comparison'),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_('When a sync last compared every object in full (plugin setting full_comparison_interval)'),
     )
 
     clone_fields = (

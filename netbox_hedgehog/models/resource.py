@@ -1,15 +1,31 @@
+from itertools import batched
+
 from core.models import ObjectType
 from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.postgres.fields import ArrayField
-from django.db import connection, models
+from django.db import models
+from django.db.models import Case, F, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from extras.models import CachedValue
+from extras.models import CachedValue, CustomField
 from netbox.models import NetBoxModel
-from netbox.search.backends import search_backend
+from netbox.search import get_indexer
+from utilities.querysets import RestrictedQuerySet
 
 from ..choices import DriftStateChoices, ResourceSourceChoices
+
+# Rows written to the search cache per INSERT.
+SEARCH_BATCH = 2000
+
+
+class HedgehogResourceQuerySet(RestrictedQuerySet):
+    def with_last_seen(self):
+        """Annotate each row's ``last_seen``, so that lists can be filtered and ordered by it."""
+        from ..sources.base import source_classes
+
+        read_at = Case(*(When(source=cls.name, then=F(f'fabric__{cls.read_at_field}')) for cls in source_classes()))
+        return self.annotate(last_seen=Coalesce('last_listed', read_at))
 
 
 class HedgehogResource(NetBoxModel):
@@ -69,12 +85,11 @@ class HedgehogResource(NetBoxModel):
     heartbeat = models.DateTimeField(verbose_name=_('last heartbeat'), null=True, blank=True)
     applied_generation = models.BigIntegerField(verbose_name=_('applied generation'), null=True, blank=True)
 
-    last_seen = models.DateTimeField(
-        verbose_name=_('last seen'),
+    last_listed = models.DateTimeField(
+        verbose_name=_('last listed'),
         null=True,
         blank=True,
-        default=timezone.now,
-        help_text=_('When the last sync read this object from its source'),
+        help_text=_('When its source last listed the object, once the source no longer does; empty while it does'),
     )
 
     drift_state = models.CharField(
@@ -84,6 +99,8 @@ class HedgehogResource(NetBoxModel):
         blank=True,
         help_text=_('Git (desired) compared with the cluster (actual); empty when the fabric has only one source'),
     )
+
+    objects = HedgehogResourceQuerySet.as_manager()
 
     class Meta:
         ordering = ('fabric', 'kind', 'namespace', 'name', 'source')
@@ -105,38 +122,59 @@ class HedgehogResource(NetBoxModel):
     def get_source_color(self):
         return ResourceSourceChoices.colors.get(self.source)
 
-    @classmethod
-    def mark_seen(cls, fabric, listings, when=None):
-        """Set ``last_seen`` on the fabric's rows that the given source listings hold, in one UPDATE.
+    @property
+    def last_seen(self):
+        """When a sync last read this object from its source.
 
-        Rows a source no longer lists (kept because pruning was unsafe or off) and the rows of a
-        source that could not be read keep their old time, so they show up as stale.
+        A row its source still lists was seen when the fabric last read that source (a run that
+        changes nothing writes no row); a row the source no longer lists, kept because pruning
+        was unsafe or off, keeps the time it was last listed, so it shows up as stale.
         """
-        keys = [(listing.source, *obj.key) for listing in listings for obj in listing.objects]
-        if not keys:
-            return
-        table = cls._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'UPDATE {table} AS r SET last_seen = %s '
-                'FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS l(source, kind, namespace, name) '
-                'WHERE r.fabric_id = %s AND r.source = l.source AND r.kind = l.kind '
-                'AND r.namespace = l.namespace AND r.name = l.name',
-                [when or timezone.now(), *(list(column) for column in zip(*keys, strict=True)), fabric.pk],
-            )
+        if '_last_seen' in self.__dict__:
+            return self.__dict__['_last_seen']
+        if self.last_listed is not None:
+            return self.last_listed
+        from ..sources.base import registry
+
+        return getattr(self.fabric, registry[self.source].read_at_field)
+
+    @last_seen.setter
+    def last_seen(self, value):
+        """Set by the annotation of :meth:`HedgehogResourceQuerySet.with_last_seen`."""
+        self.__dict__['_last_seen'] = value
 
     def get_drift_state_color(self):
         return DriftStateChoices.colors.get(self.drift_state)
 
     @classmethod
-    def index_for_search(cls, rows):
-        """Put rows a bulk write created or changed into NetBox's search cache.
+    def index_for_search(cls, rows, replace=False):
+        """Put rows a bulk write created (or changed: ``replace``) into NetBox's search cache.
 
         The cache is filled by ``post_save``, which ``bulk_create``/``bulk_update`` do not send:
-        without this, global search would find no resource.
+        without this, global search would find no resource. The values are those of NetBox's
+        indexer, written with one INSERT per batch: ``search_backend.cache()`` looks the object
+        type up once per object outside a request, a query per row.
         """
-        _raw_delete(CachedValue.objects.filter(object_type=cls._object_type(), object_id__in=[row.pk for row in rows]))
-        search_backend.cache(rows, remove_existing=False)
+        object_type = cls._object_type()
+        indexer = get_indexer(cls)
+        custom_fields = [field for field in CustomField.objects.get_for_model(cls) if field.search_weight > 0]
+        for batch in batched(rows, SEARCH_BATCH):
+            if replace:
+                _raw_delete(CachedValue.objects.filter(object_type=object_type, object_id__in=[row.pk for row in batch]))
+            CachedValue.objects.bulk_create(
+                [
+                    CachedValue(
+                        object_type=object_type,
+                        object_id=row.pk,
+                        field=value.name,
+                        type=value.type,
+                        weight=value.weight,
+                        value=value.value,
+                    )
+                    for row in batch
+                    for value in indexer.to_cache(row, custom_fields=custom_fields)
+                ]
+            )
 
     @classmethod
     def delete_in_bulk(cls, queryset):

@@ -16,6 +16,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -58,9 +59,12 @@ def read_git_repository(fabric):
     if not base.is_relative_to(root) or not base.is_dir():
         raise SourceError(f'the path "{fabric.git_path}" does not exist in branch {fabric.git_branch}')
     reader = _RepositoryReader(repo.head.commit.hexsha, fabric.kubernetes_namespace or 'default')
+    started = time.perf_counter()
     for path in _yaml_files(root, base):
         reader.read_file(path, path.relative_to(root).as_posix())
-    return reader.listing()
+    listing = reader.listing()
+    listing.parse_seconds = time.perf_counter() - started
+    return listing
 
 
 def remote_branch_commit(fabric):
@@ -503,13 +507,15 @@ class GitSource(Source):
     label = 'Git'
     step = 'fetch_git'
     revision_field = 'git_commit'
+    read_at_field = 'git_read_at'
+    parse_step = 'parse_git'
     setup_hint = 'a Git repository'
 
     @classmethod
     def is_configured(cls, fabric):
         return fabric.has_git_source
 
-    def fetch(self):
+    def fetch(self, stored=None):
         return read_git_repository(self.fabric)
 
     def probe(self):

@@ -1,13 +1,16 @@
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from ..choices import ConnectionStatusChoices, SyncOutcomeChoices
 from ..models import HedgehogResource
 from ..sources.base import NoSourceConfigured, SourceError, configured_sources
-from .apply import apply_diff, removed_source_diffs, stored_resources
+from ..settings import plugin_setting
+from .apply import apply_diff, load_rows, record_reads, removed_source_diffs, stored_index
 from .changes import MAX_RECORDED_CHANGES
 from .diff import diff_resources
 from .drift_records import record_drift
@@ -63,10 +66,12 @@ class SyncResult:
             self.step_durations[name] = round(time.perf_counter() - started, 6)
 
 
-def read_sources(fabric, result: SyncResult):
+def read_sources(fabric, result: SyncResult, stored, full_comparison=False):
     """Read every source the fabric has; a failing source is recorded in ``result`` and left out.
 
-    ``connection_status`` says whether every configured source could be read.
+    Each source gets its stored rows (``stored``, see ``sync.apply.stored_index``) to skip what
+    did not change since, unless this is a ``full_comparison``. ``connection_status`` says whether
+    every configured source could be read.
     """
     try:
         sources = configured_sources(fabric)
@@ -77,10 +82,13 @@ def read_sources(fabric, result: SyncResult):
     for source in sources:
         with result.step(source.step):
             try:
-                listing = source.fetch()
+                listing = source.fetch(None if full_comparison else stored.get(source.name, {}))
             except SourceError as exc:
                 result.errors.append(source.describe(exc))
                 continue
+        listing.read_at = timezone.now()
+        result.step_durations[source.step] = round(result.step_durations[source.step] - listing.parse_seconds, 6)
+        result.step_durations[source.parse_step] = round(listing.parse_seconds, 6)
         listings.append(listing)
         result.invalid += len(listing.problems)
         result.problems.extend(source.describe(problem) for problem in listing.problems)
@@ -89,31 +97,47 @@ def read_sources(fabric, result: SyncResult):
     return listings
 
 
+def full_comparison_due(fabric):
+    """Whether this run compares every object in full instead of trusting unchanged versions and files.
+
+    A cluster restored from a backup can hold a changed object under the same resourceVersion;
+    the plugin setting ``full_comparison_interval`` bounds how long such a change goes unseen.
+    """
+    interval = plugin_setting('full_comparison_interval')
+    last = fabric.last_full_comparison
+    return not interval or last is None or last <= timezone.now() - timedelta(seconds=interval)
+
+
 def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=None) -> SyncResult:
     """Bring the fabric's resources in NetBox in line with its sources: read, diff, apply, compare.
 
     Each source's rows are diffed and applied on their own, so a source that failed keeps
     its last good data while the others are brought up to date. All writes happen in one
-    transaction, and only when something changed: an unchanged resync writes nothing.
-    A dry run computes and counts the same diff without writing. ``before_apply`` runs inside
-    the apply transaction before anything is written (the job's lock fence); raising aborts the apply.
+    transaction, and only when something changed: an unchanged resync writes no resource row,
+    only the fabric's read time of each source. A dry run computes and counts the same diff
+    without writing. ``before_apply`` runs inside the apply transaction before anything is
+    written (the job's lock fence); raising aborts the apply.
     """
     result = SyncResult()
-    listings = read_sources(fabric, result)
+    full_comparison = full_comparison_due(fabric)
+    stored = stored_index(fabric)
+    listings = read_sources(fabric, result, stored, full_comparison)
     with result.step('diff'):
         diffs = [
             (
                 listing,
                 diff_resources(
-                    stored_resources(fabric, listing.source),
+                    stored.get(listing.source, {}),
                     listing,
+                    load_rows,
                     prune=fabric.prune,
                     allow_empty_kinds=allow_empty_kinds,
                 ),
             )
             for listing in listings
         ]
-        diffs += removed_source_diffs(fabric)
+        diffs += removed_source_diffs(fabric, stored)
+    del stored
     for _listing, diff in diffs:
         result.created += len(diff.create)
         result.updated += len(diff.update)
@@ -122,16 +146,23 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
         result.prune_skipped += diff.prune_skipped
         result.problems.extend(diff.problems)
         result.changes.extend(diff.changes[: MAX_RECORDED_CHANGES - len(result.changes)])
-    if not dry_run:
-        HedgehogResource.mark_seen(fabric, listings)
+    full_comparison = full_comparison and not result.errors
     changed = result.created or result.updated or result.deleted
+    if not dry_run and not changed:
+        record_reads(fabric, listings, diffs, full_comparison)
     if dry_run or not changed:
         result.drift_count = fabric.drift_count
         return result
-    with result.step('apply'), transaction.atomic():
-        if before_apply is not None:
-            before_apply()
-        for listing, diff in diffs:
-            apply_diff(fabric, listing.source, diff)
-        result.drift_count = record_drift(fabric)
+    with transaction.atomic():
+        with result.step('apply'):
+            if before_apply is not None:
+                before_apply()
+            written = [apply_diff(fabric, listing.source, diff) for listing, diff in diffs]
+            record_reads(fabric, listings, diffs, full_comparison)
+        with result.step('search_index'):
+            for created, updated in written:
+                HedgehogResource.index_for_search(created)
+                HedgehogResource.index_for_search(updated, replace=True)
+        with result.step('drift'):
+            result.drift_count = record_drift(fabric)
     return result
