@@ -5,6 +5,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import HedgehogFabric, HedgehogResource
+from ..models.resource import copy_insert
 from ..sources.base import SourceListing, registry, source_classes
 from .diff import COMPARED_FIELDS, KEY, ResourceDiff
 
@@ -104,10 +105,8 @@ def apply_diff(fabric, source, diff: ResourceDiff):
     lock_fabric(fabric)
     created = updated = []
     if diff.create:
-        created = HedgehogResource.objects.bulk_create(
-            [HedgehogResource(fabric=fabric, source=source, **row) for row in diff.create],
-            batch_size=1000,
-        )
+        created = [HedgehogResource(fabric=fabric, source=source, **row) for row in diff.create]
+        copy_insert(created)
     if diff.update:
         updated = list(HedgehogResource.objects.filter(pk__in=diff.update))
         for row in updated:
