@@ -1,12 +1,14 @@
 from itertools import batched
+from uuid import uuid4
 
 from core.models import ObjectType
 from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.postgres.fields import ArrayField
-from django.db import connection, models
+from django.db import connections, models, router
 from django.db.models import Case, F, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from extras.models import CachedValue, CustomField
 from netbox.models import NetBoxModel
@@ -155,25 +157,23 @@ class HedgehogResource(NetBoxModel):
         indexer, written with one COPY per batch: ``search_backend.cache()`` looks the object
         type up once per object outside a request, a query per row.
         """
+        if not rows:
+            return
         object_type = cls._object_type()
+        now = timezone.now()
         indexer = get_indexer(cls)
         custom_fields = [field for field in CustomField.objects.get_for_model(cls) if field.search_weight > 0]
         for batch in batched(rows, SEARCH_BATCH):
             if replace:
                 _raw_delete(CachedValue.objects.filter(object_type=object_type, object_id__in=[row.pk for row in batch]))
-            copy_insert(
-                [
-                    CachedValue(
-                        object_type=object_type,
-                        object_id=row.pk,
-                        field=value.name,
-                        type=value.type,
-                        weight=value.weight,
-                        value=value.value,
-                    )
+            copy_rows(
+                CachedValue,
+                ('id', 'timestamp', 'object_type_id', 'object_id', 'field', 'type', 'value', 'weight'),
+                (
+                    (uuid4(), now, object_type.pk, row.pk, value.name, value.type, value.value, value.weight)
                     for row in batch
                     for value in indexer.to_cache(row, custom_fields=custom_fields)
-                ]
+                ),
             )
 
     @classmethod
@@ -216,25 +216,34 @@ def copy_insert(instances):
         return
     model = type(instances[0])
     meta = model._meta
-    pk = meta.pk
-    if isinstance(pk, models.AutoField):
-        with connection.cursor() as cursor:
+    database = connections[router.db_for_write(model)]
+    if isinstance(meta.pk, models.AutoField):
+        with database.cursor() as cursor:
             cursor.execute(
                 'SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)',
-                [meta.db_table, pk.column, len(instances)],
+                [meta.db_table, meta.pk.column, len(instances)],
             )
             for instance, (key,) in zip(instances, cursor.fetchall(), strict=True):
                 instance.pk = key
     fields = meta.concrete_fields
-    columns = ', '.join(connection.ops.quote_name(field.column) for field in fields)
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        f'COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN'
-    ) as copy:
-        for instance in instances:
-            copy.write_row([field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields])
+    copy_rows(
+        model,
+        [field.column for field in fields],
+        ([field.get_db_prep_save(field.pre_save(instance, True), database) for field in fields] for instance in instances),
+    )
     for instance in instances:
         instance._state.adding = False
-        instance._state.db = connection.alias
+        instance._state.db = database.alias
+
+
+def copy_rows(model, columns, rows):
+    """Write ``rows`` (sequences of database values in ``columns`` order) into the model's table with one COPY."""
+    database = connections[router.db_for_write(model)]
+    quote = database.ops.quote_name
+    statement = f'COPY {quote(model._meta.db_table)} ({", ".join(quote(column) for column in columns)}) FROM STDIN'
+    with database.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _raw_delete(queryset):

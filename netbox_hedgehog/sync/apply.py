@@ -105,7 +105,7 @@ def apply_diff(fabric, source, diff: ResourceDiff):
     lock_fabric(fabric)
     created = updated = []
     if diff.create:
-        created = [HedgehogResource(fabric=fabric, source=source, **row) for row in diff.create]
+        created = [HedgehogResource(fabric_id=fabric.pk, source=source, **row) for row in diff.create]
         copy_insert(created)
     if diff.update:
         updated = list(HedgehogResource.objects.filter(pk__in=diff.update))

@@ -1,5 +1,5 @@
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import batched
 
 from ..keys import KEY_FIELD_DEFAULTS, key_fields
@@ -24,7 +24,7 @@ COMPARED_FIELDS = (
 
 def desired_row(obj):
     """The column values a listed object should have in NetBox: the object itself plus its kind's key fields."""
-    return {**asdict(obj), **key_fields(obj.kind, obj.spec, obj.status, name=obj.name)}
+    return {**vars(obj), **key_fields(obj.kind, obj.spec, obj.status, name=obj.name)}
 
 
 @dataclass
