@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from netbox.filtersets import BaseFilterSet, NetBoxModelFilterSet
+from utilities.constants import FILTER_NUMERIC_BASED_LOOKUP_MAP
 from utilities.filters import MultiValueArrayFilter, MultiValueDateTimeFilter
 from utilities.filtersets import register_filterset
 
@@ -154,7 +155,17 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
 
     @classmethod
     def get_additional_lookups(cls, existing_filter_name, existing_filter):
-        """The array filters get ``__n`` only: NetBox's text lookups would match the array's text form."""
+        """The array filters get ``__n`` only: NetBox's text lookups would match the array's text form.
+
+        ``last_seen`` is an annotation, which NetBox cannot derive lookups from: it gets a date's lookups here.
+        """
+        if existing_filter_name == 'last_seen':
+            return {
+                f'last_seen__{name}': (django_filters.BooleanFilter if lookup == 'isnull' else MultiValueDateTimeFilter)(
+                    field_name='last_seen', lookup_expr=lookup, label=existing_filter.label, exclude=name == 'n'
+                )
+                for name, lookup in FILTER_NUMERIC_BASED_LOOKUP_MAP.items()
+            }
         lookups = super().get_additional_lookups(existing_filter_name, existing_filter)
         if isinstance(existing_filter, ArrayContainsFilter):
             return {name: lookup for name, lookup in lookups.items() if name == f'{existing_filter_name}__n'}

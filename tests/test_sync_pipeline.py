@@ -1,10 +1,12 @@
 """The sync pipeline against real sources: a local Git repository and a kmock-served API."""
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import git
 import pytest
+from django.utils import timezone
 
 from netbox_hedgehog.choices import ConnectionStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
@@ -277,8 +279,82 @@ def test_an_unchanged_resync_costs_the_same_queries_whatever_the_size(switches, 
         fabric = HedgehogFabric.objects.create(name=f'sized-{switches}', **api.fabric_fields())
         assert sync_fabric(fabric).created == switches
 
-        # One read of the stored rows, one for rows of the absent Git source, one UPDATE of last_seen.
-        with django_assert_num_queries(3):
+        # One read of the stored rows (without the compared fields), one UPDATE of the fabric's read time.
+        with django_assert_num_queries(2):
             result = sync_fabric(fabric)
 
     assert result.unchanged == switches
+
+
+def restore_backup(api, name, **spec):
+    """Change a switch's spec in the cluster under its current resourceVersion, as a restored etcd backup can."""
+
+    def change():
+        from tests.kmock_server import resource_of
+
+        api.emulator.objects[resource_of('Switch'), 'default', name]['spec'] = {'role': 'server-leaf', **spec}
+
+    api.call(change)
+
+
+def stored_asn(fabric, name):
+    return HedgehogResource.objects.get(fabric=fabric, name=name).asn
+
+
+def test_an_object_whose_resource_version_did_not_move_is_not_compared_again():
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01', asn=65001))
+        api.add(cluster_switch('leaf-02', asn=65002))
+        fabric = HedgehogFabric.objects.create(name='versions', **api.fabric_fields())
+        assert sync_fabric(fabric).created == 2
+        restore_backup(api, 'leaf-01', asn=65101)  # same resourceVersion: trusted as unchanged
+        api.add(cluster_switch('leaf-02', asn=65102))  # a new resourceVersion: compared
+
+        result = sync_fabric(fabric)
+
+    assert (result.updated, result.unchanged) == (1, 1)
+    assert (stored_asn(fabric, 'leaf-01'), stored_asn(fabric, 'leaf-02')) == (65001, 65102)
+
+
+def test_the_periodic_full_comparison_catches_a_change_under_the_same_resource_version(settings):
+    set_plugin_settings(settings, full_comparison_interval=600)
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01', asn=65001))
+        fabric = HedgehogFabric.objects.create(name='restored', **api.fabric_fields())
+        sync_fabric(fabric)
+        restore_backup(api, 'leaf-01', asn=65101)
+        assert sync_fabric(fabric).updated == 0  # within the interval: the version is trusted
+
+        HedgehogFabric.objects.filter(pk=fabric.pk).update(last_full_comparison=timezone.now() - timedelta(seconds=601))
+        fabric.refresh_from_db()
+        result = sync_fabric(fabric)
+
+    assert result.updated == 1 and stored_asn(fabric, 'leaf-01') == 65101
+    assert fabric.last_full_comparison > timezone.now() - timedelta(seconds=600)
+
+
+def test_a_full_comparison_interval_of_0_compares_every_run(settings):
+    set_plugin_settings(settings, full_comparison_interval=0)
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01', asn=65001))
+        fabric = HedgehogFabric.objects.create(name='always', **api.fabric_fields())
+        sync_fabric(fabric)
+        restore_backup(api, 'leaf-01', asn=65101)
+
+        result = sync_fabric(fabric)
+
+    assert result.updated == 1 and stored_asn(fabric, 'leaf-01') == 65101
+
+
+def test_a_run_that_failed_to_read_a_source_is_no_full_comparison(settings):
+    set_plugin_settings(settings, full_comparison_interval=600)
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01'))
+        api.add({'apiVersion': 'vpc.githedgehog.com/v1beta1', 'kind': 'VPC', 'metadata': {'name': 'vpc-1'}, 'spec': {}})
+        fabric = HedgehogFabric.objects.create(name='no-full', **api.fabric_fields())
+        api.fail('VPC', 500)
+
+        assert sync_fabric(fabric).outcome == 'failed'
+
+    assert fabric.last_full_comparison is None
+    assert HedgehogFabric.objects.get(pk=fabric.pk).last_full_comparison is None
