@@ -100,6 +100,9 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
             'connection_message',
             'connection_checked',
             'drift_count',
+            'kubernetes_read_at',
+            'git_read_at',
+            'last_full_comparison',
         )
 
     def search(self, queryset, name, value):
@@ -151,6 +154,7 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
             'vlan_namespace',
             'heartbeat',
             'applied_generation',
+            'last_listed',
         )
 
     @classmethod
