@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from netbox_hedgehog.choices import ConnectionStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
+from netbox_hedgehog.sources.git import _RepositoryReader
 from netbox_hedgehog.sync.pipeline import sync_fabric
 from tests.base import set_plugin_settings
 from tests.fabric_data import DEMO_WIRING
@@ -85,6 +86,81 @@ def test_changes_and_deletions_in_git_reach_netbox(repo):
     assert list(HedgehogResource.objects.filter(fabric=fabric, kind='VPC').values_list('name', flat=True)) == ['vpc-01']
     switch = HedgehogResource.objects.get(fabric=fabric, kind='Switch', spec__asn=65199)
     assert switch.asn == 65199  # the key-field column follows the spec
+
+
+@pytest.fixture
+def parsed(monkeypatch):
+    """The files the Git reader parses, by name, in order."""
+    names = []
+    load = _RepositoryReader._load
+
+    def recording_load(reader, path):
+        names.append(path.name)
+        return load(reader, path)
+
+    monkeypatch.setattr(_RepositoryReader, '_load', recording_load)
+    return names
+
+
+def test_an_unchanged_git_file_is_not_parsed_again(repo, parsed):
+    fabric = git_fabric(repo)
+    first = sync_fabric(fabric)
+    wiring = Path(repo.working_tree_dir) / 'wiring.yaml'
+    wiring.write_text(wiring.read_text().replace('asn: 65101', 'asn: 65199'))
+    commit_all(repo, 'change an ASN')
+    parsed.clear()
+
+    result = sync_fabric(fabric)
+
+    assert parsed == ['wiring.yaml']
+    assert (result.created, result.updated, result.deleted, result.unchanged) == (0, 1, 0, first.created - 1)
+    parsed.clear()
+    assert sync_fabric(fabric).unchanged == first.created
+    assert parsed == []
+
+
+def test_a_file_with_a_problem_is_parsed_and_reported_on_every_run(repo, parsed):
+    (Path(repo.working_tree_dir) / 'extra.yaml').write_text(
+        'apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata: {}\nspec: {}\n'
+    )
+    commit_all(repo, 'a bad document')
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    parsed.clear()
+
+    result = sync_fabric(fabric)
+
+    assert parsed == ['extra.yaml']
+    assert result.invalid == 1 and 'extra.yaml: document 1 (line 1): no metadata.name' in result.error_text()
+
+
+def test_an_unchanged_file_defining_an_object_a_changed_file_now_defines_first_is_parsed(repo, parsed):
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    # "a-first.yaml" sorts before vpcs.yaml: its vpc-01 wins, the unchanged vpcs.yaml's is a duplicate.
+    vpcs = Path(repo.working_tree_dir) / 'vpcs.yaml'
+    vpc = next(document for document in vpcs.read_text().split('\n---\n') if '\n  name: vpc-01\n' in f'\n{document}\n')
+    (Path(repo.working_tree_dir) / 'a-first.yaml').write_text(vpc)
+    commit_all(repo, 'define vpc-01 twice')
+    parsed.clear()
+
+    result = sync_fabric(fabric)
+
+    assert parsed == ['a-first.yaml', 'vpcs.yaml']
+    assert 'vpcs.yaml: document 1 (line 6): VPC default/vpc-01 is already defined in a-first.yaml (document' in (
+        result.error_text()
+    )
+
+
+def test_a_full_comparison_parses_every_file(repo, parsed, settings):
+    set_plugin_settings(settings, full_comparison_interval=0)
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    parsed.clear()
+
+    assert sync_fabric(fabric).succeeded
+
+    assert sorted(parsed) == ['vpcs.yaml', 'wiring.yaml']
 
 
 def test_a_malformed_file_is_reported_and_prunes_nothing(repo):

@@ -34,6 +34,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='hedgehogfabric',
+            name='git_files',
+            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='Git files read'),
+        ),
+        migrations.AddField(
+            model_name='hedgehogfabric',
             name='last_full_comparison',
             field=models.DateTimeField(
                 blank=True,

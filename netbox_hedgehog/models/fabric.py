@@ -49,6 +49,7 @@ SYNC_STATE_FIELDS = frozenset(
         'kubernetes_read_at',
         'git_read_at',
         'last_full_comparison',
+        'git_files',
     )
 )
 
@@ -203,6 +204,8 @@ class HedgehogFabric(NetBoxModel):
         verbose_name=_('Kubernetes read at'), null=True, blank=True, editable=False
     )
     git_read_at = models.DateTimeField(verbose_name=_('Git read at'), null=True, blank=True, editable=False)
+    # The Git files the last applied run read without a problem, with their blobs: unchanged, they are not parsed again.
+    git_files = models.JSONField(verbose_name=_('Git files read'), default=dict, blank=True, editable=False)
     last_full_comparison = models.DateTimeField(
         verbose_name=_('last full comparison'),
         null=True,

@@ -42,7 +42,8 @@ class SourceListing:
     them (same uid and resourceVersion, same Git file), which it therefore did not build again.
     ``problems`` holds one readable line per object or file that had to be skipped.
     ``read_at`` is when the source was read; ``parse_seconds`` the part of the read spent
-    turning what it returned into objects.
+    turning what it returned into objects. ``state`` is what the source keeps on the fabric
+    between runs (its ``state_field``), as of this listing.
     """
 
     source: str
@@ -53,6 +54,7 @@ class SourceListing:
     unchanged: set[tuple] = field(default_factory=set)
     read_at: datetime | None = None
     parse_seconds: float = 0.0
+    state: dict | None = None
 
     def kinds(self):
         """How many objects of each kind the source listed, built or not."""
@@ -87,6 +89,7 @@ class Source:
         label: How errors, problems and test results name the source
         step: The run's ``step_durations`` key for reading the source
         parse_step: The ``step_durations`` key for the part of the read that builds the objects
+        state_field: The fabric field the source keeps its listing's ``state`` in, if it keeps one
         revision_field: The ``SyncResult`` attribute (and sync run field) that records the listing's revision
         read_at_field: The fabric field holding when a sync last read the source (its rows' ``last_seen``)
         setup_hint: What the operator sets to configure the source, for the "No source configured" message
@@ -98,6 +101,7 @@ class Source:
     revision_field = None
     read_at_field = None
     parse_step = None
+    state_field = None
     setup_hint = None
 
     def __init__(self, fabric):

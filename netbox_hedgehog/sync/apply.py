@@ -55,7 +55,7 @@ def removed_source_diffs(fabric, stored):
 
 
 def record_reads(fabric, listings, diffs, full_comparison=False):
-    """Store when each listed source was read, and which rows its listing no longer holds, on rows and fabric.
+    """Store when each listed source was read, its state, and which rows its listing no longer holds.
 
     A row its source stops listing keeps the fabric's previous read time of the source as its
     ``last_listed``; a row listed again loses it. The fabric's read time of each source read
@@ -63,6 +63,10 @@ def record_reads(fabric, listings, diffs, full_comparison=False):
     """
     read_at = {listing.source: listing.read_at for listing in listings}
     stamp = {registry[source].read_at_field: when for source, when in read_at.items()}
+    for listing in listings:
+        field = registry[listing.source].state_field
+        if field and listing.state is not None and listing.state != getattr(fabric, field):
+            stamp[field] = listing.state
     if full_comparison:
         stamp['last_full_comparison'] = timezone.now()
     moved = any(diff.relisted or diff.unlisted for _listing, diff in diffs)
