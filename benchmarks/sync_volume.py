@@ -56,6 +56,8 @@ STEP_ORDER = (
     'drift',
 )
 RESOURCE_TABLE = 'netbox_hedgehog_hedgehogresource'
+
+
 def generated_objects(total):
     """Yield ``total`` manifests shaped like the samples, with names that reference each other."""
     counts = {kind: max(1, int(total * share)) for kind, share in MIX}
@@ -163,7 +165,6 @@ def load_objects(api, total):
     api.call(store_all)
 
 
-
 def change_objects(api, fraction, round_):
     """Change the spec of ``fraction`` of all objects, taken from the Servers (a new resourceVersion each)."""
 
@@ -263,7 +264,11 @@ def measure(api, size, repeat, profile_dir):
         ):
             if prepare:
                 prepare()
-            profile = profile_dir / f'{size}-{label.replace(" ", "_").replace("%", "pct")}-{round_}.prof' if profile_dir else None
+            profile = (
+                profile_dir / f'{size}-{label.replace(" ", "_").replace("%", "pct")}-{round_}.prof'
+                if profile_dir
+                else None
+            )
             reports.setdefault(label, []).append(run_sync_in_child(fabric.pk, profile))
         fabric.delete()
     return reports

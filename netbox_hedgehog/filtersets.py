@@ -165,9 +165,9 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
         """
         if existing_filter_name == 'last_seen':
             return {
-                f'last_seen__{name}': (django_filters.BooleanFilter if lookup == 'isnull' else MultiValueDateTimeFilter)(
-                    field_name='last_seen', lookup_expr=lookup, label=existing_filter.label, exclude=name == 'n'
-                )
+                f'last_seen__{name}': (
+                    django_filters.BooleanFilter if lookup == 'isnull' else MultiValueDateTimeFilter
+                )(field_name='last_seen', lookup_expr=lookup, label=existing_filter.label, exclude=name == 'n')
                 for name, lookup in FILTER_NUMERIC_BASED_LOOKUP_MAP.items()
             }
         lookups = super().get_additional_lookups(existing_filter_name, existing_filter)

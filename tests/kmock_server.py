@@ -63,11 +63,14 @@ class PagingKubernetesEmulator(kmock.KubernetesEmulator):
             self.list_snapshots = {}
         if not start or snapshot not in self.list_snapshots:
             listing = await super()._serve_list(request)
-            self.list_snapshots[snapshot] = listing['metadata']['resourceVersion'], sorted(
-                listing['items'],
-                key=lambda item: (
-                    item.get('metadata', {}).get('namespace') or '',
-                    item.get('metadata', {}).get('name') or '',
+            self.list_snapshots[snapshot] = (
+                listing['metadata']['resourceVersion'],
+                sorted(
+                    listing['items'],
+                    key=lambda item: (
+                        item.get('metadata', {}).get('namespace') or '',
+                        item.get('metadata', {}).get('name') or '',
+                    ),
                 ),
             )
         version, items = self.list_snapshots[snapshot]

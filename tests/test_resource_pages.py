@@ -137,18 +137,23 @@ class LastSeenSyncTestCase(TestCase):
                 )
             fabric = HedgehogFabric.objects.create(name='seen', prune=False, **api.fabric_fields())
             sync_fabric(fabric)
-            first = dict(HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen'))
+            first = dict(
+                HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen')
+            )
             self.assertEqual(set(first), {'leaf-01', 'leaf-02'})
             self.assertTrue(all(first.values()))
 
             api.delete('Switch', 'leaf-02')
             result = sync_fabric(fabric)
             self.assertEqual(result.prune_skipped, 1)
-            second = dict(HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen'))
+            second = dict(
+                HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen')
+            )
             self.assertGreater(second['leaf-01'], first['leaf-01'])  # read again, although unchanged
             self.assertEqual(second['leaf-02'], first['leaf-02'])  # kept, not seen
 
             sync_fabric(fabric, dry_run=True)
             self.assertEqual(
-                dict(HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen')), second
+                dict(HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen')),
+                second,
             )

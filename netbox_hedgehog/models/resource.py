@@ -160,20 +160,24 @@ class HedgehogResource(NetBoxModel):
         if not rows:
             return
         object_type = cls._object_type()
+        database = connections[router.db_for_write(CachedValue)]
         now = timezone.now()
         indexer = get_indexer(cls)
         custom_fields = [field for field in CustomField.objects.get_for_model(cls) if field.search_weight > 0]
         for batch in batched(rows, SEARCH_BATCH):
             if replace:
-                _raw_delete(CachedValue.objects.filter(object_type=object_type, object_id__in=[row.pk for row in batch]))
+                _raw_delete(
+                    CachedValue.objects.filter(object_type=object_type, object_id__in=[row.pk for row in batch])
+                )
             copy_rows(
-                CachedValue,
+                database.ops.quote_name(CachedValue._meta.db_table),
                 ('id', 'timestamp', 'object_type_id', 'object_id', 'field', 'type', 'value', 'weight'),
                 (
                     (uuid4(), now, object_type.pk, row.pk, value.name, value.type, value.value, value.weight)
                     for row in batch
                     for value in indexer.to_cache(row, custom_fields=custom_fields)
                 ),
+                database,
             )
 
     @classmethod
@@ -227,20 +231,58 @@ def copy_insert(instances):
                 instance.pk = key
     fields = meta.concrete_fields
     copy_rows(
-        model,
+        database.ops.quote_name(meta.db_table),
         [field.column for field in fields],
-        ([field.get_db_prep_save(field.pre_save(instance, True), database) for field in fields] for instance in instances),
+        (
+            [field.get_db_prep_save(field.pre_save(instance, True), database) for field in fields]
+            for instance in instances
+        ),
+        database,
     )
     for instance in instances:
         instance._state.adding = False
         instance._state.db = database.alias
 
 
-def copy_rows(model, columns, rows):
-    """Write ``rows`` (sequences of database values in ``columns`` order) into the model's table with one COPY."""
+def copy_update(instances, field_names):
+    """Write ``field_names`` of saved instances of one model: a COPY into a temporary table, then one UPDATE.
+
+    ``bulk_update`` builds a CASE of every row for every field: minutes of SQL compiling and
+    parsing for thousands of rows. Sends no signals, like ``bulk_update``.
+    """
+    if not instances:
+        return
+    model = type(instances[0])
+    meta = model._meta
     database = connections[router.db_for_write(model)]
     quote = database.ops.quote_name
-    statement = f'COPY {quote(model._meta.db_table)} ({", ".join(quote(column) for column in columns)}) FROM STDIN'
+    fields = [meta.get_field(name) for name in field_names]
+    columns = ', '.join(quote(field.column) for field in fields)
+    table, temporary = quote(meta.db_table), quote(f'{meta.db_table}_update')
+    with database.cursor() as cursor:
+        cursor.execute(
+            f'CREATE TEMPORARY TABLE {temporary} AS SELECT {quote(meta.pk.column)}, {columns} FROM {table} WITH NO DATA'
+        )
+        copy_rows(
+            temporary,
+            [meta.pk.column, *(field.column for field in fields)],
+            (
+                [instance.pk, *(field.get_db_prep_save(getattr(instance, field.attname), database) for field in fields)]
+                for instance in instances
+            ),
+            database,
+        )
+        cursor.execute(
+            f'UPDATE {table} AS r SET ({columns}) = ({", ".join(f"u.{quote(field.column)}" for field in fields)}) '
+            f'FROM {temporary} AS u WHERE r.{quote(meta.pk.column)} = u.{quote(meta.pk.column)}'
+        )
+        cursor.execute(f'DROP TABLE {temporary}')
+
+
+def copy_rows(table, columns, rows, database):
+    """Write ``rows`` (sequences of database values in ``columns`` order) into ``table`` (quoted) with one COPY."""
+    quote = database.ops.quote_name
+    statement = f'COPY {table} ({", ".join(quote(column) for column in columns)}) FROM STDIN'
     with database.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)

@@ -1,13 +1,17 @@
 from collections import defaultdict
 from contextlib import nullcontext
+from itertools import batched
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import HedgehogFabric, HedgehogResource
-from ..models.resource import copy_insert
+from ..models.resource import copy_insert, copy_update
 from ..sources.base import SourceListing, registry, source_classes
 from .diff import COMPARED_FIELDS, KEY, ResourceDiff
+
+# Rows written (and indexed for search) at a time: bounds the model instances held at once.
+WRITE_BATCH = 5000
 
 
 class FabricDeleted(Exception):
@@ -99,24 +103,31 @@ def lock_fabric(fabric):
             raise FabricDeleted(f'Fabric {fabric} was deleted during its sync; nothing was written.')
 
 
-def apply_diff(fabric, source, diff: ResourceDiff):
-    """Write a diff with bulk queries; the caller holds the run's transaction.
+def apply_diff(fabric, source, diff: ResourceDiff, step):
+    """Write a diff with bulk queries, batch by batch; the caller holds the run's transaction.
 
-    Returns the rows created and the rows updated, for :meth:`HedgehogResource.index_for_search`:
-    bulk writes skip the search cache's signals (and per-object change logging, on purpose: a
-    sync of thousands of objects is recorded once, in its :class:`~netbox_hedgehog.models.SyncRun`).
+    Bulk writes skip per-object change logging on purpose: a sync of thousands of objects is
+    recorded once, in its :class:`~netbox_hedgehog.models.SyncRun`. They skip the search cache's
+    signals too, so the written rows are indexed here. ``step(name)`` (``SyncResult.step``)
+    times the writes (``apply``) and the indexing (``search_index``).
     """
-    lock_fabric(fabric)
-    created = updated = []
-    if diff.create:
-        created = [HedgehogResource(fabric_id=fabric.pk, source=source, **row) for row in diff.create]
-        copy_insert(created)
-    if diff.update:
-        updated = list(HedgehogResource.objects.filter(pk__in=diff.update))
-        for row in updated:
-            for name, value in diff.update[row.pk].items():
-                setattr(row, name, value)
-        HedgehogResource.objects.bulk_update(updated, COMPARED_FIELDS, batch_size=1000)
+    with step('apply'):
+        lock_fabric(fabric)
+    for batch in batched(diff.create, WRITE_BATCH):
+        with step('apply'):
+            created = [HedgehogResource(fabric_id=fabric.pk, source=source, **row) for row in batch]
+            copy_insert(created)
+        with step('search_index'):
+            HedgehogResource.index_for_search(created)
+    for batch in batched(diff.update, WRITE_BATCH):
+        with step('apply'):
+            updated = list(HedgehogResource.objects.filter(pk__in=batch))
+            for row in updated:
+                for name, value in diff.update[row.pk].items():
+                    setattr(row, name, value)
+            copy_update(updated, COMPARED_FIELDS)
+        with step('search_index'):
+            HedgehogResource.index_for_search(updated, replace=True)
     if diff.delete:
-        HedgehogResource.delete_in_bulk(HedgehogResource.objects.filter(pk__in=diff.delete))
-    return created, updated
+        with step('apply'):
+            HedgehogResource.delete_in_bulk(HedgehogResource.objects.filter(pk__in=diff.delete))

@@ -75,7 +75,10 @@ def diff_resources(stored, listing: SourceListing, load_rows, prune=True, allow_
                 diff.record('create', listing.source, desired)
             elif any(row[name] != desired[name] for name in COMPARED_FIELDS):
                 diff.update[row['pk']] = desired
-                changed = {name: row[name] for name in COMPARED_FIELDS}, {name: desired[name] for name in COMPARED_FIELDS}
+                changed = (
+                    {name: row[name] for name in COMPARED_FIELDS},
+                    {name: desired[name] for name in COMPARED_FIELDS},
+                )
                 diff.record('update', listing.source, desired, field_changes(*changed))
             else:
                 diff.unchanged += 1

@@ -7,9 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..choices import ConnectionStatusChoices, SyncOutcomeChoices
-from ..models import HedgehogResource
-from ..sources.base import NoSourceConfigured, SourceError, configured_sources
 from ..settings import plugin_setting
+from ..sources.base import NoSourceConfigured, SourceError, configured_sources
 from .apply import apply_diff, load_rows, record_reads, removed_source_diffs, stored_index
 from .changes import MAX_RECORDED_CHANGES
 from .diff import diff_resources
@@ -58,12 +57,12 @@ class SyncResult:
 
     @contextmanager
     def step(self, name):
-        """Time one step of the run into ``step_durations``."""
+        """Time one step of the run into ``step_durations``; a step timed in parts adds them up."""
         started = time.perf_counter()
         try:
             yield
         finally:
-            self.step_durations[name] = round(time.perf_counter() - started, 6)
+            self.step_durations[name] = round(self.step_durations.get(name, 0) + time.perf_counter() - started, 6)
 
 
 def read_sources(fabric, result: SyncResult, stored, full_comparison=False):
@@ -154,15 +153,13 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
         result.drift_count = fabric.drift_count
         return result
     with transaction.atomic():
-        with result.step('apply'):
-            if before_apply is not None:
+        if before_apply is not None:
+            with result.step('apply'):
                 before_apply()
-            written = [apply_diff(fabric, listing.source, diff) for listing, diff in diffs]
+        for listing, diff in diffs:
+            apply_diff(fabric, listing.source, diff, result.step)
+        with result.step('apply'):
             record_reads(fabric, listings, diffs, full_comparison)
-        with result.step('search_index'):
-            for created, updated in written:
-                HedgehogResource.index_for_search(created)
-                HedgehogResource.index_for_search(updated, replace=True)
         with result.step('drift'):
             result.drift_count = record_drift(fabric)
     return result
