@@ -119,7 +119,8 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
     """
     result = SyncResult()
     full_comparison = full_comparison_due(fabric)
-    stored = stored_index(fabric)
+    with result.step('diff'):
+        stored = stored_index(fabric)
     listings = read_sources(fabric, result, stored, full_comparison)
     with result.step('diff'):
         diffs = [
