@@ -208,6 +208,12 @@ def rows_written(cursor):
     return cursor.fetchone()[0]
 
 
+def cpu_seconds():
+    """CPU time of this process so far: on a shared machine it varies less with the load than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(fabric_id, profile):
     django.setup()
     from django.db import connection
@@ -218,12 +224,14 @@ def child(fabric_id, profile):
     with connection.cursor() as cursor:
         written_before = rows_written(cursor)
     profiler = cProfile.Profile() if profile else None
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     if profiler:
         profiler.runcall(execute_fabric_sync, fabric_id, trigger='manual')
     else:
         execute_fabric_sync(fabric_id, trigger='manual')
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu_before
     if profiler:
         profiler.dump_stats(profile)
     with connection.cursor() as cursor:
@@ -236,6 +244,7 @@ def child(fabric_id, profile):
         json.dumps(
             {
                 'seconds': seconds,
+                'cpu_seconds': cpu,
                 'outcome': run.outcome,
                 'error': run.error[:200],
                 'created': run.created,
@@ -275,9 +284,13 @@ def measure(api, size, repeat, profile_dir):
 
 
 def print_tables(size, reports):
-    print(f'\n{size} objects, {len(next(iter(reports.values())))} run(s) per scenario; sync seconds median (min-max)')
     print(
-        f'{"scenario":18} | {"sync s median (min-max)":>25} | {"target":>6} | {"created":>7} | {"updated":>7} | '
+        f'\n{size} objects, {len(next(iter(reports.values())))} run(s) per scenario; sync seconds median (min-max), '
+        'CPU seconds of the syncing process (median)'
+    )
+    print(
+        f'{"scenario":18} | {"sync s median (min-max)":>25} | {"target":>6} | {"CPU s":>5} | {"created":>7} | '
+        f'{"updated":>7} | '
         f'{"deleted":>7} | {"unchanged":>9} | {"rows written":>12} | {"peak RSS MB":>11} | outcome'
     )
     print('-' * 140)
@@ -289,7 +302,8 @@ def print_tables(size, reports):
         target = TARGETS[label].get(size, '')
         print(
             f'{label:18} | {statistics.median(seconds):9.2f} ({min(seconds):6.2f}-{max(seconds):6.2f}) | '
-            f'{target:>6} | {last["created"]:7} | {last["updated"]:7} | {last["deleted"]:7} | {last["unchanged"]:9} | '
+            f'{target:>6} | {statistics.median(run["cpu_seconds"] for run in runs):5.2f} | {last["created"]:7} | '
+            f'{last["updated"]:7} | {last["deleted"]:7} | {last["unchanged"]:9} | '
             f'{max(run["rows_written"] for run in runs):12} | {max(run["peak_rss_mb"] for run in runs):11.0f} | '
             f'{outcomes}{": " + "; ".join(sorted(errors)) if errors else ""}'
         )
