@@ -1,3 +1,4 @@
+import gc
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,6 +108,23 @@ def full_comparison_due(fabric):
     return not interval or last is None or last <= timezone.now() - timedelta(seconds=interval)
 
 
+@contextmanager
+def cyclic_gc_paused():
+    """Pause Python's cyclic garbage collector for a run, and restore it after.
+
+    A run builds several objects per listed object and keeps them to the end: each full
+    collection walks all of them again, a fifth of the CPU time of a large initial sync. What
+    a run allocates holds no reference cycles worth collecting before it ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=None) -> SyncResult:
     """Bring the fabric's resources in NetBox in line with its sources: read, diff, apply, compare.
 
@@ -117,6 +135,11 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
     without writing. ``before_apply`` runs inside the apply transaction before anything is
     written (the job's lock fence); raising aborts the apply.
     """
+    with cyclic_gc_paused():
+        return _sync(fabric, dry_run, allow_empty_kinds, before_apply)
+
+
+def _sync(fabric, dry_run, allow_empty_kinds, before_apply):
     result = SyncResult()
     full_comparison = full_comparison_due(fabric)
     with result.step('diff'):
