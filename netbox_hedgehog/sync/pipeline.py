@@ -110,11 +110,12 @@ def full_comparison_due(fabric):
 
 @contextmanager
 def cyclic_gc_paused():
-    """Pause Python's cyclic garbage collector for a run, and restore it after.
+    """Pause Python's cyclic garbage collector for the diff and apply of a run, and restore it after.
 
-    A run builds several objects per listed object and keeps them to the end: each full
-    collection walks all of them again, a fifth of the CPU time of a large initial sync. What
-    a run allocates holds no reference cycles worth collecting before it ends.
+    They build several objects per listed object and keep them to the end: each full collection
+    walks all of them again, a fifth of the CPU time of a large initial sync. They leave no cyclic
+    garbage worth collecting before the run ends; reading a source does (HTTP responses), so the
+    reading runs with the collector on.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -135,55 +136,50 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
     without writing. ``before_apply`` runs inside the apply transaction before anything is
     written (the job's lock fence); raising aborts the apply.
     """
-    with cyclic_gc_paused():
-        return _sync(fabric, dry_run, allow_empty_kinds, before_apply)
-
-
-def _sync(fabric, dry_run, allow_empty_kinds, before_apply):
     result = SyncResult()
     full_comparison = full_comparison_due(fabric)
     with result.step('diff'):
         stored = stored_index(fabric)
     listings = read_sources(fabric, result, stored, full_comparison)
-    with result.step('diff'):
-        diffs = [
-            (
-                listing,
-                diff_resources(
-                    stored.get(listing.source, {}),
+    with cyclic_gc_paused():
+        with result.step('diff'):
+            diffs = [
+                (
                     listing,
-                    load_rows,
-                    prune=fabric.prune,
-                    allow_empty_kinds=allow_empty_kinds,
-                ),
-            )
-            for listing in listings
-        ]
-        diffs += removed_source_diffs(fabric, stored)
-    del stored
-    for _listing, diff in diffs:
-        result.created += len(diff.create)
-        result.updated += len(diff.update)
-        result.deleted += len(diff.delete)
-        result.unchanged += diff.unchanged
-        result.prune_skipped += diff.prune_skipped
-        result.problems.extend(diff.problems)
-        result.changes.extend(diff.changes[: MAX_RECORDED_CHANGES - len(result.changes)])
-    full_comparison = full_comparison and not result.errors
-    changed = result.created or result.updated or result.deleted
-    if not dry_run and not changed:
-        record_reads(fabric, listings, diffs, full_comparison)
-    if dry_run or not changed:
-        result.drift_count = fabric.drift_count
-        return result
-    with transaction.atomic():
-        if before_apply is not None:
-            with result.step('apply'):
-                before_apply()
-        for listing, diff in diffs:
-            apply_diff(fabric, listing.source, diff, result.step)
-        with result.step('apply'):
+                    diff_resources(
+                        stored.get(listing.source, {}),
+                        listing,
+                        load_rows,
+                        prune=fabric.prune,
+                        allow_empty_kinds=allow_empty_kinds,
+                    ),
+                )
+                for listing in listings
+            ]
+            diffs += removed_source_diffs(fabric, stored)
+        for _listing, diff in diffs:
+            result.created += len(diff.create)
+            result.updated += len(diff.update)
+            result.deleted += len(diff.delete)
+            result.unchanged += diff.unchanged
+            result.prune_skipped += diff.prune_skipped
+            result.problems.extend(diff.problems)
+            result.changes.extend(diff.changes[: MAX_RECORDED_CHANGES - len(result.changes)])
+        full_comparison = full_comparison and not result.errors
+        changed = result.created or result.updated or result.deleted
+        if not dry_run and not changed:
             record_reads(fabric, listings, diffs, full_comparison)
-        with result.step('drift'):
-            result.drift_count = record_drift(fabric)
-    return result
+        if dry_run or not changed:
+            result.drift_count = fabric.drift_count
+            return result
+        with transaction.atomic():
+            if before_apply is not None:
+                with result.step('apply'):
+                    before_apply()
+            for listing, diff in diffs:
+                apply_diff(fabric, listing.source, diff, result.step)
+            with result.step('apply'):
+                record_reads(fabric, listings, diffs, full_comparison)
+            with result.step('drift'):
+                result.drift_count = record_drift(fabric)
+        return result
