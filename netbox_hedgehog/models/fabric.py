@@ -238,8 +238,8 @@ class HedgehogFabric(NetBoxModel):
         return reverse('plugins:netbox_hedgehog:hedgehogfabric', args=[self.pk])
 
     def serialize_object(self, exclude=None):
-        """The change-log snapshot, with each secret reduced to whether it is set."""
-        data = super().serialize_object(exclude=[*(exclude or []), *SECRET_FIELDS])
+        """The change-log snapshot, with each secret reduced to whether it is set (and without the Git file list)."""
+        data = super().serialize_object(exclude=[*(exclude or []), *SECRET_FIELDS, 'git_files'])
         data.update({name: '(set)' if getattr(self, name) else '' for name in SECRET_FIELDS})
         return data
 
