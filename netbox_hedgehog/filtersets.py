@@ -2,7 +2,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from netbox.filtersets import BaseFilterSet, NetBoxModelFilterSet
-from utilities.filters import MultiValueArrayFilter
+from utilities.constants import FILTER_NUMERIC_BASED_LOOKUP_MAP
+from utilities.filters import MultiValueArrayFilter, MultiValueDateTimeFilter
 from utilities.filtersets import register_filterset
 
 from .choices import (
@@ -99,6 +100,9 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
             'connection_message',
             'connection_checked',
             'drift_count',
+            'kubernetes_read_at',
+            'git_read_at',
+            'last_full_comparison',
         )
 
     def search(self, queryset, name, value):
@@ -128,6 +132,7 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
     devices = ArrayContainsFilter(field_name='devices', label=_('Device (contains)'))
     ports = ArrayContainsFilter(field_name='ports', label=_('Port (contains)'))
     subnets = ArrayContainsFilter(field_name='subnets', label=_('Subnet (contains)'))
+    last_seen = MultiValueDateTimeFilter(label=_('Last seen'))
 
     class Meta:
         model = HedgehogResource
@@ -149,12 +154,22 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
             'vlan_namespace',
             'heartbeat',
             'applied_generation',
-            'last_seen',
+            'last_listed',
         )
 
     @classmethod
     def get_additional_lookups(cls, existing_filter_name, existing_filter):
-        """The array filters get ``__n`` only: NetBox's text lookups would match the array's text form."""
+        """The array filters get ``__n`` only: NetBox's text lookups would match the array's text form.
+
+        ``last_seen`` is an annotation, which NetBox cannot derive lookups from: it gets a date's lookups here.
+        """
+        if existing_filter_name == 'last_seen':
+            return {
+                f'last_seen__{name}': (
+                    django_filters.BooleanFilter if lookup == 'isnull' else MultiValueDateTimeFilter
+                )(field_name='last_seen', lookup_expr=lookup, label=existing_filter.label, exclude=name == 'n')
+                for name, lookup in FILTER_NUMERIC_BASED_LOOKUP_MAP.items()
+            }
         lookups = super().get_additional_lookups(existing_filter_name, existing_filter)
         if isinstance(existing_filter, ArrayContainsFilter):
             return {name: lookup for name, lookup in lookups.items() if name == f'{existing_filter_name}__n'}
@@ -179,6 +194,12 @@ class HedgehogResourceFilterSet(FabricRelationFilterMixin, NetBoxModelFilterSet)
         if value.isdigit() and int(value) <= 2**32 - 1:  # an ASN; larger numbers would overflow the column
             query |= Q(asn=int(value))
         return queryset.filter(query)
+
+    def filter_queryset(self, queryset):
+        """``last_seen`` is no column (see ``HedgehogResource.last_seen``): filters on it need its annotation."""
+        if 'last_seen' not in queryset.query.annotations:
+            queryset = queryset.with_last_seen()
+        return super().filter_queryset(queryset)
 
     def filter_drifted(self, queryset, name, value):
         drifted = Q(

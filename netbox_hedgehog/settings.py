@@ -28,6 +28,10 @@ def _positive_int(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+def _non_negative_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _positive_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
@@ -85,6 +89,10 @@ SETTINGS = {
         'accept-new', lambda value: value in ('accept-new', 'strict'), "'accept-new' or 'strict'"
     ),
     'git_ssh_known_hosts': Setting('', lambda value: isinstance(value, str), 'a string of known_hosts lines'),
+    # Seconds between runs that compare every object in full. The runs between trust an unchanged uid and
+    # resourceVersion (Kubernetes) and an unchanged file (Git); a restored cluster backup can change an object
+    # under the same resourceVersion. 0: every run compares in full.
+    'full_comparison_interval': Setting(3600, _non_negative_int, 'a non-negative integer (seconds; 0: every run)'),
     # Kinds the controller creates: shown with their status, never counted as drift from Git.
     'cluster_owned_kinds': Setting(DEFAULT_CLUSTER_OWNED_KINDS, _string_list, 'a list of kind names'),
     # Keys that encrypt the stored credentials: the first encrypts, all decrypt (rotate with

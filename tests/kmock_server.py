@@ -37,7 +37,9 @@ TOKEN = 'kmock-test-token-0123456789'
 class PagingKubernetesEmulator(kmock.KubernetesEmulator):
     """kmock's emulator plus the ``limit``/``continue`` list pagination of a real API server.
 
-    The continue token is the offset of the next item in the (namespace, name) order.
+    The continue token is the offset of the next item in the (namespace, name) order of the
+    listing the first page was cut from: like a real API server, the later pages come from the
+    same snapshot (and a listing of 100,000 objects is sorted once, not once per page).
     ``list_delays`` (resource -> seconds) holds list answers back, like a slow or hanging
     API server; setting ``list_release`` wakes every request that is being held.
     """
@@ -45,6 +47,7 @@ class PagingKubernetesEmulator(kmock.KubernetesEmulator):
     list_delays = None
     list_release = None
     list_arrivals = None
+    list_snapshots = None
 
     async def _serve_list(self, request):
         if self.list_arrivals is None:
@@ -54,21 +57,29 @@ class PagingKubernetesEmulator(kmock.KubernetesEmulator):
         if delay and self.list_release is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.list_release.wait(), delay)
-        listing = await super()._serve_list(request)
-        items = sorted(
-            listing['items'],
-            key=lambda item: (
-                item.get('metadata', {}).get('namespace') or '',
-                item.get('metadata', {}).get('name') or '',
-            ),
-        )
         start = int(request.params.get('continue') or 0)
+        snapshot = (request.resource, request.namespace)
+        if self.list_snapshots is None:
+            self.list_snapshots = {}
+        if not start or snapshot not in self.list_snapshots:
+            listing = await super()._serve_list(request)
+            self.list_snapshots[snapshot] = (
+                listing['metadata']['resourceVersion'],
+                sorted(
+                    listing['items'],
+                    key=lambda item: (
+                        item.get('metadata', {}).get('namespace') or '',
+                        item.get('metadata', {}).get('name') or '',
+                    ),
+                ),
+            )
+        version, items = self.list_snapshots[snapshot]
         limit = int(request.params.get('limit') or 0)
         end = start + limit if limit else len(items)
-        metadata = {'resourceVersion': listing['metadata']['resourceVersion']}
+        metadata = {'resourceVersion': version}
         if end < len(items):
             metadata['continue'] = str(end)
-        return {**listing, 'metadata': metadata, 'items': items[start:end]}
+        return {'metadata': metadata, 'items': items[start:end]}
 
 
 def resource_of(kind):

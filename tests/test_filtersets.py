@@ -27,7 +27,7 @@ class HedgehogFabricFilterSetTestCase(TestCase, ChangeLoggedFilterSetTestMixin):
     queryset = HedgehogFabric.objects.all()
     filterset = HedgehogFabricFilterSet
     # Secrets get no filter (it would be an oracle for guessing them); certificates and comments are blobs.
-    ignore_fields = (*SECRET_FIELDS, 'kubernetes_ca_cert')
+    ignore_fields = (*SECRET_FIELDS, 'kubernetes_ca_cert', 'git_files')
 
     @classmethod
     def setUpTestData(cls):

@@ -104,7 +104,7 @@ class ResourcePagesTestCase(TestCase):
         interval = self.fabric.sync_interval
         fresh, stale = self.row('Switch', 'leaf-01'), self.row('Switch', 'leaf-01', CLUSTER)
         HedgehogResource.objects.filter(pk=stale.pk).update(
-            last_seen=timezone.now() - timedelta(seconds=2 * interval + 60)
+            last_listed=timezone.now() - timedelta(seconds=2 * interval + 60)
         )
         content = self.get(LIST_URL, kind='Switch', name='leaf-01')
         self.assertEqual(content.count('>stale</span>'), 1)
@@ -137,18 +137,54 @@ class LastSeenSyncTestCase(TestCase):
                 )
             fabric = HedgehogFabric.objects.create(name='seen', prune=False, **api.fabric_fields())
             sync_fabric(fabric)
-            first = dict(HedgehogResource.objects.filter(fabric=fabric).values_list('name', 'last_seen'))
+            first = dict(
+                HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen')
+            )
             self.assertEqual(set(first), {'leaf-01', 'leaf-02'})
             self.assertTrue(all(first.values()))
 
             api.delete('Switch', 'leaf-02')
             result = sync_fabric(fabric)
             self.assertEqual(result.prune_skipped, 1)
-            second = dict(HedgehogResource.objects.filter(fabric=fabric).values_list('name', 'last_seen'))
+            second = dict(
+                HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen')
+            )
             self.assertGreater(second['leaf-01'], first['leaf-01'])  # read again, although unchanged
             self.assertEqual(second['leaf-02'], first['leaf-02'])  # kept, not seen
 
             sync_fabric(fabric, dry_run=True)
             self.assertEqual(
-                dict(HedgehogResource.objects.filter(fabric=fabric).values_list('name', 'last_seen')), second
+                dict(HedgehogResource.objects.filter(fabric=fabric).with_last_seen().values_list('name', 'last_seen')),
+                second,
             )
+
+    def test_a_row_listed_again_is_seen_with_its_source_and_filters_and_sorts_by_it(self):
+        self.add_permissions('netbox_hedgehog.view_hedgehogresource', 'netbox_hedgehog.view_hedgehogfabric')
+        switch = {
+            'apiVersion': 'wiring.githedgehog.com/v1beta1',
+            'kind': 'Switch',
+            'metadata': {'name': 'leaf-01'},
+            'spec': {'role': 'server-leaf'},
+        }
+        with kube_api() as api:
+            api.add(switch)
+            api.add({**switch, 'metadata': {'name': 'leaf-02'}})
+            fabric = HedgehogFabric.objects.create(name='back', prune=False, **api.fabric_fields())
+            sync_fabric(fabric)
+            api.delete('Switch', 'leaf-02')
+            sync_fabric(fabric)
+            kept = HedgehogResource.objects.get(fabric=fabric, name='leaf-02')
+            self.assertIsNotNone(kept.last_listed)
+            self.assertLess(kept.last_seen, HedgehogResource.objects.get(fabric=fabric, name='leaf-01').last_seen)
+
+            filtered = HedgehogResourceFilterSet({'last_seen__lt': [fabric.kubernetes_read_at.isoformat()]}).qs
+            self.assertEqual(list(filtered.filter(fabric=fabric).values_list('name', flat=True)), ['leaf-02'])
+            content = self.client.get(LIST_URL, {'fabric_id': fabric.pk, 'sort': 'last_seen'}).content.decode()
+            self.assertLess(content.index('leaf-02'), content.index('leaf-01'))
+
+            api.add({**switch, 'metadata': {'name': 'leaf-02'}})
+            sync_fabric(fabric)
+
+        again = HedgehogResource.objects.get(fabric=fabric, name='leaf-02')
+        self.assertIsNone(again.last_listed)
+        self.assertEqual(again.last_seen, HedgehogFabric.objects.get(pk=fabric.pk).kubernetes_read_at)

@@ -28,6 +28,7 @@ BAD_VALUES = {
     'git_ssh_known_hosts': [None],
     'cluster_owned_kinds': ['Agent', [''], [1]],
     'secret_keys': ['a-single-string-of-enough-length-0123456789', ['short']],
+    'full_comparison_interval': [-1, 1.5, None, True],
 }
 
 

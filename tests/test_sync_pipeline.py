@@ -1,13 +1,16 @@
 """The sync pipeline against real sources: a local Git repository and a kmock-served API."""
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import git
 import pytest
+from django.utils import timezone
 
 from netbox_hedgehog.choices import ConnectionStatusChoices
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
+from netbox_hedgehog.sources.git import _RepositoryReader
 from netbox_hedgehog.sync.pipeline import sync_fabric
 from tests.base import set_plugin_settings
 from tests.fabric_data import DEMO_WIRING
@@ -85,6 +88,81 @@ def test_changes_and_deletions_in_git_reach_netbox(repo):
     assert switch.asn == 65199  # the key-field column follows the spec
 
 
+@pytest.fixture
+def parsed(monkeypatch):
+    """The files the Git reader parses, by name, in order."""
+    names = []
+    load = _RepositoryReader._load
+
+    def recording_load(reader, path):
+        names.append(path.name)
+        return load(reader, path)
+
+    monkeypatch.setattr(_RepositoryReader, '_load', recording_load)
+    return names
+
+
+def test_an_unchanged_git_file_is_not_parsed_again(repo, parsed):
+    fabric = git_fabric(repo)
+    first = sync_fabric(fabric)
+    wiring = Path(repo.working_tree_dir) / 'wiring.yaml'
+    wiring.write_text(wiring.read_text().replace('asn: 65101', 'asn: 65199'))
+    commit_all(repo, 'change an ASN')
+    parsed.clear()
+
+    result = sync_fabric(fabric)
+
+    assert parsed == ['wiring.yaml']
+    assert (result.created, result.updated, result.deleted, result.unchanged) == (0, 1, 0, first.created - 1)
+    parsed.clear()
+    assert sync_fabric(fabric).unchanged == first.created
+    assert parsed == []
+
+
+def test_a_file_with_a_problem_is_parsed_and_reported_on_every_run(repo, parsed):
+    (Path(repo.working_tree_dir) / 'extra.yaml').write_text(
+        'apiVersion: wiring.githedgehog.com/v1beta1\nkind: Switch\nmetadata: {}\nspec: {}\n'
+    )
+    commit_all(repo, 'a bad document')
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    parsed.clear()
+
+    result = sync_fabric(fabric)
+
+    assert parsed == ['extra.yaml']
+    assert result.invalid == 1 and 'extra.yaml: document 1 (line 1): no metadata.name' in result.error_text()
+
+
+def test_an_unchanged_file_defining_an_object_a_changed_file_now_defines_first_is_parsed(repo, parsed):
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    # "a-first.yaml" sorts before vpcs.yaml: its vpc-01 wins, the unchanged vpcs.yaml's is a duplicate.
+    vpcs = Path(repo.working_tree_dir) / 'vpcs.yaml'
+    vpc = next(document for document in vpcs.read_text().split('\n---\n') if '\n  name: vpc-01\n' in f'\n{document}\n')
+    (Path(repo.working_tree_dir) / 'a-first.yaml').write_text(vpc)
+    commit_all(repo, 'define vpc-01 twice')
+    parsed.clear()
+
+    result = sync_fabric(fabric)
+
+    assert parsed == ['a-first.yaml', 'vpcs.yaml']
+    assert 'vpcs.yaml: document 1 (line 6): VPC default/vpc-01 is already defined in a-first.yaml (document' in (
+        result.error_text()
+    )
+
+
+def test_a_full_comparison_parses_every_file(repo, parsed, settings):
+    set_plugin_settings(settings, full_comparison_interval=0)
+    fabric = git_fabric(repo)
+    sync_fabric(fabric)
+    parsed.clear()
+
+    assert sync_fabric(fabric).succeeded
+
+    assert sorted(parsed) == ['vpcs.yaml', 'wiring.yaml']
+
+
 def test_a_malformed_file_is_reported_and_prunes_nothing(repo):
     fabric = git_fabric(repo)
     sync_fabric(fabric)
@@ -140,7 +218,7 @@ def test_a_fabric_without_sources_fails_with_a_clear_error():
 def test_each_step_is_timed_and_counted(repo):
     result = sync_fabric(git_fabric(repo))
 
-    assert set(result.step_durations) == {'fetch_git', 'diff', 'apply'}
+    assert set(result.step_durations) == {'fetch_git', 'parse_git', 'diff', 'apply', 'search_index', 'drift'}
     assert all(seconds >= 0 for seconds in result.step_durations.values())
     assert result.outcome == 'success' and result.invalid == 0
 
@@ -277,8 +355,82 @@ def test_an_unchanged_resync_costs_the_same_queries_whatever_the_size(switches, 
         fabric = HedgehogFabric.objects.create(name=f'sized-{switches}', **api.fabric_fields())
         assert sync_fabric(fabric).created == switches
 
-        # One read of the stored rows, one for rows of the absent Git source, one UPDATE of last_seen.
-        with django_assert_num_queries(3):
+        # One read of the stored rows (without the compared fields), one UPDATE of the fabric's read time.
+        with django_assert_num_queries(2):
             result = sync_fabric(fabric)
 
     assert result.unchanged == switches
+
+
+def restore_backup(api, name, **spec):
+    """Change a switch's spec in the cluster under its current resourceVersion, as a restored etcd backup can."""
+
+    def change():
+        from tests.kmock_server import resource_of
+
+        api.emulator.objects[resource_of('Switch'), 'default', name]['spec'] = {'role': 'server-leaf', **spec}
+
+    api.call(change)
+
+
+def stored_asn(fabric, name):
+    return HedgehogResource.objects.get(fabric=fabric, name=name).asn
+
+
+def test_an_object_whose_resource_version_did_not_move_is_not_compared_again():
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01', asn=65001))
+        api.add(cluster_switch('leaf-02', asn=65002))
+        fabric = HedgehogFabric.objects.create(name='versions', **api.fabric_fields())
+        assert sync_fabric(fabric).created == 2
+        restore_backup(api, 'leaf-01', asn=65101)  # same resourceVersion: trusted as unchanged
+        api.add(cluster_switch('leaf-02', asn=65102))  # a new resourceVersion: compared
+
+        result = sync_fabric(fabric)
+
+    assert (result.updated, result.unchanged) == (1, 1)
+    assert (stored_asn(fabric, 'leaf-01'), stored_asn(fabric, 'leaf-02')) == (65001, 65102)
+
+
+def test_the_periodic_full_comparison_catches_a_change_under_the_same_resource_version(settings):
+    set_plugin_settings(settings, full_comparison_interval=600)
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01', asn=65001))
+        fabric = HedgehogFabric.objects.create(name='restored', **api.fabric_fields())
+        sync_fabric(fabric)
+        restore_backup(api, 'leaf-01', asn=65101)
+        assert sync_fabric(fabric).updated == 0  # within the interval: the version is trusted
+
+        HedgehogFabric.objects.filter(pk=fabric.pk).update(last_full_comparison=timezone.now() - timedelta(seconds=601))
+        fabric.refresh_from_db()
+        result = sync_fabric(fabric)
+
+    assert result.updated == 1 and stored_asn(fabric, 'leaf-01') == 65101
+    assert fabric.last_full_comparison > timezone.now() - timedelta(seconds=600)
+
+
+def test_a_full_comparison_interval_of_0_compares_every_run(settings):
+    set_plugin_settings(settings, full_comparison_interval=0)
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01', asn=65001))
+        fabric = HedgehogFabric.objects.create(name='always', **api.fabric_fields())
+        sync_fabric(fabric)
+        restore_backup(api, 'leaf-01', asn=65101)
+
+        result = sync_fabric(fabric)
+
+    assert result.updated == 1 and stored_asn(fabric, 'leaf-01') == 65101
+
+
+def test_a_run_that_failed_to_read_a_source_is_no_full_comparison(settings):
+    set_plugin_settings(settings, full_comparison_interval=600)
+    with kube_api() as api:
+        api.add(cluster_switch('leaf-01'))
+        api.add({'apiVersion': 'vpc.githedgehog.com/v1beta1', 'kind': 'VPC', 'metadata': {'name': 'vpc-1'}, 'spec': {}})
+        fabric = HedgehogFabric.objects.create(name='no-full', **api.fabric_fields())
+        api.fail('VPC', 500)
+
+        assert sync_fabric(fabric).outcome == 'failed'
+
+    assert fabric.last_full_comparison is None
+    assert HedgehogFabric.objects.get(pk=fabric.pk).last_full_comparison is None

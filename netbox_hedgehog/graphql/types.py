@@ -1,5 +1,6 @@
 """GraphQL types. The fabric type leaves out ``kubernetes_token`` and ``kubeconfig``: secrets are write-only."""
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -38,6 +39,11 @@ class HedgehogFabricType(NetBoxObjectType):
 )
 class HedgehogResourceType(NetBoxObjectType):
     fabric: Annotated['HedgehogFabricType', strawberry.lazy('netbox_hedgehog.graphql.types')]
+
+    @strawberry_django.field(select_related=['fabric'])
+    def last_seen(self) -> datetime | None:
+        """When a sync last read the object from its source."""
+        return self.last_seen
 
 
 @register_type(

@@ -46,6 +46,10 @@ SYNC_STATE_FIELDS = frozenset(
         'last_successful_sync',
         'next_sync',
         'drift_count',
+        'kubernetes_read_at',
+        'git_read_at',
+        'last_full_comparison',
+        'git_files',
     )
 )
 
@@ -194,6 +198,21 @@ class HedgehogFabric(NetBoxModel):
         editable=False,
         help_text=_('Objects whose Git and cluster versions differ or exist in one source only'),
     )
+    # When a sync last read each source completely: the "last seen" of every row that source still lists
+    # (see HedgehogResource.last_seen), so that a run that changes nothing writes no resource row.
+    kubernetes_read_at = models.DateTimeField(
+        verbose_name=_('Kubernetes read at'), null=True, blank=True, editable=False
+    )
+    git_read_at = models.DateTimeField(verbose_name=_('Git read at'), null=True, blank=True, editable=False)
+    # The Git files the last applied run read without a problem, with their blobs: unchanged, they are not parsed again.
+    git_files = models.JSONField(verbose_name=_('Git files read'), default=dict, blank=True, editable=False)
+    last_full_comparison = models.DateTimeField(
+        verbose_name=_('last full comparison'),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_('When a sync last compared every object in full (plugin setting full_comparison_interval)'),
+    )
 
     clone_fields = (
         'kubernetes_server',
@@ -219,8 +238,8 @@ class HedgehogFabric(NetBoxModel):
         return reverse('plugins:netbox_hedgehog:hedgehogfabric', args=[self.pk])
 
     def serialize_object(self, exclude=None):
-        """The change-log snapshot, with each secret reduced to whether it is set."""
-        data = super().serialize_object(exclude=[*(exclude or []), *SECRET_FIELDS])
+        """The change-log snapshot, with each secret reduced to whether it is set (and without the Git file list)."""
+        data = super().serialize_object(exclude=[*(exclude or []), *SECRET_FIELDS, 'git_files'])
         data.update({name: '(set)' if getattr(self, name) else '' for name in SECRET_FIELDS})
         return data
 

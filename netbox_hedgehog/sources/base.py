@@ -1,6 +1,8 @@
 """What every source shares: the normalised object and listing, the error type, and the registry of source classes."""
 
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..choices import ResourceSourceChoices
 from ..errors import SourceError
@@ -35,8 +37,13 @@ class SourceListing:
     definition of an object keeps the first and reports the other in ``problems``.
 
     ``complete_kinds`` names the kinds that were listed completely; only objects of those
-    kinds may be pruned from NetBox when they are missing from ``objects``.
+    kinds may be pruned from NetBox when they are missing from ``objects`` and ``unchanged``.
+    ``unchanged`` holds the keys of listed objects the source found unchanged since NetBox stored
+    them (same uid and resourceVersion, same Git file), which it therefore did not build again.
     ``problems`` holds one readable line per object or file that had to be skipped.
+    ``read_at`` is when the source was read; ``parse_seconds`` the part of the read spent
+    turning what it returned into objects. ``state`` is what the source keeps on the fabric
+    between runs (its ``state_field``), as of this listing.
     """
 
     source: str
@@ -44,6 +51,14 @@ class SourceListing:
     complete_kinds: set[str]
     revision: str = ''
     problems: list[str] = field(default_factory=list)
+    unchanged: set[tuple] = field(default_factory=set)
+    read_at: datetime | None = None
+    parse_seconds: float = 0.0
+    state: dict | None = None
+
+    def kinds(self):
+        """How many objects of each kind the source listed, built or not."""
+        return Counter(obj.kind for obj in self.objects) + Counter(kind for kind, _namespace, _name in self.unchanged)
 
 
 @dataclass
@@ -73,7 +88,10 @@ class Source:
         name: The ``ResourceSourceChoices`` value: ``SourceListing.source`` and the source stored on each resource
         label: How errors, problems and test results name the source
         step: The run's ``step_durations`` key for reading the source
+        parse_step: The ``step_durations`` key for the part of the read that builds the objects
+        state_field: The fabric field the source keeps its listing's ``state`` in, if it keeps one
         revision_field: The ``SyncResult`` attribute (and sync run field) that records the listing's revision
+        read_at_field: The fabric field holding when a sync last read the source (its rows' ``last_seen``)
         setup_hint: What the operator sets to configure the source, for the "No source configured" message
     """
 
@@ -81,6 +99,9 @@ class Source:
     label = None
     step = None
     revision_field = None
+    read_at_field = None
+    parse_step = None
+    state_field = None
     setup_hint = None
 
     def __init__(self, fabric):
@@ -91,8 +112,14 @@ class Source:
         """True when the fabric holds enough settings for this source to be read."""
         raise NotImplementedError
 
-    def fetch(self) -> SourceListing:
-        """Read everything the source holds for the fabric; raises :class:`SourceError` when it cannot be read."""
+    def fetch(self, stored=None) -> SourceListing:
+        """Read everything the source holds for the fabric; raises :class:`SourceError` when it cannot be read.
+
+        ``stored`` maps the key of each row NetBox holds from this source to that row (``pk``, ``uid``,
+        ``resource_version``, ``source_path``, ``last_listed``); a source may put the objects it can
+        tell are unchanged since into the listing's ``unchanged`` instead of building them.
+        None asks for every object in full.
+        """
         raise NotImplementedError
 
     def probe(self) -> SourceCheck:

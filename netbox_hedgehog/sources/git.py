@@ -16,6 +16,8 @@ import signal
 import stat
 import subprocess
 import tempfile
+import time
+from collections import defaultdict
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -43,12 +45,17 @@ SCP_LIKE = re.compile(r'^[^/]*:')
 PASSWORD_IN_URL = 'Do not put a password in the URL: give it (or an access token) in the Git token field.'
 
 
-def read_git_repository(fabric):
+def read_git_repository(fabric, stored=None):
     """Read every fabric object from the tip of the fabric's branch.
 
     The working clone is reset to ``origin/<branch>`` on every run, so a force-pushed
     branch is followed like any other change. A kind is listed as complete (and so may be
     pruned) only when no document that may have held one of its objects was skipped.
+
+    With ``stored`` (see ``Source.fetch``), a file whose blob is the one the fabric's
+    ``git_files`` recorded as read without a problem is not parsed again: the stored rows
+    read from it are its objects, listed as ``unchanged``. The listing's ``state`` is the
+    new record, for the run to store.
     """
     check_git_source(fabric)
     with git_environment(fabric) as env:
@@ -57,10 +64,45 @@ def read_git_repository(fabric):
     base = (root / fabric.git_path.strip('/')).resolve()
     if not base.is_relative_to(root) or not base.is_dir():
         raise SourceError(f'the path "{fabric.git_path}" does not exist in branch {fabric.git_branch}')
-    reader = _RepositoryReader(repo.head.commit.hexsha, fabric.kubernetes_namespace or 'default')
+    namespace = fabric.kubernetes_namespace or 'default'
+    reader = _RepositoryReader(repo.head.commit.hexsha, namespace)
+    started = time.perf_counter()
+    blobs = _blobs(repo)
+    known = _known_files(fabric.git_files, namespace, stored) if stored else {}
     for path in _yaml_files(root, base):
-        reader.read_file(path, path.relative_to(root).as_posix())
-    return reader.listing()
+        name = path.relative_to(root).as_posix()
+        reader.read_file(path, name, blobs.get(name), known.get((name, blobs.get(name))))
+    listing = reader.listing()
+    listing.state = {'namespace': namespace, 'files': reader.clean_files}
+    listing.parse_seconds = time.perf_counter() - started
+    return listing
+
+
+def _blobs(repo):
+    """The blob of each regular file at the checked-out commit, by path (symlinks left out: their blob is the link)."""
+    blobs = {}
+    for entry in repo.git.ls_tree('-r', '-z', 'HEAD').split('\0'):
+        if entry:
+            info, _tab, path = entry.partition('\t')
+            mode, _type, blob = info.split()
+            if mode in ('100644', '100755'):
+                blobs[path] = blob
+    return blobs
+
+
+def _known_files(record, namespace, stored):
+    """``{(path, blob): keys}`` of the files that need no parsing: read without a problem at that blob last time.
+
+    Their objects are the stored rows read from them that their source still lists. Nothing is known
+    when the fabric's namespace, every object's default, changed.
+    """
+    if not record or record.get('namespace') != namespace:
+        return {}
+    keys = defaultdict(list)
+    for key, row in stored.items():
+        if row['last_listed'] is None:
+            keys[row['source_path']].append(key)
+    return {(path, blob): keys[path] for path, blob in record.get('files', {}).items() if keys[path]}
 
 
 def remote_branch_commit(fabric):
@@ -360,6 +402,7 @@ class _RepositoryReader:
         self.revision = revision
         self.namespace = namespace
         self.objects, self.problems, self.seen = [], [], {}
+        self.unchanged, self.clean_files = set(), {}
         self.incomplete_kinds, self.all_incomplete = set(), False
         self.bytes_read = 0
         self.max_file_size = plugin_setting('git_max_file_size')
@@ -369,22 +412,39 @@ class _RepositoryReader:
     def listing(self):
         complete = set() if self.all_incomplete else {kind.kind for kind in FABRIC_KINDS} - self.incomplete_kinds
         return SourceListing(
-            source='git', objects=self.objects, complete_kinds=complete, revision=self.revision, problems=self.problems
+            source='git',
+            objects=self.objects,
+            complete_kinds=complete,
+            revision=self.revision,
+            problems=self.problems,
+            unchanged=self.unchanged,
         )
 
-    def read_file(self, path, name):
+    def read_file(self, path, name, blob=None, known_keys=None):
+        """Take the objects of one file; ``known_keys``: those of an unchanged file, taken without parsing it.
+
+        An unchanged file is parsed after all when one of its objects was already defined in
+        an earlier file. A file whose objects were all taken is recorded as clean at ``blob``.
+        """
+        problems = len(self.problems)
         try:
-            documents = self._load(path)
+            if known_keys and not any(key in self.seen for key in known_keys):
+                self._count(path)
+                for key in known_keys:
+                    self.seen[key] = name
+                self.unchanged.update(known_keys)
+            else:
+                for number, (line, document) in enumerate(self._load(path), start=1):
+                    if document is not None:
+                        self._take(document, name, f'document {number} (line {line})')
         except FileRefused as exc:
             self.problems.append(f'{name}: {exc}')
             self.all_incomplete = True
-            return
-        for number, (line, document) in enumerate(documents, start=1):
-            if document is not None:
-                self._take(document, name, f'document {number} (line {line})')
+        if blob and len(self.problems) == problems:
+            self.clean_files[name] = blob
 
-    def _load(self, path):
-        """The file's documents as (first line, document) pairs; :class:`FileRefused` when it breaks a limit."""
+    def _count(self, path):
+        """Count the file against the run's size limits; :class:`FileRefused` when it breaks one."""
         size = path.stat().st_size
         if size > self.max_file_size:
             raise FileRefused(
@@ -397,6 +457,10 @@ class _RepositoryReader:
                 '(plugin setting git_max_total_size)'
             )
         self.bytes_read += size
+
+    def _load(self, path):
+        """The file's documents as (first line, document) pairs; :class:`FileRefused` when it breaks a limit."""
+        self._count(path)
         try:
             text = path.read_text(encoding='utf-8')
             lines = self._check_structure(text)
@@ -503,14 +567,17 @@ class GitSource(Source):
     label = 'Git'
     step = 'fetch_git'
     revision_field = 'git_commit'
+    read_at_field = 'git_read_at'
+    parse_step = 'parse_git'
+    state_field = 'git_files'
     setup_hint = 'a Git repository'
 
     @classmethod
     def is_configured(cls, fabric):
         return fabric.has_git_source
 
-    def fetch(self):
-        return read_git_repository(self.fabric)
+    def fetch(self, stored=None):
+        return read_git_repository(self.fabric, stored)
 
     def probe(self):
         """``git ls-remote`` the fabric's branch: proves the URL, the credentials and that the branch exists."""

@@ -176,12 +176,14 @@ def attempts_suffix(exc):
     return f' after {attempts} attempts' if attempts > 1 else ''
 
 
-def list_fabric_resources(fabric, kinds=FABRIC_KINDS):
+def list_fabric_resources(fabric, kinds=FABRIC_KINDS, stored=None):
     """List every object of ``kinds`` in the fabric's namespace.
 
     A kind the cluster does not serve (404) is left out of ``complete_kinds``, so that
     a fabric running an older Hedgehog release never has that kind pruned. The listing's
     ``revision`` is ``Kind=resourceVersion`` of each listed kind, in ``FABRIC_KINDS`` order.
+    Objects are built page by page; one whose uid and resourceVersion are those of its row in
+    ``stored`` (see ``Source.fetch``) only has its key noted in ``unchanged``.
     """
     listing = SourceListing(source='kubernetes', objects=[], complete_kinds=set())
     api_client = build_api_client(fabric)
@@ -191,15 +193,35 @@ def list_fabric_resources(fabric, kinds=FABRIC_KINDS):
         timeout = plugin_setting('kubernetes_timeout')
         versions = {}
         for kind in kinds:
-            listed = _list_kind(api, kind, namespace, timeout)
-            if listed is not None:
-                items, versions[kind.kind] = listed
-                listing.objects.extend(redact_resource(_resource_object(item, kind)) for item in items)
-                listing.complete_kinds.add(kind.kind)
+            built, unchanged = len(listing.objects), set()
+            for items, version in _list_kind(api, kind, namespace, timeout):
+                started = time.perf_counter()
+                for item in items:
+                    _take(listing.objects, unchanged, item, kind, stored)
+                listing.parse_seconds += time.perf_counter() - started
+                if version is _NOT_SERVED:
+                    del listing.objects[built:]
+                    break
+                if version is not None:
+                    versions[kind.kind] = version
+                    listing.unchanged |= unchanged
+                    listing.complete_kinds.add(kind.kind)
     finally:
         api_client.close()
     listing.revision = revision_string(versions)
     return listing
+
+
+def _take(objects, unchanged, item, kind, stored):
+    """Add a listed item to ``objects``, or only its key to ``unchanged`` when ``stored`` has it at this version."""
+    metadata = item.get('metadata') or {}
+    key = (item.get('kind') or kind.kind, metadata.get('namespace') or 'default', metadata['name'])
+    row = stored.get(key) if stored else None
+    version = metadata.get('resourceVersion') or ''
+    if row is not None and version and row['resource_version'] == version and row['uid'] == (metadata.get('uid') or ''):
+        unchanged.add(key)
+    else:
+        objects.append(redact_resource(_resource_object(item, kind)))
 
 
 def revision_string(versions):
@@ -209,12 +231,18 @@ def revision_string(versions):
     return ','.join(f'{kind}={versions[kind]}' for kind in kinds)[:REVISION_LENGTH]
 
 
-def _list_kind(api, kind, namespace, timeout):
-    """Return ``(items, resourceVersion)`` of one kind, following ``continue``.
+# What _list_kind yields as the version when the cluster does not serve the kind.
+_NOT_SERVED = object()
 
-    None when the cluster does not serve the kind. Each page is tried again on transient errors.
+
+def _list_kind(api, kind, namespace, timeout):
+    """Yield the pages of one kind as ``(items, version)``, following ``continue``.
+
+    ``version`` is None on every page but the last, which carries the list's resourceVersion;
+    it is ``_NOT_SERVED`` (with no items) when the cluster does not serve the kind. Each page
+    is tried again on transient errors.
     """
-    items, token = [], None
+    token = None
     host = api.api_client.configuration.host
     while True:
         try:
@@ -231,16 +259,17 @@ def _list_kind(api, kind, namespace, timeout):
             )
         except client.ApiException as exc:
             if exc.status == 404:
-                return None
+                yield [], _NOT_SERVED
+                return
             error = api_error(exc, host, kind, namespace)
             raise SourceError(f'{error}{attempts_suffix(exc)}') from exc
         except urllib3.exceptions.HTTPError as exc:
             raise SourceError(f'{connection_error(exc, host)}{attempts_suffix(exc)}') from exc
-        items.extend(page.get('items') or [])
         metadata = page.get('metadata') or {}
         token = metadata.get('continue')
+        yield page.get('items') or [], None if token else metadata.get('resourceVersion') or ''
         if not token:
-            return items, metadata.get('resourceVersion') or ''
+            return
 
 
 def api_error(exc, host, kind, namespace):
@@ -310,6 +339,8 @@ class KubernetesSource(Source):
     label = 'Kubernetes'
     step = 'fetch_kubernetes'
     revision_field = 'kubernetes_revision'
+    read_at_field = 'kubernetes_read_at'
+    parse_step = 'parse_kubernetes'
     setup_hint = 'a Kubernetes API'
     # The kind the probe asks for: every Hedgehog fabric has switches.
     probe_kind = KINDS_BY_NAME['Switch']
@@ -318,8 +349,8 @@ class KubernetesSource(Source):
     def is_configured(cls, fabric):
         return fabric.has_kubernetes_source
 
-    def fetch(self):
-        return list_fabric_resources(self.fabric)
+    def fetch(self, stored=None):
+        return list_fabric_resources(self.fabric, stored=stored)
 
     def probe(self):
         """List at most one switch in the fabric's namespace: proves reachability, TLS and the token."""

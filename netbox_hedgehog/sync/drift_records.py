@@ -23,6 +23,10 @@ def record_drift(fabric):
     Only fabrics with both sources have drift, and only for the kinds of :func:`compared_kinds`;
     every other state is empty. Only rows whose state changed are written.
     """
+    if not (fabric.has_git_source and fabric.has_kubernetes_source):
+        HedgehogResource.objects.filter(fabric=fabric).exclude(drift_state='').update(drift_state='')
+        HedgehogFabric.objects.filter(pk=fabric.pk).exclude(drift_count=0).update(drift_count=0)
+        return 0
     rows = HedgehogResource.objects.filter(fabric=fabric).values(
         'pk',
         'source',
@@ -35,9 +39,7 @@ def record_drift(fabric):
     by_key = defaultdict(dict)
     for row in rows:
         by_key[tuple(row[part] for part in KEY)][row['source']] = row
-    compared = set()
-    if fabric.has_git_source and fabric.has_kubernetes_source:
-        compared = compared_kinds(key[0] for key, versions in by_key.items() if ResourceSourceChoices.GIT in versions)
+    compared = compared_kinds(key[0] for key, versions in by_key.items() if ResourceSourceChoices.GIT in versions)
     moves = defaultdict(list)
     drift_count = 0
     for (kind, _namespace, _name), versions in by_key.items():

@@ -114,7 +114,7 @@ def _drift_version(resource):
 class HedgehogResourceListView(generic.ObjectListView):
     """Resources are written by the sync only, so the list offers no add, edit or delete."""
 
-    queryset = HedgehogResource.objects.select_related('fabric')
+    queryset = HedgehogResource.objects.select_related('fabric').with_last_seen()
     filterset = filtersets.HedgehogResourceFilterSet
     filterset_form = forms.HedgehogResourceFilterForm
     table = tables.HedgehogResourceTable
