@@ -197,7 +197,7 @@ def main():
     parser.add_argument(
         '--schedulers',
         default='hedgehog_scheduler:0.2,rqscheduler:1',
-        help='comma-separated COMMAND:POLL_SECONDS, measured one after the other on the same fabrics',
+        help='comma-separated COMMAND:POLL_SECONDS, measured one after the other on the same fabrics; empty: none',
     )
     parser.add_argument(
         '--compare-duration', type=int, default=300, help='seconds per way of scheduling at a 60 s interval; 0 skips'
@@ -205,7 +205,7 @@ def main():
     args = parser.parse_args()
 
     setup_django()
-    for entry in args.schedulers.split(','):
+    for entry in filter(None, args.schedulers.split(',')):
         scheduler, poll = entry.split(':')
         runs, chain_entries = measure(args.fabrics, args.interval, args.duration, args.workers, scheduler, poll)
         print_table(

@@ -32,7 +32,7 @@ WORKER = [
     '--max-jobs',
     '10000',
 ]
-SCHEDULER = ['rqscheduler', '--interval', '1']
+SCHEDULER = ['hedgehog_scheduler', '--interval', '0.2']
 
 
 def parse(argv):
@@ -62,7 +62,7 @@ def test_every_command_line_parses():
         30,
         10000,
     )
-    assert parse(SCHEDULER)['interval'] == 1
+    assert parse(SCHEDULER)['interval'] == 0.2
     options = parse(['hedgehog_health', '--worker', '--hostname', 'h'])
     assert options['worker'] and not options['scheduler'] and options['hostname'] == 'h'
 
@@ -104,7 +104,7 @@ def test_compose_worker_listens_on_the_plugin_queue(compose):
     parse(args)
 
 
-def test_compose_has_a_separate_scheduler_polling_every_second(compose):
+def test_compose_has_a_separate_sub_second_scheduler(compose):
     scheduler = compose['netbox-hedgehog-scheduler']
     assert manage_args(scheduler['command']) == SCHEDULER
     args = shell_args(scheduler['healthcheck']['test'])

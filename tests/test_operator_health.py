@@ -144,7 +144,7 @@ class BannerTestCase(RQQueueTestMixin, TestCase):
                 self.assertIn(NO_WORKER, content)
                 self.assertIn(WORKER_COMMAND, content)
                 self.assertIn(NO_SCHEDULER, content)
-                self.assertIn('rqscheduler --interval 1', content)
+                self.assertIn('hedgehog_scheduler --interval 0.2', content)
 
     def test_banner_says_since_when_a_worker_is_gone(self):
         with fake_processes() as fake:

@@ -9,7 +9,7 @@ from rq_scheduler import Scheduler
 
 QUEUE_NAME = 'netbox_hedgehog.hedgehog_sync'
 WORKER_COMMAND = f'manage.py rqworker {QUEUE_NAME} --worker-class netbox_hedgehog.worker.SyncWorker --worker-ttl 30'
-SCHEDULER_COMMAND = 'rqscheduler --interval 1 (against the tasks Redis)'
+SCHEDULER_COMMAND = 'manage.py hedgehog_scheduler --interval 0.2'
 
 # When a worker and a scheduler were last seen alive, remembered by every health check, so that a
 # banner can say since when they are gone even after RQ has forgotten them.
