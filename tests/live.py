@@ -118,10 +118,16 @@ class LiveProcesses:
         )
         log.close()
 
-    def stop(self, name, sig=signal.SIGTERM, timeout=60):
-        process = self.processes.pop(name)
-        if process.poll() is None:
-            process.send_signal(sig)
+    def stop(self, *names, timeout=60):
+        """SIGTERM the named processes, all at once, and wait for each to end (a worker first finishes its job).
+
+        One that has not ended after ``timeout`` s is killed with its process group.
+        """
+        stopping = [self.processes.pop(name) for name in names]
+        for process in stopping:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in stopping:
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -129,8 +135,7 @@ class LiveProcesses:
                 process.wait()
 
     def stop_all(self):
-        for name in list(self.processes):
-            self.stop(name)
+        self.stop(*self.processes)
 
     def log(self, name):
         return (self.log_dir / f'{name}.log').read_text(errors='replace')
