@@ -1,6 +1,8 @@
-"""Mixins shared by the plugin's test cases built on NetBox's ``utilities.testing``."""
+"""Mixins shared by the plugin's test cases built on NetBox's ``utilities.testing``, and small test helpers."""
 
+import contextlib
 import json
+import threading
 
 from core.models import ObjectType
 from django.urls import reverse
@@ -64,3 +66,17 @@ def set_plugin_settings(settings, **values):
     """
     plugin = {**settings.PLUGINS_CONFIG['netbox_hedgehog'], **values}
     settings.PLUGINS_CONFIG = {**settings.PLUGINS_CONFIG, 'netbox_hedgehog': plugin}
+
+
+@contextlib.contextmanager
+def serving(server):
+    """Run a ``socketserver`` server (e.g. an ``http.server``) in a daemon thread for the ``with`` block.
+
+    Its loop looks for the stop request every 10 ms: with the default 0.5 s, every stop waited up to that long.
+    """
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -5,7 +5,15 @@ process and the `rqworker`/`rqscheduler` subprocesses it launches share one data
 and one pair of Redis databases.
 """
 
+import atexit
+import gc
 import os
+
+# A process with NetBox loaded spends seconds of CPU when it exits on collecting garbage nobody will see
+# (2.2 s measured at a load of 2.5; 0.15 s without). The tests' processes (pytest, rqworker, rqscheduler,
+# the netbox CLI) freeze their heap at exit instead, so that collection has nothing to visit. atexit
+# handlers run before it and are unaffected, as is everything a process did before it began to exit.
+atexit.register(gc.freeze)
 
 ALLOWED_HOSTS = ['*']
 

@@ -6,6 +6,8 @@ import threading
 import pytest
 import redis
 from django.db import OperationalError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from netbox_hedgehog.models import HedgehogFabric
 from netbox_hedgehog.scheduling import bootstrap
@@ -47,7 +49,8 @@ def test_unreachable_redis_is_logged_not_raised(startup, monkeypatch, caplog):
     def unreachable_redis(*args, **kwargs):
         # Held until the starting process has gone on: a start-up that waited for Redis would wait here in vain.
         waited.append(went_on.wait(timeout=60))
-        return redis.Redis(host='127.0.0.1', port=1, socket_connect_timeout=1)
+        # No retries: redis-py's default back-off would spend ~4 s on a refusal that is certain.
+        return redis.Redis(host='127.0.0.1', port=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
 
     monkeypatch.setattr('django_rq.get_connection', unreachable_redis)
 

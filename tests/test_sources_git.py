@@ -9,7 +9,6 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import threading
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +25,7 @@ from netbox_hedgehog.sources.git import (
     read_git_repository,
     remote_branch_commit,
 )
+from tests.base import serving
 from tests.fabric_data import DEMO_WIRING
 
 ALL_KINDS = {kind.kind for kind in FABRIC_KINDS}
@@ -460,11 +460,8 @@ def basic(user, password):
 @pytest.fixture
 def git_http(upstream):
     """Serve ``upstream``'s bare repository at ``<server.url>/origin.git``, for the token GIT_TOKEN only."""
-    server = GitHTTPServer(Path(upstream.bare.git_dir).parent, basic('x-access-token', GIT_TOKEN))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(GitHTTPServer(Path(upstream.bare.git_dir).parent, basic('x-access-token', GIT_TOKEN))) as server:
+        yield server
 
 
 def everything_logged_and_raised(caplog, exc=None):

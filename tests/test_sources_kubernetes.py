@@ -32,7 +32,7 @@ from netbox_hedgehog.sources.kubernetes import (
     list_fabric_resources,
     revision_string,
 )
-from tests.base import set_plugin_settings
+from tests.base import serving, set_plugin_settings
 from tests.kmock_server import TOKEN, kube_api, resource_of
 
 ALL_KINDS = {kind.kind for kind in FABRIC_KINDS}
@@ -511,10 +511,8 @@ def tls_server(tmp_path):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(tmp_path / 'server.pem')
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f'https://127.0.0.1:{server.server_address[1]}', pem
-    server.shutdown()
-    server.server_close()
+    with serving(server):
+        yield f'https://127.0.0.1:{server.server_address[1]}', pem
 
 
 def test_the_given_ca_verifies_the_server(tls_server):

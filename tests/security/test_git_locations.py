@@ -8,7 +8,6 @@ existed (created without validation), where the sync and the connection test mus
 import http.server
 import os
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from netbox_hedgehog.models import HedgehogFabric, HedgehogResource
 from netbox_hedgehog.scheduling.connection import check_fabric_connection
 from netbox_hedgehog.sources.git import git_environment
 from netbox_hedgehog.sync.pipeline import sync_fabric
+from tests.base import serving
 from tests.live import make_gitops_repo
 
 LOCAL_REFUSED = 'Local repositories (file:// URLs and paths on the NetBox server) are not allowed'
@@ -53,14 +53,6 @@ class RecordingHTTPServer(http.server.ThreadingHTTPServer):
     def __init__(self):
         super().__init__(('127.0.0.1', 0), RecordingHandler)
         self.authorizations = []
-
-    def __enter__(self):
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.shutdown()
-        self.server_close()
 
     @property
     def url(self):
@@ -275,7 +267,7 @@ def test_the_connection_test_applies_the_same_rules(private_cache, tasks_redis):
 
 @pytest.mark.django_db
 def test_a_token_is_never_sent_over_http_without_insecure_transport(private_cache):
-    with RecordingHTTPServer() as server:
+    with serving(RecordingHTTPServer()) as server:
         fabric = stored_fabric('insecure', server.url, git_token=TOKEN)
         error = git_error(fabric)
         refused_requests = list(server.authorizations)
@@ -292,7 +284,7 @@ def test_a_token_is_never_sent_over_http_without_insecure_transport(private_cach
 
 @pytest.mark.django_db
 def test_a_token_is_not_sent_over_http_by_the_connection_test_either(private_cache, tasks_redis):
-    with RecordingHTTPServer() as server:
+    with serving(RecordingHTTPServer()) as server:
         fabric = stored_fabric('insecure-check', server.url, git_token=TOKEN)
         check_fabric_connection(fabric.pk)
 

@@ -162,10 +162,10 @@ CHILD = textwrap.dedent(
     """
     import os, sys, tempfile
     from types import SimpleNamespace
-    import django
-    django.setup()
     kubeconfig = sys.stdin.read()
     if sys.argv[1] == 'plugin':
+        import django
+        django.setup()
         from netbox_hedgehog.sources.kubernetes import build_api_client
         build_api_client(SimpleNamespace(
             kubernetes_in_cluster=False, kubeconfig=kubeconfig, kubernetes_server='', kubernetes_token='',
