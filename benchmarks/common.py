@@ -1,6 +1,7 @@
 """What every benchmark needs: its database, a GitOps repository to sync from, and a table to print."""
 
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -28,6 +29,23 @@ def make_gitops_repo():
     from tests.live import make_gitops_repo as make_repo
 
     return make_repo(Path(tempfile.mkdtemp(prefix='nbhh-bench-gitops-')) / 'gitops')
+
+
+def spread_first_runs(fabrics, interval, lead_seconds):
+    """Plan the fabrics' first runs evenly over one interval from ``lead_seconds`` on, as fabrics created
+    over time would be (not all in one second), and return when the first is due.
+
+    Fabric i "last ran" at start + i·interval/N - interval; bootstrap then plans it on that grid.
+    """
+    from django.utils import timezone
+
+    from netbox_hedgehog.models import HedgehogFabric
+
+    start = timezone.now().replace(microsecond=0) + timedelta(seconds=lead_seconds)
+    for index, fabric in enumerate(fabrics):
+        offset = timedelta(seconds=(index * interval) // len(fabrics)) - timedelta(seconds=interval)
+        HedgehogFabric.objects.filter(pk=fabric.pk).update(last_sync_planned=start + offset)
+    return start
 
 
 def print_table(rows):

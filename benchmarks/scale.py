@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
+from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django, spread_first_runs
 
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 SHIPPED_WORKER_UNIT = REPO_ROOT / 'deploy' / 'systemd' / 'netbox-hedgehog-worker.service'
@@ -121,10 +121,7 @@ def measure(fabrics, interval, duration, workers, source, worker_options):
             batch_size=500,
         )
         # Spread the first runs over one interval: fabric i "last ran" at start + i·interval/N - interval.
-        base = timezone.now().replace(microsecond=0) + timedelta(seconds=10 + fabrics // 100)
-        for index, fabric in enumerate(HedgehogFabric.objects.order_by('name')):
-            offset = timedelta(seconds=(index * interval) // fabrics) - timedelta(seconds=interval)
-            HedgehogFabric.objects.filter(pk=fabric.pk).update(last_sync_planned=base + offset)
+        base = spread_first_runs(list(HedgehogFabric.objects.order_by('name')), interval, 10 + fabrics // 100)
         setup = time.monotonic()
         summary = FabricScheduler().bootstrap()
         bootstrap_seconds = time.monotonic() - setup

@@ -1,9 +1,10 @@
 """Schedule precision of the periodic sync under real processes.
 
 N fabrics at an I-second interval, synced from a local Git repository by W real workers
-running the shipped worker command, for D seconds, once per scheduler: the shipped
-``hedgehog_scheduler --interval 0.2`` (sub-second polling) and django-rq's
-``rqscheduler --interval 1`` (whole seconds only). Prints, per scheduler, start lateness
+running the shipped worker command, for D seconds, their first runs spread over one interval
+(in whole seconds: rq-scheduler keeps times to the second) as fabrics created over time would
+be, once per scheduler: the shipped ``hedgehog_scheduler --interval 0.2`` (sub-second polling)
+and django-rq's ``rqscheduler --interval 1`` (whole seconds only). Prints, per scheduler, start lateness
 against the planned time, period error, overlapping runs and duplicate chains. Targets:
 p95 lateness <= 0.3 s with the shipped scheduler, mean period error <= 50 ms, 0 overlaps,
 0 duplicate chains.
@@ -26,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django
+from benchmarks.common import REPO_ROOT, make_gitops_repo, percentile, print_table, setup_django, spread_first_runs
 
 JOBRUNNER = 'jobrunner'  # "scheduler" name for NetBox's own recurring jobs (RQ's built-in scheduler in the workers)
 JOB_NAME_PREFIX = 'bench-sync fabric '
@@ -98,25 +99,27 @@ def measure(fabrics, interval, duration, workers, scheduler, poll):
         scheduler_interval=poll if chains else 1,
     )
     with processes:
-        created = [
-            HedgehogFabric.objects.create(
-                name=f'bench-{index:03}', git_repository_url=str(repo), sync_interval=interval, scheduler_enabled=chains
-            )
+        # bulk_create: no save signals, so nothing is scheduled before the first runs are spread.
+        HedgehogFabric.objects.bulk_create(
+            HedgehogFabric(name=f'bench-{index:03}', git_repository_url=str(repo), sync_interval=interval,
+                           scheduler_enabled=chains)
             for index in range(fabrics)
-        ]
-        started = timezone.now()
+        )  # fmt: skip
+        created = list(HedgehogFabric.objects.filter(name__startswith='bench-').order_by('name'))
+        started = spread_first_runs(created, interval, lead_seconds=3)
         if chains:
             FabricScheduler().bootstrap()
         else:
-            for fabric in created:
+            for index, fabric in enumerate(created):
                 FabricSyncJobRunner.enqueue(
                     name=f'{JOB_NAME_PREFIX}{fabric.pk}',
-                    schedule_at=started + timedelta(seconds=1),
+                    schedule_at=started + timedelta(seconds=(index * interval) // fabrics),
                     interval=int(poll),
                     fabric_id=fabric.pk,
                 )
         # Runs planned in the window count even where they start after it (a 60 s poll starts them up to 60 s late).
-        time.sleep(duration + max(interval, float(poll) if chains else 1) + 10)
+        grace = max(interval, float(poll) if chains else 1) + 10
+        time.sleep((started - timezone.now()).total_seconds() + duration + grace)
         chain_entries = [
             job_id
             for job_id in redis.zrange('rq:scheduler:scheduled_jobs', 0, -1)
