@@ -278,6 +278,7 @@ def measure(api, size, repeat, profile_dir):
                 if profile_dir
                 else None
             )
+            api.forget_requests()
             reports.setdefault(label, []).append(run_sync_in_child(fabric.pk, profile))
         fabric.delete()
     return reports
