@@ -12,4 +12,32 @@ import tempfile
 os.environ.setdefault('NETBOX_CONFIGURATION', 'tests.netbox_configuration')
 os.environ.setdefault('NETBOX_ROOT', os.path.join(tempfile.gettempdir(), 'netbox-hedgehog-tests', 'root'))
 
+
+def isolate_xdist_worker():
+    """Give a pytest-xdist worker (``gw0``, ``gw1``, …) its own database, Redis databases and directories.
+
+    Every test flushes the tasks Redis database and the session re-creates its database, so two
+    workers must never share them. Worker N takes ``<database>_gwN`` and the Redis databases
+    2·N below the configured pair (gw0: 14/15, gw1: 12/13). The variables are rewritten in this
+    process's environment, so the worker, scheduler and CLI processes a test starts inherit them;
+    ``HEDGEHOG_XDIST_WORKER`` marks them done, so that no process applies the offsets twice.
+    """
+    worker = os.environ.get('PYTEST_XDIST_WORKER')
+    if not worker or os.environ.get('HEDGEHOG_XDIST_WORKER') == worker:
+        return
+    index = int(worker.removeprefix('gw'))
+    env = os.environ
+    env['HEDGEHOG_DB_NAME'] = f'{env.get("HEDGEHOG_DB_NAME", "netbox_hedgehog_test")}_{worker}'
+    env['HEDGEHOG_REDIS_TASKS_DB'] = str(int(env.get('HEDGEHOG_REDIS_TASKS_DB', '14')) - 2 * index)
+    env['HEDGEHOG_REDIS_CACHING_DB'] = str(int(env.get('HEDGEHOG_REDIS_CACHING_DB', '15')) - 2 * index)
+    env['NETBOX_ROOT'] = os.path.join(env['NETBOX_ROOT'], worker)
+    env['HEDGEHOG_GIT_CACHE_DIR'] = os.path.join(
+        env.get('HEDGEHOG_GIT_CACHE_DIR', os.path.join(tempfile.gettempdir(), 'netbox-hedgehog-tests', 'git')), worker
+    )
+    os.makedirs(env['NETBOX_ROOT'], exist_ok=True)
+    env['HEDGEHOG_XDIST_WORKER'] = worker
+
+
+isolate_xdist_worker()
+
 from netbox.settings import *  # noqa: E402,F401,F403
