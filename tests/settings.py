@@ -18,9 +18,10 @@ def isolate_xdist_worker():
 
     Every test flushes the tasks Redis database and the session re-creates its database, so two
     workers must never share them. Worker N takes ``<database>_gwN`` and the Redis databases
-    2·N below the configured pair (gw0: 14/15, gw1: 12/13). The variables are rewritten in this
-    process's environment, so the worker, scheduler and CLI processes a test starts inherit them;
-    ``HEDGEHOG_XDIST_WORKER`` marks them done, so that no process applies the offsets twice.
+    4·N below the configured pair (gw0: 14/15, gw1: 10/11; the demo keeps 12/13, benchmarks 8/9).
+    The variables are rewritten in this process's environment, so the worker, scheduler and CLI
+    processes a test starts inherit them; ``HEDGEHOG_XDIST_WORKER`` marks them done, so that no
+    process applies the offsets twice.
     """
     worker = os.environ.get('PYTEST_XDIST_WORKER')
     if not worker or os.environ.get('HEDGEHOG_XDIST_WORKER') == worker:
@@ -28,8 +29,13 @@ def isolate_xdist_worker():
     index = int(worker.removeprefix('gw'))
     env = os.environ
     env['HEDGEHOG_DB_NAME'] = f'{env.get("HEDGEHOG_DB_NAME", "netbox_hedgehog_test")}_{worker}'
-    env['HEDGEHOG_REDIS_TASKS_DB'] = str(int(env.get('HEDGEHOG_REDIS_TASKS_DB', '14')) - 2 * index)
-    env['HEDGEHOG_REDIS_CACHING_DB'] = str(int(env.get('HEDGEHOG_REDIS_CACHING_DB', '15')) - 2 * index)
+    for variable, default in (('HEDGEHOG_REDIS_TASKS_DB', 14), ('HEDGEHOG_REDIS_CACHING_DB', 15)):
+        number = int(env.get(variable, default)) - 4 * index
+        if number < 0:
+            raise RuntimeError(
+                f'{variable} leaves no Redis database for pytest-xdist worker {worker}: use higher numbers'
+            )
+        env[variable] = str(number)
     env['NETBOX_ROOT'] = os.path.join(env['NETBOX_ROOT'], worker)
     env['HEDGEHOG_GIT_CACHE_DIR'] = os.path.join(
         env.get('HEDGEHOG_GIT_CACHE_DIR', os.path.join(tempfile.gettempdir(), 'netbox-hedgehog-tests', 'git')), worker
