@@ -10,11 +10,13 @@ from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufa
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from extras.models import Tag
 
-from netbox_hedgehog.choices import DCIMConflictPolicyChoices, SyncOutcomeChoices
+from netbox_hedgehog.choices import DCIMConflictPolicyChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.dcim.apply import CHANGELOG_USER, role_color
-from netbox_hedgehog.models import HedgehogFabric, HedgehogOwnedObject
+from netbox_hedgehog.models import HedgehogFabric, HedgehogOwnedObject, SyncRun
+from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
 from netbox_hedgehog.sync.pipeline import sync_fabric
 from tests.base import set_plugin_settings
 from tests.fabric_data import DEMO_WIRING
@@ -353,3 +355,50 @@ def test_mapping_to_dcim_needs_a_site():
     with pytest.raises(ValidationError) as error:
         fabric.clean()
     assert 'dcim_site' in error.value.message_dict
+
+
+def test_a_device_type_netbox_refuses_is_a_problem_and_the_rest_maps(repo, site):
+    # Taken slug: the leaves' type cannot be created, so the leaves (and their links) wait.
+    dell = Manufacturer.objects.create(name='Dell', slug='dell')
+    DeviceType.objects.create(manufacturer=dell, model='S5248F', slug='dell-s5248f-on')
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert any('refused to create device type' in problem for problem in result.problems)
+    assert set(Device.objects.values_list('name', flat=True)) == {
+        'spine-01',
+        'spine-02',
+        'server-01',
+        'server-02',
+        'server-03',
+    }
+    assert Device.objects.get(name='spine-01').device_type.manufacturer == dell  # found by its slug
+    assert not Cable.objects.exists()  # every demo link has a leaf end
+
+
+def test_deleting_the_fabric_releases_its_objects_and_deletes_none(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+
+    fabric.delete()
+
+    assert not HedgehogOwnedObject.objects.exists()
+    assert Device.objects.count() == 7 and cable_ends() == DEMO_CABLES
+
+
+def test_the_run_record_and_the_pages_show_the_dcim_counts(repo, site, tasks_redis, admin_client):
+    fabric = dcim_fabric(repo, site, scheduler_enabled=False)
+
+    execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL, dry_run=True)
+    dry = SyncRun.objects.get(fabric=fabric, dry_run=True)
+    execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL)
+    run = SyncRun.objects.get(fabric=fabric, dry_run=False)
+
+    assert (dry.dcim_created, dry.dcim_updated, dry.dcim_deleted) == (47, 0, 0)
+    assert (run.dcim_created, run.dcim_updated, run.dcim_deleted) == (47, 0, 0)
+    runs = admin_client.get(reverse('plugins:netbox_hedgehog:syncrun_list')).content.decode()
+    assert runs.count('DCIM +47') == 2
+    page = admin_client.get(fabric.get_absolute_url()).content.decode()
+    assert 'DCIM mapping' in page and 'DC 1' in page and '>39<' in page.replace(' ', '').replace('\n', '')

@@ -72,7 +72,7 @@ def apply_plan(fabric, plan: Plan):
     """Write the plan; return ``(created, updated, deleted)`` as written, and a problem per object NetBox refused."""
     problems = []
     ids = dict(plan.ids)
-    created = _create_shared(plan)
+    created = _create_shared(plan, problems)
     updated = 0
     owned = []
     if plan.stale_ownership:
@@ -118,32 +118,42 @@ def _message(exc):
     return str(exc).splitlines()[0]
 
 
-def _create_shared(plan):
+def _create_shared(plan, problems):
     """Create the roles, manufacturers and device types the devices need (never owned: fabrics share them).
 
-    Returns how many were created. A refusal here (a clashing slug) fails the run's apply: nothing
-    the devices could reference would exist.
+    Returns how many were created. One NetBox refuses (its slug is taken by another name) is a
+    problem; the devices that need it are then left out (see :func:`_write`).
     """
+    created = 0
     for name in plan.roles:
         role = DeviceRole(name=name, slug=slugify(name), color=role_color(name))
-        role.full_clean()
-        role.save()
-        plan.role_ids[role.slug] = role.pk
+        created += _create(role, problems, plan.role_ids, role.slug)
     for name in plan.manufacturers:
         manufacturer = Manufacturer(name=name, slug=slugify(name))
-        manufacturer.full_clean()
-        manufacturer.save()
-        plan.manufacturer_ids[manufacturer.slug] = manufacturer.pk
+        created += _create(manufacturer, problems, plan.manufacturer_ids, manufacturer.slug)
     for manufacturer, model in plan.device_types:
+        if slugify(manufacturer) not in plan.manufacturer_ids:
+            continue
         device_type = DeviceType(
             manufacturer_id=plan.manufacturer_ids[slugify(manufacturer)],
             model=model,
             slug=slugify(f'{manufacturer} {model}')[:100],
         )
-        device_type.full_clean()
-        device_type.save()
-        plan.device_type_ids[(slugify(manufacturer), model)] = device_type.pk
-    return len(plan.roles) + len(plan.manufacturers) + len(plan.device_types)
+        created += _create(device_type, problems, plan.device_type_ids, (slugify(manufacturer), model))
+    return created
+
+
+def _create(obj, problems, ids, key):
+    """Validate and save one shared object in a savepoint; note its pk under ``key``. 1 if created, else 0."""
+    try:
+        with transaction.atomic():
+            obj.full_clean()
+            obj.save()
+    except (ValidationError, IntegrityError) as exc:
+        problems.append(f'DCIM: NetBox refused to create {obj._meta.verbose_name} {obj}: {_message(exc)}')
+        return 0
+    ids[key] = obj.pk
+    return 1
 
 
 def _write(fabric, plan, change, ids):
@@ -153,9 +163,12 @@ def _write(fabric, plan, change, ids):
     if change.pk is not None:
         obj.snapshot()
     if change.model is Device:
+        role, device_type = slugify(desired.role), (slugify(desired.manufacturer), desired.model)
+        if role not in plan.role_ids or device_type not in plan.device_type_ids:
+            raise _Skipped  # NetBox refused its role or type: reported once, in _create_shared
         obj.name = desired.name
-        obj.role_id = plan.role_ids[slugify(desired.role)]
-        obj.device_type_id = plan.device_type_ids[(slugify(desired.manufacturer), desired.model)]
+        obj.role_id = plan.role_ids[role]
+        obj.device_type_id = plan.device_type_ids[device_type]
         obj.site_id = fabric.dcim_site_id
         obj.tenant_id = fabric.dcim_tenant_id
         obj.serial = desired.serial
