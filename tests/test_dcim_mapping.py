@@ -402,3 +402,16 @@ def test_the_run_record_and_the_pages_show_the_dcim_counts(repo, site, tasks_red
     assert runs.count('DCIM +47') == 2
     page = admin_client.get(fabric.get_absolute_url()).content.decode()
     assert 'DCIM mapping' in page and 'DC 1' in page and '>39<' in page.replace(' ', '').replace('\n', '')
+
+
+def test_an_owned_cable_deleted_by_hand_is_cabled_again(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    Interface.objects.get(device__name='server-03', name='enp2s1').cable.delete()
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert (result.created, result.dcim_created, result.dcim_deleted) == (0, 1, 0)
+    assert cable_ends() == DEMO_CABLES
+    assert HedgehogOwnedObject.objects.filter(fabric=fabric).count() == 7 + 22 + 10
