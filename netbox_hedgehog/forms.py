@@ -177,6 +177,21 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
             'kubernetes_ca_cert': forms.Textarea(attrs={'rows': 4, 'class': 'font-monospace'}),
         }
 
+    # The DCIM choices came after the other settings: a submission without them (a script written
+    # before them) keeps the fabric's current choice instead of failing as "required".
+    KEPT_WHEN_EMPTY = ('dcim_source', 'dcim_conflict_policy')
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.KEPT_WHEN_EMPTY:
+            self.fields[name].required = False
+
+    def clean_dcim_source(self):
+        return self.cleaned_data['dcim_source'] or self.instance.dcim_source
+
+    def clean_dcim_conflict_policy(self):
+        return self.cleaned_data['dcim_conflict_policy'] or self.instance.dcim_conflict_policy
+
 
 class HedgehogFabricBulkEditForm(NetBoxModelBulkEditForm):
     model = HedgehogFabric

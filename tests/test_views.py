@@ -170,6 +170,13 @@ class HedgehogFabricFormTestCase(TestCase):
         self.assertEqual((self.fabric.kubernetes_verify_tls, self.fabric.prune), (True, True))
         self.assertEqual(reveal(self.fabric.kubernetes_token), TOKEN)
 
+    def test_a_submission_without_the_dcim_choices_keeps_them(self):
+        HedgehogFabric.objects.filter(pk=self.fabric.pk).update(dcim_source='git', dcim_conflict_policy='adopt')
+        response = self.post(dcim_source=None, dcim_conflict_policy='')
+        self.assertHttpStatus(response, 302)
+        self.fabric.refresh_from_db()
+        self.assertEqual((self.fabric.dcim_source, self.fabric.dcim_conflict_policy), ('git', 'adopt'))
+
     def test_mapping_to_dcim_without_a_site_is_refused(self):
         response = self.post(dcim_sync=True)
         self.assertHttpStatus(response, 200)
