@@ -204,10 +204,7 @@ def test_a_server_removed_from_the_source_prunes_only_what_the_fabric_owns(repo,
     operator_device = Device.objects.create(
         name='operator-box', site=site, role=leaf.role, device_type=leaf.device_type
     )
-    path = Path(repo.working_tree_dir) / 'wiring.yaml'
-    documents = path.read_text().split('\n---\n')
-    path.write_text('\n---\n'.join(d for d in documents if 'server-03' not in d))
-    commit_all(repo, 'remove server-03')
+    remove_server_03(repo)
 
     result = sync_fabric(fabric)
 
@@ -415,3 +412,70 @@ def test_an_owned_cable_deleted_by_hand_is_cabled_again(repo, site):
     assert (result.created, result.dcim_created, result.dcim_deleted) == (0, 1, 0)
     assert cable_ends() == DEMO_CABLES
     assert HedgehogOwnedObject.objects.filter(fabric=fabric).count() == 7 + 22 + 10
+
+
+def remove_server_03(repo):
+    path = Path(repo.working_tree_dir) / 'wiring.yaml'
+    documents = path.read_text().split('\n---\n')
+    path.write_text('\n---\n'.join(d for d in documents if 'server-03' not in d))
+    commit_all(repo, 'remove server-03')
+
+
+def test_a_dry_run_counts_what_a_source_change_would_do_to_dcim(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    remove_server_03(repo)
+
+    result = sync_fabric(fabric, dry_run=True)
+
+    assert (result.deleted, result.dcim_created, result.dcim_updated, result.dcim_deleted) == (2, 0, 0, 4)
+    assert Device.objects.filter(name='server-03').exists()
+
+
+BROKEN_VPC = """\
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPC
+metadata:
+  name: vpc-broken
+spec:
+  mtu: .nan
+"""
+
+
+def test_nothing_is_pruned_in_a_run_with_a_problem_reading_the_source(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    remove_server_03(repo)
+    # An invalid VPC keeps only VPCs from being pruned: the server's resources go, its devices stay this run.
+    write(repo, 'broken.yaml', BROKEN_VPC)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL and result.deleted == 2
+    assert result.dcim_deleted == 0 and Device.objects.filter(name='server-03').exists()
+
+    (Path(repo.working_tree_dir) / 'broken.yaml').unlink()
+    commit_all(repo, 'fix')
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_deleted == 4 and not Device.objects.filter(name='server-03').exists()
+
+
+def test_a_driving_source_the_fabric_does_not_have_maps_nothing(repo, site):
+    fabric = dcim_fabric(repo, site, dcim_source='kubernetes')
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert 'DCIM: the fabric has no kubernetes source to map from; nothing was mapped' in result.problems
+    assert not Device.objects.exists()
+
+
+def test_auto_source_is_the_cluster_when_the_fabric_has_one():
+    fabric = HedgehogFabric(name='f', git_repository_url='/tmp/x')
+    assert fabric.dcim_source_name == 'git'
+    fabric.kubernetes_server = 'https://10.0.0.1:6443'
+    assert fabric.dcim_source_name == 'kubernetes'
+    fabric.dcim_source = 'git'
+    assert fabric.dcim_source_name == 'git'
