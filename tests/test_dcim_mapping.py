@@ -479,3 +479,41 @@ def test_auto_source_is_the_cluster_when_the_fabric_has_one():
     assert fabric.dcim_source_name == 'kubernetes'
     fabric.dcim_source = 'git'
     assert fabric.dcim_source_name == 'git'
+
+
+def test_a_switch_removed_from_the_source_prunes_its_device_ports_and_cables_only(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    spine = Device.objects.get(name='spine-02')
+    leaf = Device.objects.get(name='leaf-01')
+    operator_port = Interface.objects.create(device=leaf, name='E1/40', type='other')
+    path = Path(repo.working_tree_dir) / 'wiring.yaml'
+    documents = path.read_text().split('\n---\n')
+    path.write_text('\n---\n'.join(d for d in documents if 'spine-02' not in d))
+    commit_all(repo, 'remove spine-02')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert not Device.objects.filter(pk=spine.pk).exists()
+    assert not Interface.objects.filter(device__name__in=('leaf-01', 'leaf-02'), name='E1/51').exists()
+    assert cable_ends() == {ends for ends in DEMO_CABLES if not any(device == 'spine-02' for device, _ in ends)}
+    assert Interface.objects.filter(pk=operator_port.pk).exists()
+    # The cables, both leaf ports, both spine ports, the spine.
+    assert result.dcim_deleted == 2 + 2 + 2 + 1
+
+
+def test_a_renamed_switch_is_a_new_device_and_the_old_one_is_pruned(repo, site):
+    """The fabric has no identity across a rename (Git has none; the cluster gives a new uid): delete + create."""
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    old = Device.objects.get(name='spine-02')
+    edit(repo, 'wiring.yaml', 'spine-02', 'spine-12')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert not Device.objects.filter(pk=old.pk).exists()
+    assert cable_ends() == {
+        frozenset((device.replace('spine-02', 'spine-12'), port) for device, port in ends) for ends in DEMO_CABLES
+    }
