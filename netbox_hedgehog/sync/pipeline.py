@@ -175,9 +175,11 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
         changed = result.created or result.updated or result.deleted
         if dry_run:
             if fabric.dcim_sync:
+                # What the run would store for the driving source: its rows with this run's diff laid over them.
+                source = fabric.dcim_source_name
+                source_diff = next((diff for listing, diff in diffs if listing.source == source), None)
                 with result.step('dcim'):
-                    source = fabric.dcim_source_name
-                    dcim.plan_fabric(fabric, result, next((d for li, d in diffs if li.source == source), None))
+                    dcim.plan_fabric(fabric, result, source_diff)
             result.drift_count = fabric.drift_count
             return result
         if not changed:
