@@ -5,13 +5,14 @@ from pathlib import Path
 
 import git
 import pytest
-from core.models import ObjectChange
+from core.models import ObjectChange, ObjectType
 from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Rack, Site
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from extras.models import Tag
+from extras.models import CustomField, Tag
+from tenancy.models import Tenant
 
 from netbox_hedgehog.choices import DCIMConflictPolicyChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.dcim.apply import CHANGELOG_USER, role_color
@@ -517,3 +518,71 @@ def test_a_renamed_switch_is_a_new_device_and_the_old_one_is_pruned(repo, site):
     assert cable_ends() == {
         frozenset((device.replace('spine-02', 'spine-12'), port) for device, port in ends) for ends in DEMO_CABLES
     }
+
+
+MCLAG_AND_MESH = """
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Server
+metadata:
+  name: server-04
+spec: {}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: server-04--mclag--leaf-01--leaf-02
+spec:
+  mclag:
+    links:
+    - server: {port: server-04/eth1}
+      switch: {port: leaf-01/E1/20}
+    - server: {port: server-04/eth2}
+      switch: {port: leaf-02/E1/20}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--mesh--leaf-02
+spec:
+  mesh:
+    links:
+    - leaf1: {port: leaf-01/E1/52}
+      leaf2: {port: leaf-02/E1/52}
+"""
+
+
+def test_mclag_and_mesh_connections_map_and_devices_get_the_fabric_tenant(repo, site):
+    write(repo, 'more.yaml', MCLAG_AND_MESH)
+    tenant = Tenant.objects.create(name='Fabric team', slug='fabric-team')
+    fabric = dcim_fabric(repo, site, dcim_tenant=tenant)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert cable_ends() == DEMO_CABLES | {
+        frozenset({('server-04', 'eth1'), ('leaf-01', 'E1/20')}),
+        frozenset({('server-04', 'eth2'), ('leaf-02', 'E1/20')}),
+        frozenset({('leaf-01', 'E1/52'), ('leaf-02', 'E1/52')}),
+    }
+    lag = Interface.objects.get(device__name='server-04', type='lag')
+    assert lag.name == 'server-04--mclag--leaf-01--leaf-02'
+    assert set(lag.member_interfaces.values_list('name', flat=True)) == {'eth1', 'eth2'}
+    assert set(Device.objects.values_list('tenant', flat=True)) == {tenant.pk}
+
+
+def test_custom_field_values_survive_a_resync(repo, site):
+    field = CustomField.objects.create(name='owner', type='text')
+    field.object_types.set([ObjectType.objects.get_for_model(Device)])
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    device = Device.objects.get(name='server-01')
+    device.custom_field_data['owner'] = 'ops'
+    device.save()
+    edit(repo, 'wiring.yaml', 'description: ESLAG leaf-01/E1/1 leaf-02/E1/1', 'description: ESLAG server')
+
+    result = sync_fabric(fabric)
+
+    assert result.dcim_updated == 1
+    device.refresh_from_db()
+    assert (device.description, device.custom_field_data['owner']) == ('ESLAG server', 'ops')
