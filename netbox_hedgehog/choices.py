@@ -96,3 +96,29 @@ class DriftStateChoices(ChoiceSet):
         (ONLY_IN_CLUSTER, _('Only in cluster'), 'orange'),
         (DIFFERS, _('Differs'), 'red'),
     ]
+
+
+class DCIMSourceChoices(ChoiceSet):
+    """Which source's stored resources drive a fabric's NetBox devices, interfaces and cables."""
+
+    AUTO = 'auto'
+    KUBERNETES = 'kubernetes'
+    GIT = 'git'
+
+    CHOICES = [
+        (AUTO, _('Automatic (the cluster when configured, else Git)'), 'gray'),
+        (KUBERNETES, _('Kubernetes'), 'blue'),
+        (GIT, _('Git'), 'teal'),
+    ]
+
+
+class DCIMConflictPolicyChoices(ChoiceSet):
+    """What the mapping does with a NetBox object of the same name that no fabric owns."""
+
+    REPORT = 'report'
+    ADOPT = 'adopt'
+
+    CHOICES = [
+        (REPORT, _('Report (leave it, record a problem)'), 'orange'),
+        (ADOPT, _('Adopt (take ownership, manage only the mapped fields)'), 'blue'),
+    ]

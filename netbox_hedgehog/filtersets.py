@@ -1,13 +1,17 @@
 import django_filters
+from dcim.models import Site
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from netbox.filtersets import BaseFilterSet, NetBoxModelFilterSet
+from tenancy.models import Tenant
 from utilities.constants import FILTER_NUMERIC_BASED_LOOKUP_MAP
 from utilities.filters import MultiValueArrayFilter, MultiValueDateTimeFilter
 from utilities.filtersets import register_filterset
 
 from .choices import (
     ConnectionStatusChoices,
+    DCIMConflictPolicyChoices,
+    DCIMSourceChoices,
     DriftStateChoices,
     ResourceSourceChoices,
     SyncOutcomeChoices,
@@ -73,6 +77,36 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
         distinct=False,
         null_value=None,
     )
+    dcim_site_id = django_filters.ModelMultipleChoiceFilter(
+        queryset=Site.objects.all(),
+        distinct=False,
+        label=_('DCIM site (ID)'),
+    )
+    dcim_site = django_filters.ModelMultipleChoiceFilter(
+        field_name='dcim_site__slug',
+        queryset=Site.objects.all(),
+        to_field_name='slug',
+        distinct=False,
+        label=_('DCIM site (slug)'),
+    )
+    dcim_tenant_id = django_filters.ModelMultipleChoiceFilter(
+        queryset=Tenant.objects.all(),
+        distinct=False,
+        label=_('DCIM tenant (ID)'),
+    )
+    dcim_tenant = django_filters.ModelMultipleChoiceFilter(
+        field_name='dcim_tenant__slug',
+        queryset=Tenant.objects.all(),
+        to_field_name='slug',
+        distinct=False,
+        label=_('DCIM tenant (slug)'),
+    )
+    dcim_source = django_filters.MultipleChoiceFilter(choices=DCIMSourceChoices, distinct=False, null_value=None)
+    dcim_conflict_policy = django_filters.MultipleChoiceFilter(
+        choices=DCIMConflictPolicyChoices,
+        distinct=False,
+        null_value=None,
+    )
 
     class Meta:
         model = HedgehogFabric
@@ -92,6 +126,7 @@ class HedgehogFabricFilterSet(NetBoxModelFilterSet):
             'scheduler_enabled',
             'sync_interval',
             'prune',
+            'dcim_sync',
             'sync_error',
             'last_sync',
             'last_sync_planned',
@@ -233,6 +268,9 @@ class SyncRunFilterSet(FabricRelationFilterMixin, BaseFilterSet):
             'unchanged',
             'invalid',
             'prune_skipped',
+            'dcim_created',
+            'dcim_updated',
+            'dcim_deleted',
             'git_commit',
             'kubernetes_revision',
         )

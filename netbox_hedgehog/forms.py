@@ -1,3 +1,4 @@
+from dcim.models import Site
 from django import forms
 from django.contrib import messages
 from django.utils.text import capfirst
@@ -5,8 +6,14 @@ from django.utils.translation import gettext_lazy as _
 from netbox.context import current_request
 from netbox.forms import NetBoxModelBulkEditForm, NetBoxModelFilterSetForm, NetBoxModelForm
 from netbox.forms.mixins import SavedFiltersMixin
+from tenancy.models import Tenant
 from utilities.forms import BOOLEAN_WITH_BLANK_CHOICES, FilterForm
-from utilities.forms.fields import CommentField, DynamicModelMultipleChoiceField, TagFilterField
+from utilities.forms.fields import (
+    CommentField,
+    DynamicModelChoiceField,
+    DynamicModelMultipleChoiceField,
+    TagFilterField,
+)
 from utilities.forms.rendering import FieldSet
 from utilities.forms.widgets import BulkEditNullBooleanSelect
 
@@ -92,6 +99,18 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
 
     write_only_fields = {'kubernetes_token': False, 'kubeconfig': True, 'git_token': False, 'git_ssh_key': True}
     comments = CommentField()
+    dcim_site = DynamicModelChoiceField(
+        label=_('DCIM site'),
+        queryset=Site.objects.all(),
+        required=False,
+        help_text=HedgehogFabric._meta.get_field('dcim_site').help_text,
+    )
+    dcim_tenant = DynamicModelChoiceField(
+        label=_('DCIM tenant'),
+        queryset=Tenant.objects.all(),
+        required=False,
+        help_text=HedgehogFabric._meta.get_field('dcim_tenant').help_text,
+    )
 
     fieldsets = (
         FieldSet('name', 'description', 'tags', name=_('Fabric')),
@@ -119,6 +138,9 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
         ),
         FieldSet('allow_insecure_transport', name=_('Transport')),
         FieldSet('sync_enabled', 'scheduler_enabled', 'sync_interval', 'prune', name=_('Sync')),
+        FieldSet(
+            'dcim_sync', 'dcim_site', 'dcim_tenant', 'dcim_source', 'dcim_conflict_policy', name=_('DCIM mapping')
+        ),
     )
 
     class Meta:
@@ -143,12 +165,32 @@ class HedgehogFabricForm(WriteOnlyFieldsMixin, NetBoxModelForm):
             'scheduler_enabled',
             'sync_interval',
             'prune',
+            'dcim_sync',
+            'dcim_site',
+            'dcim_tenant',
+            'dcim_source',
+            'dcim_conflict_policy',
             'comments',
             'tags',
         )
         widgets = {
             'kubernetes_ca_cert': forms.Textarea(attrs={'rows': 4, 'class': 'font-monospace'}),
         }
+
+    # The DCIM choices came after the other settings: a submission without them (a script written
+    # before them) keeps the fabric's current choice instead of failing as "required".
+    KEPT_WHEN_EMPTY = ('dcim_source', 'dcim_conflict_policy')
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.KEPT_WHEN_EMPTY:
+            self.fields[name].required = False
+
+    def clean_dcim_source(self):
+        return self.cleaned_data['dcim_source'] or self.instance.dcim_source
+
+    def clean_dcim_conflict_policy(self):
+        return self.cleaned_data['dcim_conflict_policy'] or self.instance.dcim_conflict_policy
 
 
 class HedgehogFabricBulkEditForm(NetBoxModelBulkEditForm):

@@ -20,6 +20,7 @@ from .tables import (
 
 __all__ = (
     'FabricConnectionPanel',
+    'FabricDCIMPanel',
     'FabricGitPanel',
     'FabricKubernetesPanel',
     'FabricPanel',
@@ -133,6 +134,25 @@ class FabricSyncSettingsPanel(panels.ObjectAttributesPanel):
     scheduler_enabled = attrs.BooleanAttr('scheduler_enabled', label=_('Periodic sync'))
     sync_interval = attrs.TextAttr('sync_interval', label=_('Interval'), format_string='{} s')
     prune = attrs.BooleanAttr('prune', label=_('Prune'))
+
+
+class OwnedObjectsAttr(attrs.TextAttr):
+    """How many NetBox objects the fabric's DCIM mapping owns."""
+
+    def get_value(self, obj):
+        return obj.owned_objects.count()
+
+
+class FabricDCIMPanel(panels.ObjectAttributesPanel):
+    """How the fabric maps into NetBox's devices, interfaces and cables (see docs/dcim.md)."""
+
+    title = _('DCIM mapping')
+    dcim_sync = attrs.BooleanAttr('dcim_sync', label=_('Map to DCIM'))
+    dcim_site = attrs.RelatedObjectAttr('dcim_site', label=_('Site'), linkify=True)
+    dcim_tenant = attrs.RelatedObjectAttr('dcim_tenant', label=_('Tenant'), linkify=True)
+    dcim_source = attrs.ChoiceAttr('dcim_source', label=_('Source'))
+    dcim_conflict_policy = attrs.ChoiceAttr('dcim_conflict_policy', label=_('Conflict policy'))
+    owned_objects = OwnedObjectsAttr('owned_objects', label=_('Owned NetBox objects'))
 
 
 class DriftCountAttr(attrs.ObjectAttribute):
@@ -342,6 +362,9 @@ class SyncRunCountsPanel(panels.ObjectAttributesPanel):
     unchanged = attrs.NumericAttr('unchanged', label=_('Unchanged'))
     invalid = attrs.NumericAttr('invalid', label=_('Invalid'))
     prune_skipped = attrs.NumericAttr('prune_skipped', label=_('Prune skipped'))
+    dcim_created = attrs.NumericAttr('dcim_created', label=_('DCIM created'))
+    dcim_updated = attrs.NumericAttr('dcim_updated', label=_('DCIM updated'))
+    dcim_deleted = attrs.NumericAttr('dcim_deleted', label=_('DCIM deleted'))
 
 
 class SyncRunStepsPanel(panels.ObjectPanel):

@@ -383,7 +383,7 @@ class RunSourcesColumn(tables.Column):
 
 
 class ChangesColumn(tables.Column):
-    """The counts in one cell: created, updated, deleted, unchanged (invalid and prune-skipped when not 0)."""
+    """The counts in one cell: created, updated, deleted, unchanged (invalid, prune-skipped and DCIM when not 0)."""
 
     COUNTS = (
         ('created', '+', _('created')),
@@ -392,6 +392,9 @@ class ChangesColumn(tables.Column):
         ('unchanged', '=', _('unchanged')),
         ('invalid', '!', _('invalid')),
         ('prune_skipped', 'kept ', _('prune skipped')),
+        ('dcim_created', 'DCIM +', _('DCIM created')),
+        ('dcim_updated', 'DCIM ~', _('DCIM updated')),
+        ('dcim_deleted', 'DCIM −', _('DCIM deleted')),
     )
 
     def _counts(self, record):

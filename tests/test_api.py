@@ -1,5 +1,6 @@
 """The REST API, through NetBox's API view test cases, and the write-only secrets."""
 
+from dcim.models import Site
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import status
@@ -54,6 +55,9 @@ class HedgehogFabricAPITestCase(
                 'git_token': 'git-token-6',
                 'prune': False,
                 'kubernetes_verify_tls': False,
+                'dcim_sync': True,
+                'dcim_site': Site.objects.create(name='DC 1', slug='dc-1').pk,
+                'dcim_conflict_policy': 'adopt',
             },
         ]
 

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from dcim.models import Site
 from django.test import TestCase
 from django.utils import timezone
 from utilities.testing import BaseFilterSetTestMixin, ChangeLoggedFilterSetTestMixin
@@ -106,6 +107,21 @@ class HedgehogFabricFilterSetTestCase(TestCase, ChangeLoggedFilterSetTestMixin):
         HedgehogFabric.objects.filter(name='fabric-1').update(prune=False, drift_count=3)
         self.assertEqual(self.filterset({'prune': 'false'}, self.queryset).qs.count(), 1)
         self.assertEqual(self.filterset({'drift_count__gte': [1]}, self.queryset).qs.count(), 1)
+
+    def test_dcim_settings(self):
+        site = Site.objects.create(name='DC 1', slug='dc-1')
+        HedgehogFabric.objects.filter(name='fabric-1').update(
+            dcim_sync=True, dcim_site=site, dcim_source='git', dcim_conflict_policy='adopt'
+        )
+        for params in (
+            {'dcim_sync': 'true'},
+            {'dcim_site_id': [site.pk]},
+            {'dcim_site': ['dc-1']},
+            {'dcim_source': ['git']},
+            {'dcim_conflict_policy': ['adopt']},
+        ):
+            self.assertEqual(self.filterset(params, self.queryset).qs.count(), 1, params)
+        self.assertEqual(self.filterset({'dcim_tenant_id': ['null']}, self.queryset).qs.count(), 3)
 
     def test_secrets_have_no_filter(self):
         self.assertNotIn('kubernetes_token', HedgehogFabricFilterSet.get_filters())

@@ -2,6 +2,7 @@
 
 import re
 
+from dcim.models import Site
 from django.urls import reverse
 from django.utils import timezone
 from utilities.testing import TestCase, ViewTestCases, create_tags
@@ -47,6 +48,7 @@ class HedgehogFabricViewTestCase(
     def setUpTestData(cls):
         create_fabrics()
         tags = create_tags('Alpha', 'Bravo', 'Charlie')
+        site = Site.objects.create(name='DC 1', slug='dc-1')
         cls.form_data = {
             'name': 'fabric-new',
             'description': 'A new fabric',
@@ -61,6 +63,10 @@ class HedgehogFabricViewTestCase(
             'prune': False,
             'scheduler_enabled': True,
             'sync_interval': 60,
+            'dcim_sync': True,
+            'dcim_site': site.pk,
+            'dcim_source': 'git',
+            'dcim_conflict_policy': 'adopt',
             'tags': [t.pk for t in tags],
         }
         cls.bulk_edit_data = {
@@ -91,6 +97,8 @@ class HedgehogFabricFormTestCase(TestCase):
             'git_branch': 'main',
             'sync_interval': 300,
             'sync_enabled': True,
+            'dcim_source': 'auto',
+            'dcim_conflict_policy': 'report',
             **data,
         }
         return self.client.post(self.url, {k: v for k, v in form.items() if v is not None})
@@ -161,6 +169,20 @@ class HedgehogFabricFormTestCase(TestCase):
         self.fabric.refresh_from_db()
         self.assertEqual((self.fabric.kubernetes_verify_tls, self.fabric.prune), (True, True))
         self.assertEqual(reveal(self.fabric.kubernetes_token), TOKEN)
+
+    def test_a_submission_without_the_dcim_choices_keeps_them(self):
+        HedgehogFabric.objects.filter(pk=self.fabric.pk).update(dcim_source='git', dcim_conflict_policy='adopt')
+        response = self.post(dcim_source=None, dcim_conflict_policy='')
+        self.assertHttpStatus(response, 302)
+        self.fabric.refresh_from_db()
+        self.assertEqual((self.fabric.dcim_source, self.fabric.dcim_conflict_policy), ('git', 'adopt'))
+
+    def test_mapping_to_dcim_without_a_site_is_refused(self):
+        response = self.post(dcim_sync=True)
+        self.assertHttpStatus(response, 200)
+        self.assertIn('Choose the site the mapped devices belong to', response.content.decode())
+        self.fabric.refresh_from_db()
+        self.assertFalse(self.fabric.dcim_sync)
 
     def test_model_validation_reaches_the_form(self):
         response = self.post(sync_interval=0, kubeconfig=KUBECONFIG)

@@ -1,10 +1,14 @@
+from dcim.api.serializers import SiteSerializer
 from django.utils.translation import gettext_lazy as _
 from netbox.api.fields import ChoiceField, RelatedObjectCountField
 from netbox.api.serializers import BaseModelSerializer, NetBoxModelSerializer
 from rest_framework import serializers
+from tenancy.api.serializers import TenantSerializer
 
 from ..choices import (
     ConnectionStatusChoices,
+    DCIMConflictPolicyChoices,
+    DCIMSourceChoices,
     DriftStateChoices,
     ResourceSourceChoices,
     SyncOutcomeChoices,
@@ -60,6 +64,10 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
     sync_status = ChoiceField(choices=SyncStatusChoices, read_only=True)
     connection_status = ChoiceField(choices=ConnectionStatusChoices, read_only=True)
     resource_count = RelatedObjectCountField('resources')
+    dcim_site = SiteSerializer(nested=True, required=False, allow_null=True)
+    dcim_tenant = TenantSerializer(nested=True, required=False, allow_null=True)
+    dcim_source = ChoiceField(choices=DCIMSourceChoices, required=False)
+    dcim_conflict_policy = ChoiceField(choices=DCIMConflictPolicyChoices, required=False)
 
     class Meta:
         model = HedgehogFabric
@@ -88,6 +96,11 @@ class HedgehogFabricSerializer(NetBoxModelSerializer):
             'scheduler_enabled',
             'sync_interval',
             'prune',
+            'dcim_sync',
+            'dcim_site',
+            'dcim_tenant',
+            'dcim_source',
+            'dcim_conflict_policy',
             'sync_status',
             'sync_error',
             'connection_status',
@@ -203,6 +216,9 @@ class SyncRunSerializer(BaseModelSerializer):
             'unchanged',
             'invalid',
             'prune_skipped',
+            'dcim_created',
+            'dcim_updated',
+            'dcim_deleted',
             'git_commit',
             'kubernetes_revision',
             'step_durations',

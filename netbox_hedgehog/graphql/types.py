@@ -1,7 +1,7 @@
 """GraphQL types. The fabric type leaves out ``kubernetes_token`` and ``kubeconfig``: secrets are write-only."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
@@ -10,6 +10,10 @@ from netbox.graphql.types import BaseObjectType, NetBoxObjectType, register_type
 from .. import models
 from ..models.fabric import SECRET_FIELDS
 from .filters import HedgehogFabricFilter, HedgehogResourceFilter, SyncRunFilter
+
+if TYPE_CHECKING:
+    from dcim.graphql.types import SiteType
+    from tenancy.graphql.types import TenantType
 
 __all__ = (
     'HedgehogFabricType',
@@ -27,6 +31,8 @@ __all__ = (
     pagination=True,
 )
 class HedgehogFabricType(NetBoxObjectType):
+    dcim_site: Annotated['SiteType', strawberry.lazy('dcim.graphql.types')] | None
+    dcim_tenant: Annotated['TenantType', strawberry.lazy('tenancy.graphql.types')] | None
     resources: list[Annotated['HedgehogResourceType', strawberry.lazy('netbox_hedgehog.graphql.types')]]
     sync_runs: list[Annotated['SyncRunType', strawberry.lazy('netbox_hedgehog.graphql.types')]]
 

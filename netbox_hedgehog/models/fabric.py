@@ -9,7 +9,13 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from netbox.models import NetBoxModel
 
-from ..choices import ConnectionStatusChoices, SyncOutcomeChoices, SyncStatusChoices
+from ..choices import (
+    ConnectionStatusChoices,
+    DCIMConflictPolicyChoices,
+    DCIMSourceChoices,
+    SyncOutcomeChoices,
+    SyncStatusChoices,
+)
 from ..fields import EncryptedTextField, SecretDecryptionError, reveal
 from ..settings import plugin_setting
 from ..sources.kube_credentials import (
@@ -153,6 +159,47 @@ class HedgehogFabric(NetBoxModel):
         help_text=_(
             'Delete resources from NetBox that their source no longer has (never after a failed or partial read)'
         ),
+    )
+
+    # Mapping into NetBox's own models (devices, interfaces, cables): see netbox_hedgehog.dcim and docs/dcim.md.
+    dcim_sync = models.BooleanField(
+        verbose_name=_('map to DCIM'),
+        default=False,
+        help_text=_("Keep NetBox devices, interfaces and cables in line with the fabric's switches and connections"),
+    )
+    # PROTECT: the devices the mapping creates sit in this site, and NetBox protects a site holding devices anyway;
+    # a fabric silently losing its site (SET_NULL) would fail every later run instead.
+    dcim_site = models.ForeignKey(
+        to='dcim.Site',
+        on_delete=models.PROTECT,
+        related_name='+',
+        verbose_name=_('DCIM site'),
+        null=True,
+        blank=True,
+        help_text=_('Site of the mapped devices (required when mapping to DCIM)'),
+    )
+    dcim_tenant = models.ForeignKey(
+        to='tenancy.Tenant',
+        on_delete=models.SET_NULL,
+        related_name='+',
+        verbose_name=_('DCIM tenant'),
+        null=True,
+        blank=True,
+        help_text=_('Tenant of the mapped devices (optional)'),
+    )
+    dcim_source = models.CharField(
+        verbose_name=_('DCIM source'),
+        max_length=20,
+        choices=DCIMSourceChoices,
+        default=DCIMSourceChoices.AUTO,
+        help_text=_('Which source drives the mapping: the cluster (actual) or Git (desired)'),
+    )
+    dcim_conflict_policy = models.CharField(
+        verbose_name=_('DCIM conflict policy'),
+        max_length=20,
+        choices=DCIMConflictPolicyChoices,
+        default=DCIMConflictPolicyChoices.REPORT,
+        help_text=_('What to do with an existing NetBox object of the same name that the plugin does not own'),
     )
 
     sync_status = models.CharField(
@@ -314,6 +361,13 @@ class HedgehogFabric(NetBoxModel):
         old_endpoint = kubernetes_endpoint(old['kubernetes_server'], old['kubeconfig'])
         return old_endpoint is not None and kubernetes_endpoint(self.kubernetes_server, self.kubeconfig) != old_endpoint
 
+    @property
+    def dcim_source_name(self):
+        """The source whose stored resources the DCIM mapping reads: ``auto`` is the cluster when configured."""
+        if self.dcim_source != DCIMSourceChoices.AUTO:
+            return self.dcim_source
+        return DCIMSourceChoices.KUBERNETES if self.has_kubernetes_source else DCIMSourceChoices.GIT
+
     def get_sync_status_color(self):
         return SyncStatusChoices.colors.get(self.sync_status)
 
@@ -347,6 +401,8 @@ class HedgehogFabric(NetBoxModel):
             errors['sync_interval'] = _('The sync interval must be 0 (off) or at least {minimum} seconds.').format(
                 minimum=minimum
             )
+        if self.dcim_sync and self.dcim_site_id is None:
+            errors['dcim_site'] = _('Choose the site the mapped devices belong to, or turn off mapping to DCIM.')
         errors.update(self._kubernetes_errors())
         if self.git_repository_url and not GIT_URL.match(self.git_repository_url):
             errors['git_repository_url'] = _(

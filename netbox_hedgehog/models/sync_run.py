@@ -39,6 +39,11 @@ class SyncRun(models.Model):
         default=0,
         help_text=_('Objects kept although their source no longer lists them (pruning was unsafe or off)'),
     )
+    dcim_created = models.PositiveIntegerField(
+        verbose_name=_('DCIM created'), default=0, help_text=_('NetBox devices, interfaces, cables, ... created')
+    )
+    dcim_updated = models.PositiveIntegerField(verbose_name=_('DCIM updated'), default=0)
+    dcim_deleted = models.PositiveIntegerField(verbose_name=_('DCIM deleted'), default=0)
     git_commit = models.CharField(verbose_name=_('Git commit'), max_length=40, blank=True)
     kubernetes_revision = models.CharField(
         verbose_name=_('Kubernetes revision'),

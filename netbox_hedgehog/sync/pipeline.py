@@ -1,16 +1,17 @@
 import gc
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from .. import dcim
 from ..choices import ConnectionStatusChoices, SyncOutcomeChoices
 from ..settings import plugin_setting
 from ..sources.base import NoSourceConfigured, SourceError, configured_sources
-from .apply import apply_diff, load_rows, record_reads, removed_source_diffs, stored_index
+from .apply import apply_diff, load_rows, lock_fabric, record_reads, removed_source_diffs, stored_index
 from .changes import MAX_RECORDED_CHANGES
 from .diff import diff_resources
 from .drift_records import record_drift
@@ -26,6 +27,9 @@ class SyncResult:
     unchanged: int = 0
     invalid: int = 0
     prune_skipped: int = 0
+    dcim_created: int = 0
+    dcim_updated: int = 0
+    dcim_deleted: int = 0
     drift_count: int | None = None
     git_commit: str = ''
     kubernetes_revision: str = ''
@@ -133,6 +137,10 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
     only the fabric's read time of each source. A dry run computes and counts the same diff
     without writing. ``before_apply`` runs inside the apply transaction before anything is
     written (the job's lock fence); raising aborts the apply.
+
+    With ``dcim_sync`` on, the fabric's devices, interfaces and cables are then brought in line
+    (``netbox_hedgehog.dcim``) in the same transaction, or in one of their own when only they
+    differ; a dry run counts their changes too.
     """
     result = SyncResult()
     full_comparison = full_comparison_due(fabric)
@@ -165,13 +173,23 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
             result.changes.extend(diff.changes[: MAX_RECORDED_CHANGES - len(result.changes)])
         full_comparison = full_comparison and not result.errors
         changed = result.created or result.updated or result.deleted
-        if not dry_run and not changed:
-            record_reads(fabric, listings, diffs, full_comparison)
-        if dry_run or not changed:
+        if dry_run:
+            if fabric.dcim_sync:
+                # What the run would store for the driving source: its rows with this run's diff laid over them.
+                source = fabric.dcim_source_name
+                source_diff = next((diff for listing, diff in diffs if listing.source == source), None)
+                with result.step('dcim'):
+                    dcim.plan_fabric(fabric, result, source_diff)
             result.drift_count = fabric.drift_count
             return result
+        if not changed:
+            record_reads(fabric, listings, diffs, full_comparison)
+            result.drift_count = fabric.drift_count
+            if fabric.dcim_sync:
+                map_unchanged_fabric(fabric, result, before_apply)
+            return result
         refreeze()
-        with transaction.atomic():
+        with dcim.change_logging() if fabric.dcim_sync else nullcontext(), transaction.atomic():
             if before_apply is not None:
                 with result.step('apply'):
                     before_apply()
@@ -181,4 +199,29 @@ def sync_fabric(fabric, dry_run=False, allow_empty_kinds=False, before_apply=Non
                 record_reads(fabric, listings, diffs, full_comparison)
             with result.step('drift'):
                 result.drift_count = record_drift(fabric)
+            if fabric.dcim_sync:
+                with result.step('dcim'):
+                    if plan := dcim.plan_fabric(fabric, result):
+                        dcim.apply_fabric(fabric, plan, result)
         return result
+
+
+def map_unchanged_fabric(fabric, result, before_apply):
+    """Bring the fabric's DCIM objects in line when its resources did not change (mapping just turned on, an
+    operator deleted a mapped cable, ...).
+
+    Planned outside a transaction: a fabric whose DCIM objects are in step costs a few reads and
+    writes nothing. Otherwise the changes are written in a transaction of their own, behind the
+    run's lock fence (``before_apply``) and the fabric's row lock, as a resource apply is.
+    """
+    with result.step('dcim'):
+        plan = dcim.plan_fabric(fabric, result)
+    if plan is None or plan.empty:
+        return
+    with dcim.change_logging(), transaction.atomic():
+        with result.step('apply'):
+            if before_apply is not None:
+                before_apply()
+            lock_fabric(fabric)
+        with result.step('dcim'):
+            dcim.apply_fabric(fabric, plan, result)

@@ -72,6 +72,7 @@ class HedgehogFabricView(generic.ObjectView):
             panels.FabricStatusPanel(),
             panels.FabricConnectionPanel(),
             panels.FabricSyncSettingsPanel(),
+            panels.FabricDCIMPanel(),
             CustomFieldsPanel(),
         ],
         bottom_panels=[

@@ -1,0 +1,360 @@
+"""Compare the desired DCIM objects with what the fabric owns in NetBox: what to create, update, adopt, delete.
+
+Reads only, and a fixed number of queries however large the fabric (one per model and lookup);
+lookups for name conflicts run only when something is new. The result is a :class:`Plan` that
+``dcim.apply`` writes, or whose counts a dry run shows.
+"""
+
+from dataclasses import dataclass, field
+
+from dcim.models import Cable, CableTermination, Device, DeviceRole, DeviceType, Interface, Manufacturer
+from django.contrib.contenttypes.models import ContentType
+from django.db.models.functions import Lower
+from django.utils.text import slugify
+
+from ..choices import DCIMConflictPolicyChoices
+from ..models import HedgehogOwnedObject
+from .desired import DesiredState, describe
+
+# What the mapping manages on each model; everything else (rack, position, asset tag, status, comments,
+# tags, custom fields, ...) is the operator's.
+DEVICE_FIELDS = ('name', 'role_id', 'device_type_id', 'site_id', 'tenant_id', 'serial', 'description')
+INTERFACE_FIELDS = ('name', 'type', 'lag_id')
+CABLE_FIELDS = ('description',)
+
+
+@dataclass
+class Change:
+    """One object to write: ``desired`` is the mapping's object, ``pk`` the NetBox object's (None to create)."""
+
+    model: type
+    desired: object
+    pk: int | None = None
+    adopt: bool = False
+
+
+@dataclass
+class Plan:
+    roles: list[str] = field(default_factory=list)  # names of DeviceRoles to create
+    manufacturers: list[str] = field(default_factory=list)
+    device_types: list[tuple[str, str]] = field(default_factory=list)  # (manufacturer, model)
+    # Creates, updates and adoptions, in the order they are applied: devices, interfaces (LAGs first), cables.
+    changes: list[Change] = field(default_factory=list)
+    # Owned objects to delete, cables first: (model, pk, ownership row pk).
+    deletes: list[tuple[type, int, int]] = field(default_factory=list)
+    # Ownership rows whose object is gone (deleted by hand): removed, the object is created again.
+    stale_ownership: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    # Resolved primary keys: role/manufacturer slug, (manufacturer slug, model), mapping key -> pk.
+    role_ids: dict = field(default_factory=dict)
+    manufacturer_ids: dict = field(default_factory=dict)
+    device_type_ids: dict = field(default_factory=dict)
+    ids: dict = field(default_factory=dict)
+
+    @property
+    def created(self):
+        shared = len(self.roles) + len(self.manufacturers) + len(self.device_types)
+        return shared + sum(1 for change in self.changes if change.pk is None)
+
+    @property
+    def updated(self):
+        return sum(1 for change in self.changes if change.pk is not None)
+
+    @property
+    def deleted(self):
+        return len(self.deletes)
+
+    @property
+    def empty(self):
+        return not (self.created or self.updated or self.deleted or self.stale_ownership)
+
+
+def object_types():
+    """The content types of the mapped models (cached by Django after the first lookup)."""
+    return {model: ContentType.objects.get_for_model(model) for model in (Device, Interface, Cable)}
+
+
+def plan_mapping(fabric, desired: DesiredState, prune=True) -> Plan:
+    """What must change for the fabric's owned NetBox objects to match ``desired``.
+
+    ``prune`` False keeps owned objects the fabric no longer has (a failed or partial read,
+    pruning off). Objects of fabric objects ``desired`` holds for a problem are kept too.
+    """
+    plan = Plan(problems=list(desired.problems))
+    types = object_types()
+    owned = {
+        row['key']: row
+        for row in HedgehogOwnedObject.objects.filter(fabric=fabric).values(
+            'pk', 'key', 'object_type_id', 'object_id', 'kind', 'namespace', 'name'
+        )
+    }
+    _resolve_shared(plan, desired)
+    policy = fabric.dcim_conflict_policy
+    devices = _plan_devices(plan, fabric, desired, owned, types[Device], policy)
+    interfaces = _plan_interfaces(plan, desired, owned, types[Interface], devices, policy)
+    if prune and not desired.devices and any(key.startswith('device:') for key in owned):
+        plan.problems.append(
+            'DCIM: the source lists no switches or servers although the fabric owns devices; nothing was pruned'
+        )
+        prune = False
+    _plan_cables(plan, desired, owned, types[Cable], interfaces, policy, prune)
+    if prune:
+        _plan_deletes(plan, desired, owned, types)
+    return plan
+
+
+def _resolve_shared(plan, desired):
+    """Look up the roles, manufacturers and device types the devices need; note those to create."""
+    roles = {device.role for device in desired.devices.values()}
+    manufacturers = {device.manufacturer for device in desired.devices.values()}
+    models = {(device.manufacturer, device.model) for device in desired.devices.values()}
+    if not roles:
+        return
+    plan.role_ids = dict(
+        DeviceRole.objects.filter(slug__in=[slugify(name) for name in roles]).values_list('slug', 'pk')
+    )
+    plan.manufacturer_ids = dict(
+        Manufacturer.objects.filter(slug__in=[slugify(name) for name in manufacturers]).values_list('slug', 'pk')
+    )
+    plan.device_type_ids = {
+        (manufacturer, model): pk
+        for manufacturer, model, pk in DeviceType.objects.filter(
+            manufacturer__slug__in=[slugify(name) for name in manufacturers], model__in=[m for _, m in models]
+        ).values_list('manufacturer__slug', 'model', 'pk')
+    }
+    plan.roles = sorted(name for name in roles if slugify(name) not in plan.role_ids)
+    plan.manufacturers = sorted(name for name in manufacturers if slugify(name) not in plan.manufacturer_ids)
+    plan.device_types = sorted(
+        (manufacturer, model)
+        for manufacturer, model in models
+        if (slugify(manufacturer), model) not in plan.device_type_ids
+    )
+
+
+def device_values(plan, fabric, device):
+    """The managed field values of a desired device (a role or type still to be created is None)."""
+    return {
+        'name': device.name,
+        'role_id': plan.role_ids.get(slugify(device.role)),
+        'device_type_id': plan.device_type_ids.get((slugify(device.manufacturer), device.model)),
+        'site_id': fabric.dcim_site_id,
+        'tenant_id': fabric.dcim_tenant_id,
+        'serial': device.serial,
+        'description': device.description,
+    }
+
+
+def _owned_rows(owned, object_type, prefix):
+    return {
+        key: row for key, row in owned.items() if row['object_type_id'] == object_type.pk and key.startswith(prefix)
+    }
+
+
+def _claimed_by_others(object_type, pks):
+    """Which of these objects another fabric owns (one query, none for no objects)."""
+    if not pks:
+        return set()
+    owners = HedgehogOwnedObject.objects.filter(object_type=object_type, object_id__in=pks)
+    return set(owners.values_list('object_id', flat=True))
+
+
+def _conflict(plan, policy, desired, what):
+    """Report an object of the same name the fabric does not own; True when the policy adopts it."""
+    if policy == DCIMConflictPolicyChoices.ADOPT:
+        return True
+    plan.problems.append(
+        f'DCIM: {describe(desired.origin)}: {what} already exists and is not managed by this fabric '
+        f'(conflict policy "report": left untouched)'
+    )
+    return False
+
+
+def _plan_devices(plan, fabric, desired, owned, object_type, policy):
+    """Plan the devices; return ``{device key: pk or None (to be created)}`` of the devices that will exist."""
+    mine = {row['object_id']: key for key, row in _owned_rows(owned, object_type, 'device:').items()}
+    actual = {row['pk']: row for row in Device.objects.filter(pk__in=list(mine)).values('pk', *DEVICE_FIELDS)}
+    plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
+    by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
+    new = [device for key, device in desired.devices.items() if key not in by_key]
+    existing, others = {}, set()
+    if new:
+        for row in (
+            Device.objects.annotate(lower_name=Lower('name'))
+            .filter(site_id=fabric.dcim_site_id, lower_name__in=[device.name.lower() for device in new])
+            .values('pk', 'lower_name', *DEVICE_FIELDS)
+        ):
+            existing.setdefault(row['lower_name'], row)
+        others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
+    result = {}
+    for key, device in desired.devices.items():
+        values = device_values(plan, fabric, device)
+        row = by_key.get(key)
+        adopt = False
+        if row is None and (row := existing.get(device.name.lower())) is not None:
+            if row['pk'] in others:
+                plan.problems.append(
+                    f'DCIM: {describe(device.origin)}: device {device.name} belongs to another fabric; not mapped'
+                )
+                continue
+            if not _conflict(plan, policy, device, f'device {device.name} in the site'):
+                continue
+            adopt = True
+        if row is None:
+            plan.changes.append(Change(Device, device))
+            result[key] = None
+        else:
+            if adopt or any(row[name] != value for name, value in values.items()):
+                plan.changes.append(Change(Device, device, row['pk'], adopt))
+            plan.ids[key] = result[key] = row['pk']
+    return result
+
+
+def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
+    """Plan interfaces and LAGs on devices that will exist; return ``{key: (pk or None, cable id)}``."""
+    mine = {
+        row['object_id']: key
+        for key, row in owned.items()
+        if row['object_type_id'] == object_type.pk and key.startswith(('interface:', 'lag:'))
+    }
+    actual = {
+        row['pk']: row
+        for row in Interface.objects.filter(pk__in=list(mine)).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS)
+    }
+    plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
+    by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
+    wanted = {key: iface for key, iface in desired.interfaces.items() if iface.device in devices}
+    new = [iface for key, iface in wanted.items() if key not in by_key and devices[iface.device] is not None]
+    existing, others = {}, set()
+    if new:
+        for row in Interface.objects.filter(
+            device_id__in={devices[iface.device] for iface in new}, name__in={iface.name for iface in new}
+        ).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS):
+            existing[(row['device_id'], row['name'])] = row
+        others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
+    result = {}
+    for key, iface in wanted.items():
+        if iface.lag is not None and iface.lag not in result:
+            continue  # its LAG is not mapped (a conflict): the member waits with it
+        row = by_key.get(key)
+        adopt = False
+        if row is None and devices[iface.device] is not None:
+            row = existing.get((devices[iface.device], iface.name))
+            if row is not None:
+                if row['pk'] in others:
+                    plan.problems.append(
+                        f'DCIM: {describe(iface.origin)}: interface {iface.name} belongs to another fabric; not mapped'
+                    )
+                    continue
+                if not _conflict(plan, policy, iface, f'interface {iface.name} of {iface.device[len("device:") :]}'):
+                    continue
+                adopt = True
+        lag_id = plan.ids.get(iface.lag) if iface.lag else None
+        lag_created = iface.lag is not None and lag_id is None  # the member joins a LAG created in this run
+        if row is None:
+            plan.changes.append(Change(Interface, iface))
+            result[key] = (None, None)
+        else:
+            values = {'name': iface.name, 'type': iface.type, 'lag_id': lag_id}
+            if (
+                adopt
+                or lag_created
+                or row['device_id'] != devices[iface.device]
+                or any(row[n] != v for n, v in values.items())
+            ):
+                plan.changes.append(Change(Interface, iface, row['pk'], adopt))
+            plan.ids[key] = row['pk']
+            result[key] = (row['pk'], row['cable_id'])
+    return result
+
+
+def _plan_cables(plan, desired, owned, object_type, interfaces, policy, prune):
+    """Plan a cable per desired link whose two interfaces will exist."""
+    mine = {row['object_id']: key for key, row in _owned_rows(owned, object_type, 'cable:').items()}
+    actual = {row['pk']: row for row in Cable.objects.filter(pk__in=list(mine)).values('pk', *CABLE_FIELDS)}
+    plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
+    ends = _terminations(list(actual))
+    by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
+    wanted = {key: cable for key, cable in desired.cables.items() if cable.a in interfaces and cable.b in interfaces}
+    # Cables on the ends of new links that the fabric does not own: the same link (adoptable) or another one.
+    foreign = {
+        cable_id
+        for key, cable in wanted.items()
+        if key not in by_key
+        for cable_id in (interfaces[cable.a][1], interfaces[cable.b][1])
+        if cable_id is not None and cable_id not in mine
+    }
+    foreign_ends = _terminations(foreign)
+    others = _claimed_by_others(object_type, foreign)
+    # Owned cables this run deletes: their interfaces are free for a new link.
+    leaving = {
+        pk
+        for pk, key in mine.items()
+        if prune and key not in desired.cables and _origin(owned[key]) not in desired.held
+    }
+    for key, cable in wanted.items():
+        (a_pk, a_cable), (b_pk, b_cable) = interfaces[cable.a], interfaces[cable.b]
+        link = {a_pk, b_pk}
+        row = by_key.get(key)
+        if row is not None:
+            if _link_of(ends.get(row['pk'])) != link or row['description'] != cable.description:
+                plan.changes.append(Change(Cable, cable, row['pk']))
+            continue
+        present = {cable_id for cable_id in (a_cable, b_cable) if cable_id is not None and cable_id not in leaving}
+        if not present:
+            plan.changes.append(Change(Cable, cable))
+            continue
+        (cable_id,) = present if len(present) == 1 else (None,)
+        if cable_id is None or cable_id in mine or _link_of(foreign_ends.get(cable_id)) != link:
+            plan.problems.append(
+                f'DCIM: {describe(cable.origin)}: an interface of link {key[len("cable:") :]} is already cabled '
+                f'elsewhere; not mapped'
+            )
+        elif cable_id in others:
+            plan.problems.append(f'DCIM: {describe(cable.origin)}: its cable belongs to another fabric; not mapped')
+        elif _conflict(plan, policy, cable, f'the cable of link {key[len("cable:") :]}'):
+            plan.changes.append(Change(Cable, cable, cable_id, adopt=True))
+
+
+def _origin(row):
+    return (row['kind'], row['namespace'], row['name'])
+
+
+def _terminations(cable_ids):
+    """``{cable id: {end: {interface pk}}}`` of these cables' interface terminations (one query)."""
+    ends = {}
+    if not cable_ids:
+        return ends
+    interface_type = ContentType.objects.get_for_model(Interface)
+    for cable_id, end, type_id, pk in CableTermination.objects.filter(cable_id__in=cable_ids).values_list(
+        'cable_id', 'cable_end', 'termination_type_id', 'termination_id'
+    ):
+        ends.setdefault(cable_id, {}).setdefault(end, set()).add(pk if type_id == interface_type.pk else None)
+    return ends
+
+
+def _link_of(ends):
+    """The two interfaces a cable joins, as a set; None unless it has exactly one interface at each end."""
+    if not ends or set(ends) != {'A', 'B'} or len(ends['A']) != 1 or len(ends['B']) != 1:
+        return None
+    link = ends['A'] | ends['B']
+    return link if None not in link and len(link) == 2 else None
+
+
+def _plan_deletes(plan, desired, owned, types):
+    """Owned objects no longer desired, cables first, then interfaces (members before LAGs), then devices.
+
+    Objects mapped from a fabric object that ``desired`` holds for a problem are kept.
+    """
+    wanted = {*desired.devices, *desired.interfaces, *desired.cables}
+    order = {'cable:': 0, 'interface:': 1, 'lag:': 2, 'device:': 3}
+    models = {types[Cable].pk: Cable, types[Interface].pk: Interface, types[Device].pk: Device}
+    stale = set(plan.stale_ownership)
+    gone = [
+        row
+        for key, row in owned.items()
+        if key not in wanted and row['pk'] not in stale and _origin(row) not in desired.held
+    ]
+    gone.sort(key=lambda row: (order.get(row['key'].split(':', 1)[0] + ':', 9), row['key']))
+    plan.deletes = [
+        (models[row['object_type_id']], row['object_id'], row['pk']) for row in gone if row['object_type_id'] in models
+    ]

@@ -1,0 +1,588 @@
+"""The fabric mapped into NetBox DCIM through the sync entry point: devices, interfaces, LAGs, cables, ownership."""
+
+import shutil
+from pathlib import Path
+
+import git
+import pytest
+from core.models import ObjectChange, ObjectType
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Rack, Site
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from extras.models import CustomField, Tag
+from tenancy.models import Tenant
+
+from netbox_hedgehog.choices import DCIMConflictPolicyChoices, SyncOutcomeChoices, SyncTriggerChoices
+from netbox_hedgehog.dcim.apply import CHANGELOG_USER, role_color
+from netbox_hedgehog.models import HedgehogFabric, HedgehogOwnedObject, SyncRun
+from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
+from netbox_hedgehog.sync.pipeline import sync_fabric
+from tests.base import set_plugin_settings
+from tests.fabric_data import DEMO_WIRING
+
+pytestmark = pytest.mark.django_db
+
+AUTHOR = git.Actor('test', 'test@localhost')
+ESLAG = 'server-01--eslag--leaf-01--leaf-02'
+BUNDLED = 'server-02--bundled--leaf-01'
+
+# Every cable the demo wiring calls for, as its two ends (device, interface).
+DEMO_CABLES = {
+    frozenset(link)
+    for link in (
+        (('spine-01', 'E1/1'), ('leaf-01', 'E1/49')),
+        (('spine-01', 'E1/2'), ('leaf-01', 'E1/50')),
+        (('spine-01', 'E1/3'), ('leaf-02', 'E1/49')),
+        (('spine-02', 'E1/1'), ('leaf-01', 'E1/51')),
+        (('spine-02', 'E1/2'), ('leaf-02', 'E1/51')),
+        (('server-01', 'enp2s1'), ('leaf-01', 'E1/1')),
+        (('server-01', 'enp2s2'), ('leaf-02', 'E1/1')),
+        (('server-02', 'enp2s1'), ('leaf-01', 'E1/2')),
+        (('server-02', 'enp2s2'), ('leaf-01', 'E1/3')),
+        (('server-03', 'enp2s1'), ('leaf-02', 'E1/2')),
+    )
+}
+
+
+@pytest.fixture(autouse=True)
+def git_cache(settings, tmp_path):
+    set_plugin_settings(settings, git_cache_dir=str(tmp_path / 'cache'))
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = tmp_path / 'gitops'
+    shutil.copytree(DEMO_WIRING, path)
+    repository = git.Repo.init(path, initial_branch='main')
+    commit_all(repository, 'demo wiring')
+    return repository
+
+
+@pytest.fixture
+def site():
+    return Site.objects.create(name='DC 1', slug='dc-1')
+
+
+def commit_all(repository, message):
+    repository.git.add('-A')
+    repository.index.commit(message, author=AUTHOR, committer=AUTHOR)
+
+
+def write(repository, name, text):
+    (Path(repository.working_tree_dir) / name).write_text(text)
+    commit_all(repository, f'write {name}')
+
+
+def edit(repository, name, old, new):
+    path = Path(repository.working_tree_dir) / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    commit_all(repository, f'edit {name}')
+
+
+def dcim_fabric(repository, site, **fields):
+    return HedgehogFabric.objects.create(
+        name='gitops', git_repository_url=repository.working_tree_dir, dcim_sync=True, dcim_site=site, **fields
+    )
+
+
+def cable_ends():
+    """Every cable as a frozenset of its two ends (device name, interface name)."""
+    return {
+        frozenset((end.device.name, end.name) for end in (*cable.a_terminations, *cable.b_terminations))
+        for cable in Cable.objects.all()
+    }
+
+
+def server(name, switch_port):
+    return f"""
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Server
+metadata:
+  name: {name}
+spec:
+  description: extra
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: {name}--unbundled--{switch_port.replace('/', '-').lower()}
+spec:
+  unbundled:
+    link:
+      server:
+        port: {name}/eth0
+      switch:
+        port: {switch_port}
+"""
+
+
+def test_the_demo_wiring_maps_to_devices_interfaces_lags_and_cables(repo, site):
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    devices = {device.name: device for device in Device.objects.select_related('role', 'device_type__manufacturer')}
+    assert set(devices) == {'spine-01', 'spine-02', 'leaf-01', 'leaf-02', 'server-01', 'server-02', 'server-03'}
+    leaf = devices['leaf-01']
+    assert (leaf.role.name, leaf.device_type.manufacturer.name, leaf.device_type.model) == (
+        'server-leaf',
+        'Dell',
+        'S5248F-ON',
+    )
+    assert leaf.site == site and leaf.description == 'leaf-01 (ESLAG with leaf-02)'
+    assert devices['spine-01'].device_type.model == 'S5232F-ON'
+    assert devices['server-01'].role.name == 'server'
+    assert (devices['server-01'].device_type.manufacturer.name, devices['server-01'].device_type.model) == (
+        'Generic',
+        'Server',
+    )
+    assert DeviceRole.objects.get(name='spine').color == role_color('spine')
+
+    assert cable_ends() == DEMO_CABLES
+    eslag = Interface.objects.get(device__name='server-01', name=ESLAG)
+    assert eslag.type == 'lag'
+    assert set(eslag.member_interfaces.values_list('name', flat=True)) == {'enp2s1', 'enp2s2'}
+    bundle = Interface.objects.get(device__name='server-02', name=BUNDLED)
+    assert set(bundle.member_interfaces.values_list('name', flat=True)) == {'enp2s1', 'enp2s2'}
+    assert Interface.objects.get(device__name='server-03', name='enp2s1').lag is None
+    assert Interface.objects.count() == 22  # 20 ports + 2 LAGs
+    # Cable trace: the server port's path ends at the leaf port.
+    path = Interface.objects.get(device__name='server-03', name='enp2s1')._path
+    assert path.is_complete and [obj.name for obj in path.destinations] == ['E1/2']
+
+    assert HedgehogOwnedObject.objects.filter(fabric=fabric).count() == 7 + 22 + 10
+    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (7 + 22 + 10 + 3 + 2 + 3, 0, 0)
+    changes = ObjectChange.objects.filter(changed_object_type__app_label='dcim')
+    assert changes.filter(changed_object_type__model='device', action='create').count() == 7
+    assert changes.values('request_id').distinct().count() == 1  # one request id: the run
+    assert set(changes.values_list('user_name', flat=True)) == {CHANGELOG_USER}
+
+
+def test_an_unchanged_resync_makes_no_dcim_write_and_its_queries_do_not_grow_with_the_fabric(repo, site):
+    fabric = dcim_fabric(repo, site)
+    counts = []
+    for extra in (0, 20):
+        if extra:
+            write(repo, 'more.yaml', ''.join(server(f'extra-{i:02}', f'leaf-02/E1/{10 + i}') for i in range(extra)))
+        first = sync_fabric(fabric)
+        assert first.succeeded, first.error_text()
+        assert Device.objects.count() == 7 + extra
+        with CaptureQueriesContext(connection) as queries:
+            again = sync_fabric(fabric)
+        assert again.succeeded, again.error_text()
+        assert (again.dcim_created, again.dcim_updated, again.dcim_deleted) == (0, 0, 0)
+        writes = [q['sql'] for q in queries if q['sql'].lstrip().upper().startswith(('INSERT', 'UPDATE', 'DELETE'))]
+        # The one write of any unchanged resync: the fabric's read time of its source.
+        assert [sql.split(' SET ')[0] for sql in writes] == ['UPDATE "netbox_hedgehog_hedgehogfabric"']
+        counts.append(len(queries))
+    assert counts[0] == counts[1] == 11
+
+
+def test_turning_mapping_on_maps_a_fabric_whose_resources_did_not_change(repo, site):
+    fabric = HedgehogFabric.objects.create(name='gitops', git_repository_url=repo.working_tree_dir)
+    sync_fabric(fabric)
+    assert not Device.objects.exists()
+    fabric.dcim_sync, fabric.dcim_site = True, site
+    fabric.save()
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert (result.created, result.updated, result.deleted) == (0, 0, 0)
+    assert Device.objects.count() == 7 and cable_ends() == DEMO_CABLES
+
+
+def test_a_server_removed_from_the_source_prunes_only_what_the_fabric_owns(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    leaf = Device.objects.get(name='leaf-02')
+    operator_port = Interface.objects.create(device=leaf, name='E1/40', type='other')
+    operator_device = Device.objects.create(
+        name='operator-box', site=site, role=leaf.role, device_type=leaf.device_type
+    )
+    remove_server_03(repo)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert not Device.objects.filter(name='server-03').exists()
+    assert not Interface.objects.filter(device=leaf, name='E1/2').exists()
+    assert cable_ends() == {ends for ends in DEMO_CABLES if ('server-03', 'enp2s1') not in ends}
+    assert Interface.objects.filter(pk=operator_port.pk).exists()
+    assert Device.objects.filter(pk=operator_device.pk).exists()
+    assert result.dcim_deleted == 4  # the cable, the leaf port, the server port, the server
+    assert not HedgehogOwnedObject.objects.filter(name__contains='server-03').exists()
+
+
+def test_operator_fields_survive_a_resync_that_updates_the_mapped_ones(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    rack = Rack.objects.create(name='R1', site=site)
+    tag = Tag.objects.create(name='mine', slug='mine')
+    device = Device.objects.get(name='leaf-01')
+    device.rack, device.comments, device.asset_tag = rack, 'operator note', 'A-1'
+    device.save()
+    device.tags.add(tag)
+    edit(repo, 'wiring.yaml', 'description: leaf-01 (ESLAG with leaf-02)', 'description: leaf one')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_updated == 1
+    device.refresh_from_db()
+    assert device.description == 'leaf one'
+    assert (device.rack, device.comments, device.asset_tag) == (rack, 'operator note', 'A-1')
+    assert list(device.tags.all()) == [tag]
+    change = ObjectChange.objects.filter(changed_object_id=device.pk, action='update').get()
+    assert change.prechange_data['description'] == 'leaf-01 (ESLAG with leaf-02)'
+
+
+@pytest.fixture
+def operator_leaf(site):
+    """A device named leaf-01 in the site that no fabric owns, with an operator's comment."""
+    manufacturer = Manufacturer.objects.create(name='Acme', slug='acme')
+    return Device.objects.create(
+        name='leaf-01',
+        site=site,
+        role=DeviceRole.objects.create(name='Leafy', slug='leafy', color='ff0000'),
+        device_type=DeviceType.objects.create(manufacturer=manufacturer, model='Box', slug='box'),
+        comments='racked by hand',
+    )
+
+
+def test_report_policy_leaves_a_device_it_does_not_own_and_maps_the_rest(repo, site, operator_leaf):
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert any('leaf-01' in problem and 'not managed by this fabric' in problem for problem in result.problems)
+    operator_leaf.refresh_from_db()
+    assert operator_leaf.role.name == 'Leafy' and not operator_leaf.interfaces.exists()
+    assert not HedgehogOwnedObject.objects.filter(object_id=operator_leaf.pk, key='device:leaf-01').exists()
+    assert Device.objects.count() == 7
+    # The links of leaf-01 wait for it; the others are mapped.
+    assert cable_ends() == {ends for ends in DEMO_CABLES if not any(device == 'leaf-01' for device, _ in ends)}
+
+
+def test_adopt_policy_takes_over_a_device_and_manages_only_the_mapped_fields(repo, site, operator_leaf):
+    fabric = dcim_fabric(repo, site, dcim_conflict_policy=DCIMConflictPolicyChoices.ADOPT)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    operator_leaf.refresh_from_db()
+    assert operator_leaf.role.name == 'server-leaf' and operator_leaf.device_type.model == 'S5248F-ON'
+    assert operator_leaf.comments == 'racked by hand'
+    assert HedgehogOwnedObject.objects.get(key='device:leaf-01').object_id == operator_leaf.pk
+    assert cable_ends() == DEMO_CABLES
+    assert Device.objects.count() == 7
+
+
+PROFILE = """
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: SwitchProfile
+metadata:
+  name: dell-s5248f-on
+spec:
+  displayName: Dell S5248F-ON
+  ports:
+{ports}
+"""
+
+
+def test_bad_connections_are_problems_and_the_rest_maps(repo, site):
+    ports = '\n'.join(f'    E1/{i}:\n      profile: {"SFP28-25G" if i <= 48 else "QSFP28-100G"}' for i in range(1, 57))
+    extra = PROFILE.format(ports=ports) + server('lost-01', 'leaf-01/E1/99') + server('greedy-01', 'leaf-02/E1/2')
+    extra += server('ghost-01', 'leaf-09/E1/5').replace(
+        'kind: Server\nmetadata:\n  name: ghost-01', 'kind: Server\nmetadata:\n  name: ghost-02'
+    )
+    write(repo, 'more.yaml', extra)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    problems = '\n'.join(result.problems)
+    assert (
+        'lost-01--unbundled--leaf-01-e1-99 not mapped: port leaf-01/E1/99 is not a port of its switch profile'
+        in problems
+    )
+    assert 'switch leaf-09 of port leaf-09/E1/5 is not in the fabric' in problems
+    # Two connections claim leaf-02/E1/2: both are reported, neither is cabled.
+    assert 'server-03--unbundled--leaf-02 not mapped: port leaf-02/E1/2 is also claimed by' in problems
+    assert 'greedy-01--unbundled--leaf-02-e1-2 not mapped' in problems
+    assert not Interface.objects.filter(device__name__in=('lost-01', 'greedy-01', 'ghost-02')).exists()
+    assert not Interface.objects.filter(device__name='leaf-02', name='E1/2').exists()
+    assert cable_ends() == {ends for ends in DEMO_CABLES if ('server-03', 'enp2s1') not in ends}
+    # The profile types the ports it knows.
+    assert Interface.objects.get(device__name='leaf-01', name='E1/1').type == '25gbase-x-sfp28'
+    assert Interface.objects.get(device__name='leaf-01', name='E1/49').type == '100gbase-x-qsfp28'
+    assert Interface.objects.get(device__name='spine-01', name='E1/1').type == 'other'  # no profile listed
+
+
+def test_a_connection_that_turns_bad_keeps_what_it_mapped(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    write(repo, 'more.yaml', server('greedy-01', 'leaf-02/E1/2'))
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert cable_ends() == DEMO_CABLES  # server-03's cable is kept until the operator settles the port
+
+
+def test_a_dry_run_counts_the_dcim_changes_and_writes_none(repo, site):
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric, dry_run=True)
+
+    assert result.succeeded, result.error_text()
+    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (7 + 22 + 10 + 3 + 2 + 3, 0, 0)
+    assert not Device.objects.exists() and not HedgehogOwnedObject.objects.exists()
+
+
+def test_mapping_to_dcim_needs_a_site():
+    fabric = HedgehogFabric(name='f', git_repository_url='/tmp/x', dcim_sync=True)
+    with pytest.raises(ValidationError) as error:
+        fabric.clean()
+    assert 'dcim_site' in error.value.message_dict
+
+
+def test_a_device_type_netbox_refuses_is_a_problem_and_the_rest_maps(repo, site):
+    # Taken slug: the leaves' type cannot be created, so the leaves (and their links) wait.
+    dell = Manufacturer.objects.create(name='Dell', slug='dell')
+    DeviceType.objects.create(manufacturer=dell, model='S5248F', slug='dell-s5248f-on')
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert any('refused to create device type' in problem for problem in result.problems)
+    assert set(Device.objects.values_list('name', flat=True)) == {
+        'spine-01',
+        'spine-02',
+        'server-01',
+        'server-02',
+        'server-03',
+    }
+    assert Device.objects.get(name='spine-01').device_type.manufacturer == dell  # found by its slug
+    assert not Cable.objects.exists()  # every demo link has a leaf end
+
+
+def test_deleting_the_fabric_releases_its_objects_and_deletes_none(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+
+    fabric.delete()
+
+    assert not HedgehogOwnedObject.objects.exists()
+    assert Device.objects.count() == 7 and cable_ends() == DEMO_CABLES
+
+
+def test_the_run_record_and_the_pages_show_the_dcim_counts(repo, site, tasks_redis, admin_client):
+    fabric = dcim_fabric(repo, site, scheduler_enabled=False)
+
+    execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL, dry_run=True)
+    dry = SyncRun.objects.get(fabric=fabric, dry_run=True)
+    execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL)
+    run = SyncRun.objects.get(fabric=fabric, dry_run=False)
+
+    assert (dry.dcim_created, dry.dcim_updated, dry.dcim_deleted) == (47, 0, 0)
+    assert (run.dcim_created, run.dcim_updated, run.dcim_deleted) == (47, 0, 0)
+    runs = admin_client.get(reverse('plugins:netbox_hedgehog:syncrun_list')).content.decode()
+    assert runs.count('DCIM +47') == 2
+    page = admin_client.get(fabric.get_absolute_url()).content.decode()
+    assert 'DCIM mapping' in page and 'DC 1' in page and '>39<' in page.replace(' ', '').replace('\n', '')
+
+
+def test_an_owned_cable_deleted_by_hand_is_cabled_again(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    Interface.objects.get(device__name='server-03', name='enp2s1').cable.delete()
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert (result.created, result.dcim_created, result.dcim_deleted) == (0, 1, 0)
+    assert cable_ends() == DEMO_CABLES
+    assert HedgehogOwnedObject.objects.filter(fabric=fabric).count() == 7 + 22 + 10
+
+
+def remove_server_03(repo):
+    path = Path(repo.working_tree_dir) / 'wiring.yaml'
+    documents = path.read_text().split('\n---\n')
+    path.write_text('\n---\n'.join(d for d in documents if 'server-03' not in d))
+    commit_all(repo, 'remove server-03')
+
+
+def test_a_dry_run_counts_what_a_source_change_would_do_to_dcim(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    remove_server_03(repo)
+
+    result = sync_fabric(fabric, dry_run=True)
+
+    assert (result.deleted, result.dcim_created, result.dcim_updated, result.dcim_deleted) == (2, 0, 0, 4)
+    assert Device.objects.filter(name='server-03').exists()
+
+
+BROKEN_VPC = """\
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPC
+metadata:
+  name: vpc-broken
+spec:
+  mtu: .nan
+"""
+
+
+def test_nothing_is_pruned_in_a_run_with_a_problem_reading_the_source(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    remove_server_03(repo)
+    # An invalid VPC keeps only VPCs from being pruned: the server's resources go, its devices stay this run.
+    write(repo, 'broken.yaml', BROKEN_VPC)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL and result.deleted == 2
+    assert result.dcim_deleted == 0 and Device.objects.filter(name='server-03').exists()
+
+    (Path(repo.working_tree_dir) / 'broken.yaml').unlink()
+    commit_all(repo, 'fix')
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_deleted == 4 and not Device.objects.filter(name='server-03').exists()
+
+
+def test_a_driving_source_the_fabric_does_not_have_maps_nothing(repo, site):
+    fabric = dcim_fabric(repo, site, dcim_source='kubernetes')
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert 'DCIM: the fabric has no kubernetes source to map from; nothing was mapped' in result.problems
+    assert not Device.objects.exists()
+
+
+def test_auto_source_is_the_cluster_when_the_fabric_has_one():
+    fabric = HedgehogFabric(name='f', git_repository_url='/tmp/x')
+    assert fabric.dcim_source_name == 'git'
+    fabric.kubernetes_server = 'https://10.0.0.1:6443'
+    assert fabric.dcim_source_name == 'kubernetes'
+    fabric.dcim_source = 'git'
+    assert fabric.dcim_source_name == 'git'
+
+
+def test_a_switch_removed_from_the_source_prunes_its_device_ports_and_cables_only(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    spine = Device.objects.get(name='spine-02')
+    leaf = Device.objects.get(name='leaf-01')
+    operator_port = Interface.objects.create(device=leaf, name='E1/40', type='other')
+    path = Path(repo.working_tree_dir) / 'wiring.yaml'
+    documents = path.read_text().split('\n---\n')
+    path.write_text('\n---\n'.join(d for d in documents if 'spine-02' not in d))
+    commit_all(repo, 'remove spine-02')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert not Device.objects.filter(pk=spine.pk).exists()
+    assert not Interface.objects.filter(device__name__in=('leaf-01', 'leaf-02'), name='E1/51').exists()
+    assert cable_ends() == {ends for ends in DEMO_CABLES if not any(device == 'spine-02' for device, _ in ends)}
+    assert Interface.objects.filter(pk=operator_port.pk).exists()
+    # The cables, both leaf ports, both spine ports, the spine.
+    assert result.dcim_deleted == 2 + 2 + 2 + 1
+
+
+def test_a_renamed_switch_is_a_new_device_and_the_old_one_is_pruned(repo, site):
+    """The fabric has no identity across a rename (Git has none; the cluster gives a new uid): delete + create."""
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    old = Device.objects.get(name='spine-02')
+    edit(repo, 'wiring.yaml', 'spine-02', 'spine-12')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert not Device.objects.filter(pk=old.pk).exists()
+    assert cable_ends() == {
+        frozenset((device.replace('spine-02', 'spine-12'), port) for device, port in ends) for ends in DEMO_CABLES
+    }
+
+
+MCLAG_AND_MESH = """
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Server
+metadata:
+  name: server-04
+spec: {}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: server-04--mclag--leaf-01--leaf-02
+spec:
+  mclag:
+    links:
+    - server: {port: server-04/eth1}
+      switch: {port: leaf-01/E1/20}
+    - server: {port: server-04/eth2}
+      switch: {port: leaf-02/E1/20}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--mesh--leaf-02
+spec:
+  mesh:
+    links:
+    - leaf1: {port: leaf-01/E1/52}
+      leaf2: {port: leaf-02/E1/52}
+"""
+
+
+def test_mclag_and_mesh_connections_map_and_devices_get_the_fabric_tenant(repo, site):
+    write(repo, 'more.yaml', MCLAG_AND_MESH)
+    tenant = Tenant.objects.create(name='Fabric team', slug='fabric-team')
+    fabric = dcim_fabric(repo, site, dcim_tenant=tenant)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert cable_ends() == DEMO_CABLES | {
+        frozenset({('server-04', 'eth1'), ('leaf-01', 'E1/20')}),
+        frozenset({('server-04', 'eth2'), ('leaf-02', 'E1/20')}),
+        frozenset({('leaf-01', 'E1/52'), ('leaf-02', 'E1/52')}),
+    }
+    lag = Interface.objects.get(device__name='server-04', type='lag')
+    assert lag.name == 'server-04--mclag--leaf-01--leaf-02'
+    assert set(lag.member_interfaces.values_list('name', flat=True)) == {'eth1', 'eth2'}
+    assert set(Device.objects.values_list('tenant', flat=True)) == {tenant.pk}
+
+
+def test_custom_field_values_survive_a_resync(repo, site):
+    field = CustomField.objects.create(name='owner', type='text')
+    field.object_types.set([ObjectType.objects.get_for_model(Device)])
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    device = Device.objects.get(name='server-01')
+    device.custom_field_data['owner'] = 'ops'
+    device.save()
+    edit(repo, 'wiring.yaml', 'description: ESLAG leaf-01/E1/1 leaf-02/E1/1', 'description: ESLAG server')
+
+    result = sync_fabric(fabric)
+
+    assert result.dcim_updated == 1
+    device.refresh_from_db()
+    assert (device.description, device.custom_field_data['owner']) == ('ESLAG server', 'ops')
