@@ -37,6 +37,16 @@ class ObjectPermissionMixin:
         return permission
 
 
+class MappingRightsMixin:
+    """Give the test case's user the rights that mapping a fabric to DCIM needs (``netbox_hedgehog.dcim.rights``)."""
+
+    def setUp(self):
+        super().setUp()
+        from netbox_hedgehog.dcim.rights import MAPPING_PERMISSIONS
+
+        self.add_permissions(*MAPPING_PERMISSIONS, 'dcim.view_site', 'tenancy.view_tenant')
+
+
 class GraphQLMixin(ObjectPermissionMixin):
     """Send a GraphQL query as the test case's (token-authenticated) user, with the view permissions it needs."""
 

@@ -9,7 +9,7 @@ from utilities.testing import APITestCase, APIViewTestCases, TestCase
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.fields import reveal
 from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
-from tests.base import ObjectPermissionMixin, PluginAPIMixin
+from tests.base import MappingRightsMixin, ObjectPermissionMixin, PluginAPIMixin
 from tests.fabric_data import (
     CONNECTION,
     GIT_SSH_KEY,
@@ -24,6 +24,7 @@ from tests.fabric_data import (
 
 class HedgehogFabricAPITestCase(
     PluginAPIMixin,
+    MappingRightsMixin,
     APIViewTestCases.GetObjectViewTestCase,
     APIViewTestCases.ListObjectsViewTestCase,
     APIViewTestCases.CreateObjectViewTestCase,

@@ -13,7 +13,7 @@ from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
 from netbox_hedgehog.models.fabric import SECRET_FIELDS
 from netbox_hedgehog.tables import SyncRunTable
 from netbox_hedgehog.views.resources import resource_links
-from tests.base import PluginURLMixin
+from tests.base import MappingRightsMixin, PluginURLMixin
 from tests.fabric_data import (
     ATTACHMENT,
     CONNECTION,
@@ -32,6 +32,7 @@ GIT, CLUSTER = ResourceSourceChoices.GIT, ResourceSourceChoices.KUBERNETES
 
 class HedgehogFabricViewTestCase(
     PluginURLMixin,
+    MappingRightsMixin,
     ViewTestCases.GetObjectViewTestCase,
     ViewTestCases.GetObjectChangelogViewTestCase,
     ViewTestCases.CreateObjectViewTestCase,

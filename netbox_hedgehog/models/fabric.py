@@ -7,6 +7,7 @@ from django.db.models import Min
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from netbox.context import current_request
 from netbox.models import NetBoxModel
 
 from ..choices import (
@@ -403,6 +404,10 @@ class HedgehogFabric(NetBoxModel):
             )
         if self.dcim_sync and self.dcim_site_id is None:
             errors['dcim_site'] = _('Choose the site the mapped devices belong to, or turn off mapping to DCIM.')
+        if (request := current_request.get()) is not None:
+            from ..dcim.rights import mapping_rights_errors
+
+            errors.update(mapping_rights_errors(self, request.user))
         errors.update(self._kubernetes_errors())
         if self.git_repository_url and not GIT_URL.match(self.git_repository_url):
             errors['git_repository_url'] = _(
