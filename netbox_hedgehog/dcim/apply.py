@@ -18,12 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.functional import SimpleLazyObject
 from django.utils.text import slugify
+from ipam.models import VLAN
 from netbox.choices import ColorChoices
 from utilities.request import NetBoxFakeRequest, apply_request_processors
 
 from ..models import HedgehogOwnedObject
 from .desired import describe
-from .plan import Plan, object_types
+from .ipam import DesiredObject, InterfaceVLANs
+from .plan import Plan, interface_vlan_values, object_types
 
 # The account the change log names for the mapping's writes: created inactive, without a password.
 CHANGELOG_USER = 'hedgehog-sync'
@@ -82,10 +84,17 @@ def apply_plan(fabric, plan: Plan):
         desired = change.desired
         try:
             with transaction.atomic():
-                obj = _write(fabric, plan, change, ids)
+                if change.model is InterfaceVLANs:
+                    _write_vlans(fabric, desired, ids)
+                else:
+                    obj = _write(fabric, plan, change, ids)
         except (ValidationError, IntegrityError, _Skipped) as exc:
             if not isinstance(exc, _Skipped):
-                problems.append(f'DCIM: {describe(desired.origin)}: NetBox refused {desired.key}: {_message(exc)}')
+                what = f'the VLANs of {desired.key}' if change.model is InterfaceVLANs else desired.key
+                problems.append(f'DCIM: {describe(desired.origin)}: NetBox refused {what}: {_message(exc)}')
+            continue
+        if change.model is InterfaceVLANs:
+            updated += change.pk is not None  # on an interface created in this run, part of its creation
             continue
         ids[desired.key] = obj.pk
         created, updated = (created + 1, updated) if change.pk is None else (created, updated + 1)
@@ -162,7 +171,9 @@ def _write(fabric, plan, change, ids):
     obj = change.model() if change.pk is None else change.model.objects.get(pk=change.pk)
     if change.pk is not None:
         obj.snapshot()
-    if change.model is Device:
+    if isinstance(desired, DesiredObject):
+        _set_fields(obj, desired, ids, creating=change.pk is None)
+    elif change.model is Device:
         role, device_type = slugify(desired.role), (slugify(desired.manufacturer), desired.model)
         if role not in plan.role_ids or device_type not in plan.device_type_ids:
             raise _Skipped  # NetBox refused its role or type: reported once, in _create_shared
@@ -192,6 +203,37 @@ def _write(fabric, plan, change, ids):
     obj.full_clean()
     obj.save()
     return obj
+
+
+def _set_fields(obj, desired, ids, creating):
+    """Set a generic mapped object's managed fields and references; its other fields are left as they are."""
+    if any(ref is not None and ref not in ids for ref in desired.refs.values()):
+        raise _Skipped  # what it refers to was not written
+    for name, value in (*desired.values.items(), *(desired.initial.items() if creating else ())):
+        setattr(obj, name, value)
+    for name, ref in desired.refs.items():
+        setattr(obj, name, ids[ref] if ref is not None else None)
+
+
+def _write_vlans(fabric, vlans, ids):
+    """Set an interface's mode, untagged and tagged VLANs from its attachments, keeping the operator's VLANs."""
+    if vlans.key not in ids:
+        raise _Skipped
+    interface = Interface.objects.get(pk=ids[vlans.key])
+    interface.snapshot()
+    types = object_types()
+    ours = set(
+        HedgehogOwnedObject.objects.filter(fabric=fabric, object_type=types[VLAN]).values_list('object_id', flat=True)
+    )
+    ours |= {pk for key, pk in ids.items() if key.startswith('vlan:')}
+    current = set(interface.tagged_vlans.values_list('pk', flat=True))
+    interface.mode, interface.untagged_vlan_id, tagged = interface_vlan_values(
+        vlans, ids, interface.untagged_vlan_id, current, ours
+    )
+    interface.full_clean()
+    interface.save()
+    if tagged != current:
+        interface.tagged_vlans.set(tagged)
 
 
 def _delete(entries, problems):
