@@ -30,10 +30,13 @@ ESLAG = 'server-01--eslag--leaf-01--leaf-02'
 BUNDLED = 'server-02--bundled--leaf-01'
 
 # What the demo's VPCs map to in IPAM: a VLAN group, a container prefix, 2 VRFs, 3 VLANs, 3 prefixes,
-# 3 gateway addresses and a DHCP range (tests/test_ipam_mapping.py has the details).
-IPAM_OBJECTS = 1 + 1 + 2 + 3 + 3 + 3 + 1
-# Every object the demo maps to and owns: 7 devices, 22 interfaces, 10 cables and the IPAM objects.
-OWNED = 7 + 22 + 10 + IPAM_OBJECTS
+# 3 gateway addresses and a DHCP range, and the switches' 10 addresses and the fabric links' 10
+# (tests/test_ipam_mapping.py has the details).
+IPAM_OBJECTS = 1 + 1 + 2 + 3 + 3 + 3 + 1 + 10 + 10
+# The demo's interfaces: 20 ports, 2 LAGs, and the switches' management and loopback interfaces (4 + 4 + 2).
+INTERFACES = 20 + 2 + 10
+# Every object the demo maps to and owns: 7 devices, the interfaces, 10 cables and the IPAM objects.
+OWNED = 7 + INTERFACES + 10 + IPAM_OBJECTS
 # The first run also creates 3 roles, 2 manufacturers and 3 device types.
 CREATED = OWNED + 3 + 2 + 3
 
@@ -191,7 +194,7 @@ def test_the_demo_wiring_maps_to_devices_interfaces_lags_and_cables(repo, site):
     bundle = Interface.objects.get(device__name='server-02', name=BUNDLED)
     assert set(bundle.member_interfaces.values_list('name', flat=True)) == {'enp2s1', 'enp2s2'}
     assert Interface.objects.get(device__name='server-03', name='enp2s1').lag is None
-    assert Interface.objects.count() == 22  # 20 ports + 2 LAGs
+    assert Interface.objects.count() == INTERFACES
     # Cable trace: the server port's path ends at the leaf port.
     path = Interface.objects.get(device__name='server-03', name='enp2s1')._path
     assert path.is_complete and [obj.name for obj in path.destinations] == ['E1/2']
@@ -289,7 +292,8 @@ def test_operator_fields_survive_a_resync_that_updates_the_mapped_ones(repo, sit
     assert device.description == 'leaf one'
     assert (device.rack, device.comments, device.asset_tag) == (rack, 'operator note', 'A-1')
     assert list(device.tags.all()) == [tag]
-    change = ObjectChange.objects.filter(changed_object_id=device.pk, action='update').get()
+    # The last update of the device (the first run set its primary IP after creating it).
+    change = ObjectChange.objects.filter(changed_object_id=device.pk, action='update').latest('time')
     assert change.prechange_data['description'] == 'leaf-01 (ESLAG with leaf-02)'
 
 
@@ -554,8 +558,9 @@ def test_a_switch_removed_from_the_source_prunes_its_device_ports_and_cables_onl
     assert not Interface.objects.filter(device__name__in=('leaf-01', 'leaf-02'), name='E1/51').exists()
     assert cable_ends() == {ends for ends in DEMO_CABLES if not any(device == 'spine-02' for device, _ in ends)}
     assert Interface.objects.filter(pk=operator_port.pk).exists()
-    # The cables, both leaf ports, both spine ports, the spine.
-    assert result.dcim_deleted == 2 + 2 + 2 + 1
+    # The cables, both leaf ports, both spine ports, the spine, its management and loopback interfaces, their
+    # addresses and those of the links.
+    assert result.dcim_deleted == 2 + 2 + 2 + 1 + 2 + 2 + 4
 
 
 def test_a_renamed_switch_is_a_new_device_and_the_old_one_is_pruned(repo, site):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from core.models import ObjectChange
-from dcim.models import Interface
+from dcim.models import Device, Interface
 from extras.models import Tag
 from ipam.models import VLAN, VRF, IPAddress, IPRange, Prefix, VLANGroup
 
@@ -27,7 +27,8 @@ DEMO_SUBNETS = {
     ('vpc-02', '10.0.2.0/24', 1002, '10.0.2.1/24', None),
     ('vpc-02', '10.0.3.0/24', 1003, '10.0.3.1/24', None),
 }
-IPAM_CREATED = 1 + 1 + 2 + 3 + 3 + 3 + 1  # group, container, VRFs, VLANs, prefixes, gateways, DHCP range
+# Group, container, VRFs, VLANs, prefixes, gateways, DHCP range; the switches' and fabric links' addresses.
+IPAM_CREATED = 1 + 1 + 2 + 3 + 3 + 3 + 1 + 10 + 10
 
 
 def subnets():
@@ -69,7 +70,7 @@ def test_the_demo_vpcs_map_to_vrfs_prefixes_vlans_addresses_and_ranges(repo, sit
     assert (str(container.prefix), container.status, container.scope) == ('10.0.0.0/16', 'container', site)
     # A global container counts the VPCs' prefixes of every VRF.
     assert container.get_child_prefixes().count() == 3
-    assert set(IPAddress.objects.values_list('role', flat=True)) == {'anycast'}
+    assert set(IPAddress.objects.exclude(vrf=None).values_list('role', flat=True)) == {'anycast'}
     assert HedgehogOwnedObject.objects.filter(key__startswith=('vrf:')).count() == 2
     ipam = ObjectChange.objects.filter(changed_object_type__app_label='ipam', action='create')
     assert ipam.count() == IPAM_CREATED
@@ -343,3 +344,129 @@ def test_bad_attachments_are_problems_and_the_rest_maps(repo, site):
     # The interfaces of the problem attachments keep what they had; the others map.
     assert vlan_modes() == DEMO_MODES
     assert result.dcim_updated == 0 and result.dcim_deleted == 0
+
+
+def addresses():
+    """``{(device, interface, address, role)}`` of every address on an interface."""
+    return {
+        (ip.assigned_object.device.name, ip.assigned_object.name, str(ip.address), ip.role)
+        for ip in IPAddress.objects.exclude(assigned_object_id=None)
+    }
+
+
+# The demo's switch addresses and fabric link addresses.
+DEMO_ADDRESSES = {
+    *(
+        (switch, interface, address, role)
+        for switch, ip, protocol, vtep in (
+            ('spine-01', '172.30.0.2/21', '172.30.8.2/32', None),
+            ('spine-02', '172.30.0.3/21', '172.30.8.3/32', None),
+            ('leaf-01', '172.30.0.4/21', '172.30.8.4/32', '172.30.12.4/32'),
+            ('leaf-02', '172.30.0.5/21', '172.30.8.5/32', '172.30.12.5/32'),
+        )
+        for interface, address, role in (
+            ('Management0', ip, None),
+            ('Loopback0', protocol, 'loopback'),
+            ('Loopback1', vtep, 'loopback'),
+        )
+        if address
+    ),
+    ('spine-01', 'E1/1', '172.30.128.0/31', None),
+    ('leaf-01', 'E1/49', '172.30.128.1/31', None),
+    ('spine-01', 'E1/2', '172.30.128.2/31', None),
+    ('leaf-01', 'E1/50', '172.30.128.3/31', None),
+    ('spine-01', 'E1/3', '172.30.128.4/31', None),
+    ('leaf-02', 'E1/49', '172.30.128.5/31', None),
+    ('spine-02', 'E1/1', '172.30.128.6/31', None),
+    ('leaf-01', 'E1/51', '172.30.128.7/31', None),
+    ('spine-02', 'E1/2', '172.30.128.8/31', None),
+    ('leaf-02', 'E1/51', '172.30.128.9/31', None),
+}
+
+
+def test_switch_and_fabric_link_addresses_map_to_interfaces_and_the_primary_ip(repo, site):
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert addresses() == DEMO_ADDRESSES
+    leaf = Device.objects.get(name='leaf-01')
+    assert str(leaf.primary_ip4.address) == '172.30.0.4/21'
+    assert Interface.objects.get(device=leaf, name='Management0').mgmt_only
+    assert Interface.objects.get(device=leaf, name='Loopback1').type == 'virtual'
+    assert Device.objects.filter(primary_ip4=None).count() == 3  # the servers
+
+
+def test_a_changed_management_address_moves_the_primary_ip_and_an_operator_ip_stays(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    leaf = Device.objects.get(name='leaf-01')
+    operator_ip = IPAddress.objects.create(
+        address='192.0.2.1/24', assigned_object=Interface.objects.get(device=leaf, name='Loopback0')
+    )
+    edit(repo, 'wiring.yaml', 'ip: 172.30.0.4/21', 'ip: 172.30.0.40/21')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_updated == 1  # the address (still the primary IP)
+    leaf.refresh_from_db()
+    assert str(leaf.primary_ip4.address) == '172.30.0.40/21'
+    assert IPAddress.objects.filter(pk=operator_ip.pk).exists()
+
+
+def test_a_switch_address_that_is_not_one_is_a_problem_and_the_switch_keeps_its_address(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    edit(repo, 'wiring.yaml', 'vtepIP: 172.30.12.4/32', 'vtepIP: 172.30.12.400/32')
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert (
+        "Switch default/leaf-01: vtepIP '172.30.12.400/32' is not an IPv4 interface address; its addresses are kept"
+        in '\n'.join(result.problems)
+    )
+    assert addresses() == DEMO_ADDRESSES and result.dcim_deleted == 0
+
+
+MESH = """
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--mesh--leaf-02
+spec:
+  mesh:
+    links:
+    - leaf1: {port: leaf-01/E1/52, ip: 172.30.128.100/31}
+      leaf2: {port: leaf-02/E1/52, ip: 172.30.128.101/31}
+"""
+
+
+def test_mesh_link_addresses_map_to_both_leaf_ports(repo, site):
+    write(repo, 'mesh.yaml', MESH)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert addresses() == DEMO_ADDRESSES | {
+        ('leaf-01', 'E1/52', '172.30.128.100/31', None),
+        ('leaf-02', 'E1/52', '172.30.128.101/31', None),
+    }
+
+
+def test_a_renamed_vpc_is_a_new_vrf_that_takes_over_its_vlans(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    old = VRF.objects.get(name='vpc-02')
+    edit(repo, 'vpcs.yaml', 'vpc-02', 'vpc-22')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert not VRF.objects.filter(pk=old.pk).exists()
+    assert subnets() == {(vpc.replace('vpc-02', 'vpc-22'), *rest) for vpc, *rest in DEMO_SUBNETS}
+    assert vlan_modes() == DEMO_MODES

@@ -24,8 +24,8 @@ from utilities.request import NetBoxFakeRequest, apply_request_processors
 
 from ..models import HedgehogOwnedObject
 from .desired import describe
-from .ipam import DesiredObject, InterfaceVLANs
-from .plan import Plan, interface_vlan_values, object_types
+from .ipam import IPAM_MODELS, DesiredObject, InterfaceVLANs
+from .plan import FOLLOW_UPS, Plan, PrimaryAddress, interface_vlan_values, object_types
 
 # The account the change log names for the mapping's writes: created inactive, without a password.
 CHANGELOG_USER = 'hedgehog-sync'
@@ -79,21 +79,27 @@ def apply_plan(fabric, plan: Plan):
     owned = []
     if plan.stale_ownership:
         HedgehogOwnedObject.objects.filter(pk__in=plan.stale_ownership).delete()
-    deleted = _delete([entry for entry in plan.deletes if entry[0] is Cable], problems)
+    # Owned cables and IPAM objects that go are deleted first: a new one may take their place (a link's ends, a
+    # VLAN's ID in its group, an address in the global table: a renamed VPC or switch).
+    first = [entry for entry in plan.deletes if entry[0] is Cable or entry[0] in IPAM_MODELS]
+    deleted = _delete(first, problems)
     for change in plan.changes:
         desired = change.desired
         try:
             with transaction.atomic():
                 if change.model is InterfaceVLANs:
                     _write_vlans(fabric, desired, ids)
+                elif change.model is PrimaryAddress:
+                    _write_primary(desired, ids)
                 else:
                     obj = _write(fabric, plan, change, ids)
         except (ValidationError, IntegrityError, _Skipped) as exc:
             if not isinstance(exc, _Skipped):
-                what = f'the VLANs of {desired.key}' if change.model is InterfaceVLANs else desired.key
+                what = {InterfaceVLANs: 'the VLANs of ', PrimaryAddress: 'the primary IP of '}.get(change.model, '')
+                what += desired.key
                 problems.append(f'DCIM: {describe(desired.origin)}: NetBox refused {what}: {_message(exc)}')
             continue
-        if change.model is InterfaceVLANs:
+        if change.model in FOLLOW_UPS:
             updated += change.pk is not None  # on an interface created in this run, part of its creation
             continue
         ids[desired.key] = obj.pk
@@ -113,7 +119,7 @@ def apply_plan(fabric, plan: Plan):
         )
         for obj, desired in owned
     )
-    deleted += _delete([entry for entry in plan.deletes if entry[0] is not Cable], problems)
+    deleted += _delete([entry for entry in plan.deletes if entry not in first], problems)
     return (created, updated, deleted), problems
 
 
@@ -193,6 +199,7 @@ def _write(fabric, plan, change, ids):
         obj.name = desired.name
         obj.type = desired.type
         obj.lag_id = ids[desired.lag] if desired.lag else None
+        obj.mgmt_only = desired.mgmt_only
     else:
         if desired.a not in ids or desired.b not in ids:
             raise _Skipped
@@ -234,6 +241,17 @@ def _write_vlans(fabric, vlans, ids):
     interface.save()
     if tagged != current:
         interface.tagged_vlans.set(tagged)
+
+
+def _write_primary(primary, ids):
+    """Make the switch's management address its device's primary IPv4."""
+    if primary.key not in ids or primary.address not in ids:
+        raise _Skipped
+    device = Device.objects.get(pk=ids[primary.key])
+    device.snapshot()
+    device.primary_ip4_id = ids[primary.address]
+    device.full_clean()
+    device.save()
 
 
 def _delete(entries, problems):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from dcim.choices import InterfaceTypeChoices
 
 from .catalog import SERVER_MANUFACTURER, SERVER_MODEL, SERVER_ROLE, ProfilePorts, device_type_name
-from .ipam import add_ipam
+from .ipam import add_ipam, add_switch_addresses
 
 # The kinds the mapping reads.
 MAPPED_KINDS = (
@@ -68,6 +68,7 @@ class DesiredInterface:
     name: str
     type: str
     lag: str | None = None  # the LAG interface's key
+    mgmt_only: bool = False
 
 
 @dataclass
@@ -93,6 +94,8 @@ class DesiredState:
     interface_vlans: dict = field(default_factory=dict)
     # Interfaces whose VLANs are left as they are: an attachment on them has a problem, or its VPC has.
     vlans_held: set[str] = field(default_factory=set)
+    # The address (mapping key) each switch device has as its primary IPv4, by device key.
+    primary: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Fabric objects (kind, namespace, name) left out for a problem: what they mapped before is kept.
     held: set[tuple] = field(default_factory=set)
@@ -143,6 +146,7 @@ def desired_state(rows, fabric=None) -> DesiredState:
     _add_connections(state, by_kind['Connection'], kinds, ports)
     if fabric is not None:
         add_ipam(state, by_kind, fabric)
+        add_switch_addresses(state, by_kind['Switch'], by_kind['Connection'], fabric)
     return state
 
 

@@ -13,7 +13,8 @@ import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from dcim.models import Site
+from dcim.choices import InterfaceTypeChoices
+from dcim.models import Interface, Site
 from django.contrib.contenttypes.models import ContentType
 from django.db.backends.postgresql.psycopg_any import NumericRange
 from django.utils.text import slugify
@@ -77,6 +78,13 @@ def _spec(row):
 def _problem(state, origin, text):
     kind, namespace, name = origin
     state.problems.append(f'IPAM: {kind} {namespace}/{name} not mapped: {text}')
+    state.held.add(origin)
+
+
+def _kept(state, origin, text):
+    """A problem with part of an object that maps otherwise: what the object mapped before is not pruned."""
+    kind, namespace, name = origin
+    state.problems.append(f'IPAM: {kind} {namespace}/{name}: {text}; its addresses are kept as they were')
     state.held.add(origin)
 
 
@@ -387,3 +395,105 @@ def _add_attachments(state, rows, connections, subnets):
             vlans.tagged.add(vlan)
     for interface in state.vlans_held:
         state.interface_vlans.pop(interface, None)
+
+
+# The interfaces of a switch that carry its own addresses (named by the mapping, in SONiC's style), their type
+# and whether they are for management only, and the address role.
+SWITCH_ADDRESSES = {
+    'ip': ('Management0', InterfaceTypeChoices.TYPE_OTHER, True, None),
+    'protocolIP': ('Loopback0', InterfaceTypeChoices.TYPE_VIRTUAL, False, IPAddressRoleChoices.ROLE_LOOPBACK),
+    'vtepIP': ('Loopback1', InterfaceTypeChoices.TYPE_VIRTUAL, False, IPAddressRoleChoices.ROLE_LOOPBACK),
+}
+# Connection types whose link endpoints carry an IP address (the switch side of a routed link).
+ADDRESSED_LINKS = {'fabric': ('spine', 'leaf'), 'mesh': ('leaf1', 'leaf2')}
+
+
+def _interface_address(value):
+    """An interface address (``10.0.0.1/31``) as an IPNetwork, or None."""
+    if not isinstance(value, str) or '/' not in value:
+        return None
+    try:
+        interface = ipaddress.IPv4Interface(value.strip())
+    except ValueError:
+        return None
+    return IPNetwork(str(interface))
+
+
+def add_switch_addresses(state, switches, connections, fabric):
+    """The switches' management and loopback interfaces with their addresses, and the fabric links' addresses.
+
+    The management address is the device's primary IPv4. An address that is not an interface
+    address is a problem on its switch or connection, which then keeps what it mapped before.
+    """
+    from .desired import DesiredInterface, device_key, interface_key
+
+    interface_type = ContentType.objects.get_for_model(Interface).pk
+    tenant = {'tenant_id': fabric.dcim_tenant_id}
+    for row in switches:
+        origin, spec = (row['kind'], row['namespace'], row['name']), _spec(row)
+        device = device_key(row['name'])
+        if device not in state.devices:
+            continue
+        for field_name, (name, kind, mgmt_only, role) in SWITCH_ADDRESSES.items():
+            value = spec.get(field_name)
+            if not value:
+                continue
+            address = _interface_address(value)
+            if address is None:
+                _kept(state, origin, f'{field_name} {value!r} is not an IPv4 interface address')
+                continue
+            interface = interface_key(row['name'], name)
+            state.interfaces[interface] = DesiredInterface(
+                key=interface, origin=origin, device=device, name=name, type=kind, mgmt_only=mgmt_only
+            )
+            key = f'address:{row["name"]}/{field_name}'
+            _add_address(state, key, origin, address, interface, interface_type, role, tenant, field_name)
+            if field_name == 'ip':
+                state.primary[device] = key
+    for row in connections:
+        origin, spec = (row['kind'], row['namespace'], row['name']), _spec(row)
+        if origin in state.held:
+            continue
+        for kind, roles in ADDRESSED_LINKS.items():
+            body = spec.get(kind) if isinstance(spec.get(kind), dict) else {}
+            links = body.get('links') if isinstance(body.get('links'), list) else []
+            addresses = []
+            for link in links:
+                for role in roles:
+                    end = link.get(role) if isinstance(link, dict) else None
+                    if not isinstance(end, dict) or not end.get('ip') or not isinstance(end.get('port'), str):
+                        continue
+                    address = _interface_address(end['ip'])
+                    if address is None:
+                        addresses = None
+                        _problem(
+                            state, origin, f'link IP {end["ip"]!r} of {end["port"]} is not an IPv4 interface address'
+                        )
+                        break
+                    addresses.append((end['port'], address))
+                if addresses is None:
+                    break
+            for port, address in addresses or ():
+                interface = interface_key(*port.split('/', 1))
+                if interface in state.interfaces:
+                    key = f'address:{port}'
+                    _add_address(state, key, origin, address, interface, interface_type, None, tenant, 'link')
+
+
+def _add_address(state, key, origin, address, interface, interface_type, role, tenant, what):
+    state.ipam[key] = DesiredObject(
+        key=key,
+        origin=origin,
+        model=IPAddress,
+        label=f'IP address {address}',
+        values={
+            'address': address,
+            'role': role,
+            'assigned_object_type_id': interface_type,
+            'description': f'{origin[2]} {what}'[:200],
+            **tenant,
+        },
+        refs={'vrf_id': None, 'assigned_object_id': interface},
+        initial={'status': IPAddressStatusChoices.STATUS_ACTIVE},
+        match=('vrf_id', 'address'),
+    )

@@ -25,7 +25,7 @@ from .ipam import IPAM_MODELS, InterfaceVLANs
 # What the mapping manages on each model; everything else (rack, position, asset tag, status, comments,
 # tags, custom fields, ...) is the operator's.
 DEVICE_FIELDS = ('name', 'role_id', 'device_type_id', 'site_id', 'tenant_id', 'serial', 'description')
-INTERFACE_FIELDS = ('name', 'type', 'lag_id')
+INTERFACE_FIELDS = ('name', 'type', 'lag_id', 'mgmt_only')
 CABLE_FIELDS = ('description',)
 # An interface's VLAN fields, which VPC attachments set (with its tagged VLANs).
 VLAN_FIELDS = ('mode', 'untagged_vlan_id')
@@ -39,6 +39,20 @@ class Change:
     desired: object
     pk: int | None = None
     adopt: bool = False
+
+
+@dataclass
+class PrimaryAddress:
+    """A device's primary IPv4 address: the mapped address ``address`` (a mapping key) of device ``key``."""
+
+    key: str
+    origin: tuple
+    address: str
+
+
+# Changes to an object the mapping writes anyway (an interface's VLANs, a device's primary IP): on an object
+# created in the same run they are part of its creation, not counted apart.
+FOLLOW_UPS = (InterfaceVLANs, PrimaryAddress)
 
 
 @dataclass
@@ -60,14 +74,15 @@ class Plan:
     ids: dict = field(default_factory=dict)
     # Mapping keys of objects this plan creates (what refers to them is written after them).
     pending: set = field(default_factory=set)
-    # The stored values of the interfaces the fabric maps, by mapping key.
+    # The stored values of the devices and interfaces the fabric maps, by mapping key.
+    device_rows: dict = field(default_factory=dict)
     interface_rows: dict = field(default_factory=dict)
 
     @property
     def created(self):
         shared = len(self.roles) + len(self.manufacturers) + len(self.device_types)
         # The VLANs of an interface created in this run are part of its creation.
-        return shared + sum(1 for change in self.changes if change.pk is None and change.model is not InterfaceVLANs)
+        return shared + sum(1 for change in self.changes if change.pk is None and change.model not in FOLLOW_UPS)
 
     @property
     def updated(self):
@@ -113,6 +128,7 @@ def plan_mapping(fabric, desired: DesiredState, prune=True) -> Plan:
     _plan_cables(plan, desired, owned, types[Cable], interfaces, policy, prune)
     _plan_objects(plan, desired.ipam, owned, types, policy)
     _plan_interface_vlans(plan, desired, owned, types[VLAN])
+    _plan_primary_addresses(plan, desired)
     if prune:
         _plan_deletes(plan, desired, owned, types)
     return plan
@@ -187,7 +203,10 @@ def _conflict(plan, policy, desired, what):
 def _plan_devices(plan, fabric, desired, owned, object_type, policy):
     """Plan the devices; return ``{device key: pk or None (to be created)}`` of the devices that will exist."""
     mine = {row['object_id']: key for key, row in _owned_rows(owned, object_type, 'device:').items()}
-    actual = {row['pk']: row for row in Device.objects.filter(pk__in=list(mine)).values('pk', *DEVICE_FIELDS)}
+    actual = {
+        row['pk']: row
+        for row in Device.objects.filter(pk__in=list(mine)).values('pk', 'primary_ip4_id', *DEVICE_FIELDS)
+    }
     plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
     by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
     new = [device for key, device in desired.devices.items() if key not in by_key]
@@ -196,7 +215,7 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
         for row in (
             Device.objects.annotate(lower_name=Lower('name'))
             .filter(site_id=fabric.dcim_site_id, lower_name__in=[device.name.lower() for device in new])
-            .values('pk', 'lower_name', *DEVICE_FIELDS)
+            .values('pk', 'lower_name', 'primary_ip4_id', *DEVICE_FIELDS)
         ):
             existing.setdefault(row['lower_name'], row)
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
@@ -222,6 +241,7 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
             if adopt or any(row[name] != value for name, value in values.items()):
                 plan.changes.append(Change(Device, device, row['pk'], adopt))
             plan.ids[key] = result[key] = row['pk']
+            plan.device_rows[key] = row
     return result
 
 
@@ -273,7 +293,7 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
             plan.pending.add(key)
             result[key] = (None, None)
         else:
-            values = {'name': iface.name, 'type': iface.type, 'lag_id': lag_id}
+            values = {'name': iface.name, 'type': iface.type, 'lag_id': lag_id, 'mgmt_only': iface.mgmt_only}
             if (
                 adopt
                 or lag_created
@@ -423,7 +443,11 @@ def _plan_objects(plan, desired, owned, types, policy):
             values = {**obj.values, **{name: plan.ids.get(ref) if ref else None for name, ref in obj.refs.items()}}
             row, adopt = by_key.get(obj.key), False
             if row is None and (row := existing.get(obj.key)) is not None:
-                if row['pk'] in others:
+                if row['pk'] in mine:
+                    # The fabric's own under another key (a renamed VPC or switch): deleted first when pruned,
+                    # else NetBox refuses the new one (a problem).
+                    row = None
+                elif row['pk'] in others:
                     if not obj.shared:
                         plan.problems.append(
                             f'IPAM: {describe(obj.origin)}: {obj.label} belongs to another fabric; not mapped'
@@ -528,3 +552,16 @@ def interface_vlan_values(vlans, ids, untagged, tagged, ours):
     if tagged:
         return InterfaceModeChoices.MODE_TAGGED, untagged, tagged
     return (InterfaceModeChoices.MODE_ACCESS if untagged else None), untagged, set()
+
+
+def _plan_primary_addresses(plan, desired):
+    """Plan each switch's management address as its device's primary IPv4 (no query: the device rows are read)."""
+    for key, address in desired.primary.items():
+        if key not in plan.ids and key not in plan.pending:
+            continue
+        if address not in plan.ids and address not in plan.pending:
+            continue  # the address is not mapped (a conflict or refusal): the primary IP waits with it
+        row = plan.device_rows.get(key)
+        change = Change(PrimaryAddress, PrimaryAddress(key, desired.devices[key].origin, address), plan.ids.get(key))
+        if row is None or address in plan.pending or row['primary_ip4_id'] != plan.ids[address]:
+            plan.changes.append(change)
