@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from extras.models import CustomField, Tag
+from ipam.models import VRF, Prefix
 from tenancy.models import Tenant
 
 from netbox_hedgehog.choices import DCIMConflictPolicyChoices, SyncOutcomeChoices, SyncTriggerChoices
@@ -27,6 +28,17 @@ pytestmark = pytest.mark.django_db
 AUTHOR = git.Actor('test', 'test@localhost')
 ESLAG = 'server-01--eslag--leaf-01--leaf-02'
 BUNDLED = 'server-02--bundled--leaf-01'
+
+# What the demo's VPCs map to in IPAM: a VLAN group, a container prefix, 2 VRFs, 3 VLANs, 3 prefixes,
+# 3 gateway addresses and a DHCP range, and the switches' 10 addresses and the fabric links' 10
+# (tests/test_ipam_mapping.py has the details).
+IPAM_OBJECTS = 1 + 1 + 2 + 3 + 3 + 3 + 1 + 10 + 10
+# The demo's interfaces: 20 ports, 2 LAGs, and the switches' management and loopback interfaces (4 + 4 + 2).
+INTERFACES = 20 + 2 + 10
+# Every object the demo maps to and owns: 7 devices, the interfaces, 10 cables and the IPAM objects.
+OWNED = 7 + INTERFACES + 10 + IPAM_OBJECTS
+# The first run also creates 3 roles, 2 manufacturers and 3 device types.
+CREATED = OWNED + 3 + 2 + 3
 
 # Every cable the demo wiring calls for, as its two ends (device, interface).
 DEMO_CABLES = {
@@ -120,6 +132,38 @@ spec:
 """
 
 
+def vpc(name, index, connection):
+    """A VPC with one subnet (10.1.<index>.0/24, VLAN 2000 + index, a DHCP range) attached to ``connection``.
+
+    Even indexes attach natively (untagged), odd ones tagged.
+    """
+    return f"""
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPC
+metadata:
+  name: vpc-{name}
+spec:
+  subnets:
+    default:
+      subnet: 10.1.{index}.0/24
+      vlan: {2000 + index}
+      dhcp:
+        enable: true
+        range:
+          start: 10.1.{index}.10
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPCAttachment
+metadata:
+  name: vpc-{name}--{connection}
+spec:
+  connection: {connection}
+  subnet: vpc-{name}/default
+  nativeVLAN: {str(index % 2 == 0).lower()}
+"""
+
+
 def test_the_demo_wiring_maps_to_devices_interfaces_lags_and_cables(repo, site):
     fabric = dcim_fabric(repo, site)
 
@@ -150,28 +194,38 @@ def test_the_demo_wiring_maps_to_devices_interfaces_lags_and_cables(repo, site):
     bundle = Interface.objects.get(device__name='server-02', name=BUNDLED)
     assert set(bundle.member_interfaces.values_list('name', flat=True)) == {'enp2s1', 'enp2s2'}
     assert Interface.objects.get(device__name='server-03', name='enp2s1').lag is None
-    assert Interface.objects.count() == 22  # 20 ports + 2 LAGs
+    assert Interface.objects.count() == INTERFACES
     # Cable trace: the server port's path ends at the leaf port.
     path = Interface.objects.get(device__name='server-03', name='enp2s1')._path
     assert path.is_complete and [obj.name for obj in path.destinations] == ['E1/2']
 
-    assert HedgehogOwnedObject.objects.filter(fabric=fabric).count() == 7 + 22 + 10
-    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (7 + 22 + 10 + 3 + 2 + 3, 0, 0)
+    assert HedgehogOwnedObject.objects.filter(fabric=fabric).count() == OWNED
+    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (CREATED, 0, 0)
     changes = ObjectChange.objects.filter(changed_object_type__app_label='dcim')
     assert changes.filter(changed_object_type__model='device', action='create').count() == 7
     assert changes.values('request_id').distinct().count() == 1  # one request id: the run
     assert set(changes.values_list('user_name', flat=True)) == {CHANGELOG_USER}
 
 
-def test_an_unchanged_resync_makes_no_dcim_write_and_its_queries_do_not_grow_with_the_fabric(repo, site):
+def test_an_unchanged_resync_makes_no_dcim_or_ipam_write_and_its_queries_do_not_grow_with_the_fabric(repo, site):
     fabric = dcim_fabric(repo, site)
     counts = []
     for extra in (0, 20):
         if extra:
-            write(repo, 'more.yaml', ''.join(server(f'extra-{i:02}', f'leaf-02/E1/{10 + i}') for i in range(extra)))
+            write(
+                repo,
+                'more.yaml',
+                ''.join(
+                    server(f'extra-{i:02}', f'leaf-02/E1/{10 + i}')
+                    + vpc(f'extra-{i:02}', i, f'extra-{i:02}--unbundled--leaf-02-e1-{10 + i}')
+                    for i in range(extra)
+                ),
+            )
         first = sync_fabric(fabric)
         assert first.succeeded, first.error_text()
         assert Device.objects.count() == 7 + extra
+        assert VRF.objects.count() == 2 + extra and Prefix.objects.count() == 4 + extra
+        assert Interface.objects.filter(mode='tagged').count() == 1 + extra // 2
         with CaptureQueriesContext(connection) as queries:
             again = sync_fabric(fabric)
         assert again.succeeded, again.error_text()
@@ -180,7 +234,7 @@ def test_an_unchanged_resync_makes_no_dcim_write_and_its_queries_do_not_grow_wit
         # The one write of any unchanged resync: the fabric's read time of its source.
         assert [sql.split(' SET ')[0] for sql in writes] == ['UPDATE "netbox_hedgehog_hedgehogfabric"']
         counts.append(len(queries))
-    assert counts[0] == counts[1] == 11
+    assert counts[0] == counts[1] == 18
 
 
 def test_turning_mapping_on_maps_a_fabric_whose_resources_did_not_change(repo, site):
@@ -238,7 +292,8 @@ def test_operator_fields_survive_a_resync_that_updates_the_mapped_ones(repo, sit
     assert device.description == 'leaf one'
     assert (device.rack, device.comments, device.asset_tag) == (rack, 'operator note', 'A-1')
     assert list(device.tags.all()) == [tag]
-    change = ObjectChange.objects.filter(changed_object_id=device.pk, action='update').get()
+    # The last update of the device (the first run set its primary IP after creating it).
+    change = ObjectChange.objects.filter(changed_object_id=device.pk, action='update').latest('time')
     assert change.prechange_data['description'] == 'leaf-01 (ESLAG with leaf-02)'
 
 
@@ -344,7 +399,7 @@ def test_a_dry_run_counts_the_dcim_changes_and_writes_none(repo, site):
     result = sync_fabric(fabric, dry_run=True)
 
     assert result.succeeded, result.error_text()
-    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (7 + 22 + 10 + 3 + 2 + 3, 0, 0)
+    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (CREATED, 0, 0)
     assert not Device.objects.exists() and not HedgehogOwnedObject.objects.exists()
 
 
@@ -394,12 +449,12 @@ def test_the_run_record_and_the_pages_show_the_dcim_counts(repo, site, tasks_red
     execute_fabric_sync(fabric.pk, trigger=SyncTriggerChoices.MANUAL)
     run = SyncRun.objects.get(fabric=fabric, dry_run=False)
 
-    assert (dry.dcim_created, dry.dcim_updated, dry.dcim_deleted) == (47, 0, 0)
-    assert (run.dcim_created, run.dcim_updated, run.dcim_deleted) == (47, 0, 0)
+    assert (dry.dcim_created, dry.dcim_updated, dry.dcim_deleted) == (CREATED, 0, 0)
+    assert (run.dcim_created, run.dcim_updated, run.dcim_deleted) == (CREATED, 0, 0)
     runs = admin_client.get(reverse('plugins:netbox_hedgehog:syncrun_list')).content.decode()
-    assert runs.count('DCIM +47') == 2
+    assert runs.count(f'DCIM +{CREATED}') == 2
     page = admin_client.get(fabric.get_absolute_url()).content.decode()
-    assert 'DCIM mapping' in page and 'DC 1' in page and '>39<' in page.replace(' ', '').replace('\n', '')
+    assert 'DCIM mapping' in page and 'DC 1' in page and f'>{OWNED}<' in page.replace(' ', '').replace('\n', '')
 
 
 def test_an_owned_cable_deleted_by_hand_is_cabled_again(repo, site):
@@ -412,13 +467,15 @@ def test_an_owned_cable_deleted_by_hand_is_cabled_again(repo, site):
     assert result.succeeded, result.error_text()
     assert (result.created, result.dcim_created, result.dcim_deleted) == (0, 1, 0)
     assert cable_ends() == DEMO_CABLES
-    assert HedgehogOwnedObject.objects.filter(fabric=fabric).count() == 7 + 22 + 10
+    assert HedgehogOwnedObject.objects.filter(fabric=fabric).count() == OWNED
 
 
 def remove_server_03(repo):
-    path = Path(repo.working_tree_dir) / 'wiring.yaml'
-    documents = path.read_text().split('\n---\n')
-    path.write_text('\n---\n'.join(d for d in documents if 'server-03' not in d))
+    """Remove server-03, its connection and its VPC attachment."""
+    for name in ('wiring.yaml', 'vpcs.yaml'):
+        path = Path(repo.working_tree_dir) / name
+        documents = path.read_text().split('\n---\n')
+        path.write_text('\n---\n'.join(d for d in documents if 'server-03' not in d))
     commit_all(repo, 'remove server-03')
 
 
@@ -429,7 +486,7 @@ def test_a_dry_run_counts_what_a_source_change_would_do_to_dcim(repo, site):
 
     result = sync_fabric(fabric, dry_run=True)
 
-    assert (result.deleted, result.dcim_created, result.dcim_updated, result.dcim_deleted) == (2, 0, 0, 4)
+    assert (result.deleted, result.dcim_created, result.dcim_updated, result.dcim_deleted) == (3, 0, 0, 4)
     assert Device.objects.filter(name='server-03').exists()
 
 
@@ -447,12 +504,13 @@ def test_nothing_is_pruned_in_a_run_with_a_problem_reading_the_source(repo, site
     fabric = dcim_fabric(repo, site)
     sync_fabric(fabric)
     remove_server_03(repo)
-    # An invalid VPC keeps only VPCs from being pruned: the server's resources go, its devices stay this run.
+    # An invalid VPC keeps only VPCs from being pruned: the server's resources (server, connection, attachment)
+    # go, its devices stay this run.
     write(repo, 'broken.yaml', BROKEN_VPC)
 
     result = sync_fabric(fabric)
 
-    assert result.outcome == SyncOutcomeChoices.PARTIAL and result.deleted == 2
+    assert result.outcome == SyncOutcomeChoices.PARTIAL and result.deleted == 3
     assert result.dcim_deleted == 0 and Device.objects.filter(name='server-03').exists()
 
     (Path(repo.working_tree_dir) / 'broken.yaml').unlink()
@@ -500,8 +558,9 @@ def test_a_switch_removed_from_the_source_prunes_its_device_ports_and_cables_onl
     assert not Interface.objects.filter(device__name__in=('leaf-01', 'leaf-02'), name='E1/51').exists()
     assert cable_ends() == {ends for ends in DEMO_CABLES if not any(device == 'spine-02' for device, _ in ends)}
     assert Interface.objects.filter(pk=operator_port.pk).exists()
-    # The cables, both leaf ports, both spine ports, the spine.
-    assert result.dcim_deleted == 2 + 2 + 2 + 1
+    # The cables, both leaf ports, both spine ports, the spine, its management and loopback interfaces, their
+    # addresses and those of the links.
+    assert result.dcim_deleted == 2 + 2 + 2 + 1 + 2 + 2 + 4
 
 
 def test_a_renamed_switch_is_a_new_device_and_the_old_one_is_pruned(repo, site):

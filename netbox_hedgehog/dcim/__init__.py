@@ -1,4 +1,4 @@
-"""The fabric as NetBox DCIM data: switches and servers as devices, connections as interfaces, LAGs and cables.
+"""The fabric as NetBox DCIM and IPAM data: devices, interfaces, LAGs, cables, VRFs, prefixes, VLANs, addresses.
 
 The data path of one run, called by ``sync.pipeline.sync_fabric`` when the fabric has ``dcim_sync`` on:
 :func:`plan_fabric` reads the fabric's stored resources of the driving source (``desired``),
@@ -49,7 +49,7 @@ def plan_fabric(fabric, result, diff=None) -> Plan | None:
         result.problems.append(f'DCIM: the fabric has no {source} source to map from; nothing was mapped')
         return None
     prune = fabric.prune and not result.errors and not result.problems
-    plan = plan_mapping(fabric, desired_state(mapping_rows(fabric, source, diff)), prune=prune)
+    plan = plan_mapping(fabric, desired_state(mapping_rows(fabric, source, diff), fabric), prune=prune)
     result.problems.extend(plan.problems)
     result.dcim_created, result.dcim_updated, result.dcim_deleted = plan.created, plan.updated, plan.deleted
     return plan

@@ -18,12 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.functional import SimpleLazyObject
 from django.utils.text import slugify
+from ipam.models import VLAN
 from netbox.choices import ColorChoices
 from utilities.request import NetBoxFakeRequest, apply_request_processors
 
 from ..models import HedgehogOwnedObject
 from .desired import describe
-from .plan import Plan, object_types
+from .ipam import IPAM_MODELS, DesiredObject, InterfaceVLANs
+from .plan import FOLLOW_UPS, Plan, PrimaryAddress, interface_vlan_values, object_types
 
 # The account the change log names for the mapping's writes: created inactive, without a password.
 CHANGELOG_USER = 'hedgehog-sync'
@@ -77,15 +79,28 @@ def apply_plan(fabric, plan: Plan):
     owned = []
     if plan.stale_ownership:
         HedgehogOwnedObject.objects.filter(pk__in=plan.stale_ownership).delete()
-    deleted = _delete([entry for entry in plan.deletes if entry[0] is Cable], problems)
+    # Owned cables and IPAM objects that go are deleted first: a new one may take their place (a link's ends, a
+    # VLAN's ID in its group, an address in the global table: a renamed VPC or switch).
+    first = [entry for entry in plan.deletes if entry[0] is Cable or entry[0] in IPAM_MODELS]
+    deleted = _delete(first, problems)
     for change in plan.changes:
         desired = change.desired
         try:
             with transaction.atomic():
-                obj = _write(fabric, plan, change, ids)
+                if change.model is InterfaceVLANs:
+                    _write_vlans(fabric, desired, ids)
+                elif change.model is PrimaryAddress:
+                    _write_primary(desired, ids)
+                else:
+                    obj = _write(fabric, plan, change, ids)
         except (ValidationError, IntegrityError, _Skipped) as exc:
             if not isinstance(exc, _Skipped):
-                problems.append(f'DCIM: {describe(desired.origin)}: NetBox refused {desired.key}: {_message(exc)}')
+                what = {InterfaceVLANs: 'the VLANs of ', PrimaryAddress: 'the primary IP of '}.get(change.model, '')
+                what += desired.key
+                problems.append(f'DCIM: {describe(desired.origin)}: NetBox refused {what}: {_message(exc)}')
+            continue
+        if change.model in FOLLOW_UPS:
+            updated += change.pk is not None  # on an interface created in this run, part of its creation
             continue
         ids[desired.key] = obj.pk
         created, updated = (created + 1, updated) if change.pk is None else (created, updated + 1)
@@ -104,7 +119,7 @@ def apply_plan(fabric, plan: Plan):
         )
         for obj, desired in owned
     )
-    deleted += _delete([entry for entry in plan.deletes if entry[0] is not Cable], problems)
+    deleted += _delete([entry for entry in plan.deletes if entry not in first], problems)
     return (created, updated, deleted), problems
 
 
@@ -162,7 +177,9 @@ def _write(fabric, plan, change, ids):
     obj = change.model() if change.pk is None else change.model.objects.get(pk=change.pk)
     if change.pk is not None:
         obj.snapshot()
-    if change.model is Device:
+    if isinstance(desired, DesiredObject):
+        _set_fields(obj, desired, ids, creating=change.pk is None)
+    elif change.model is Device:
         role, device_type = slugify(desired.role), (slugify(desired.manufacturer), desired.model)
         if role not in plan.role_ids or device_type not in plan.device_type_ids:
             raise _Skipped  # NetBox refused its role or type: reported once, in _create_shared
@@ -182,6 +199,7 @@ def _write(fabric, plan, change, ids):
         obj.name = desired.name
         obj.type = desired.type
         obj.lag_id = ids[desired.lag] if desired.lag else None
+        obj.mgmt_only = desired.mgmt_only
     else:
         if desired.a not in ids or desired.b not in ids:
             raise _Skipped
@@ -192,6 +210,48 @@ def _write(fabric, plan, change, ids):
     obj.full_clean()
     obj.save()
     return obj
+
+
+def _set_fields(obj, desired, ids, creating):
+    """Set a generic mapped object's managed fields and references; its other fields are left as they are."""
+    if any(ref is not None and ref not in ids for ref in desired.refs.values()):
+        raise _Skipped  # what it refers to was not written
+    for name, value in (*desired.values.items(), *(desired.initial.items() if creating else ())):
+        setattr(obj, name, value)
+    for name, ref in desired.refs.items():
+        setattr(obj, name, ids[ref] if ref is not None else None)
+
+
+def _write_vlans(fabric, vlans, ids):
+    """Set an interface's mode, untagged and tagged VLANs from its attachments, keeping the operator's VLANs."""
+    if vlans.key not in ids:
+        raise _Skipped
+    interface = Interface.objects.get(pk=ids[vlans.key])
+    interface.snapshot()
+    types = object_types()
+    ours = set(
+        HedgehogOwnedObject.objects.filter(fabric=fabric, object_type=types[VLAN]).values_list('object_id', flat=True)
+    )
+    ours |= {pk for key, pk in ids.items() if key.startswith('vlan:')}
+    current = set(interface.tagged_vlans.values_list('pk', flat=True))
+    interface.mode, interface.untagged_vlan_id, tagged = interface_vlan_values(
+        vlans, ids, interface.untagged_vlan_id, current, ours
+    )
+    interface.full_clean()
+    interface.save()
+    if tagged != current:
+        interface.tagged_vlans.set(tagged)
+
+
+def _write_primary(primary, ids):
+    """Make the switch's management address its device's primary IPv4."""
+    if primary.key not in ids or primary.address not in ids:
+        raise _Skipped
+    device = Device.objects.get(pk=ids[primary.key])
+    device.snapshot()
+    device.primary_ip4_id = ids[primary.address]
+    device.full_clean()
+    device.save()
 
 
 def _delete(entries, problems):

@@ -13,9 +13,19 @@ from dataclasses import dataclass, field
 from dcim.choices import InterfaceTypeChoices
 
 from .catalog import SERVER_MANUFACTURER, SERVER_MODEL, SERVER_ROLE, ProfilePorts, device_type_name
+from .ipam import add_ipam, add_switch_addresses
 
 # The kinds the mapping reads.
-MAPPED_KINDS = ('Switch', 'Server', 'SwitchProfile', 'Connection')
+MAPPED_KINDS = (
+    'Switch',
+    'Server',
+    'SwitchProfile',
+    'Connection',
+    'VLANNamespace',
+    'IPv4Namespace',
+    'VPC',
+    'VPCAttachment',
+)
 
 # Connection types mapped to cables, with the endpoint roles of each link (first, second); the second
 # of a server connection is the switch. Other types (gateway, vpcLoopback, external, staticExternal,
@@ -58,6 +68,7 @@ class DesiredInterface:
     name: str
     type: str
     lag: str | None = None  # the LAG interface's key
+    mgmt_only: bool = False
 
 
 @dataclass
@@ -75,6 +86,16 @@ class DesiredState:
     # LAGs come before their members: applied in this order, a member's LAG exists when it is saved.
     interfaces: dict[str, DesiredInterface] = field(default_factory=dict)
     cables: dict[str, DesiredCable] = field(default_factory=dict)
+    # IPAM objects (``ipam.DesiredObject``), each after the ones it refers to.
+    ipam: dict = field(default_factory=dict)
+    # Server-side interface (the LAG of a bundled / MCLAG / ESLAG connection) of each mapped server connection.
+    server_sides: dict[str, str] = field(default_factory=dict)
+    # VLANs of the server-side interfaces from VPC attachments (``ipam.InterfaceVLANs``), by interface key.
+    interface_vlans: dict = field(default_factory=dict)
+    # Interfaces whose VLANs are left as they are: an attachment on them has a problem, or its VPC has.
+    vlans_held: set[str] = field(default_factory=set)
+    # The address (mapping key) each switch device has as its primary IPv4, by device key.
+    primary: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Fabric objects (kind, namespace, name) left out for a problem: what they mapped before is kept.
     held: set[tuple] = field(default_factory=set)
@@ -109,8 +130,11 @@ def describe(origin):
     return f'{kind} {namespace}/{name}'
 
 
-def desired_state(rows) -> DesiredState:
-    """What NetBox should hold for these resource rows (dicts with kind, namespace, name, spec)."""
+def desired_state(rows, fabric=None) -> DesiredState:
+    """What NetBox should hold for these resource rows (dicts with kind, namespace, name, spec).
+
+    With ``fabric`` (its site and tenant go into IPAM objects), the IPAM objects too.
+    """
     state = DesiredState()
     by_kind = defaultdict(list)
     for row in rows:
@@ -120,6 +144,9 @@ def desired_state(rows) -> DesiredState:
     profiles = {row['name']: _spec(row) for row in by_kind['SwitchProfile']}
     kinds, ports = _add_devices(state, by_kind['Switch'], by_kind['Server'], profiles)
     _add_connections(state, by_kind['Connection'], kinds, ports)
+    if fabric is not None:
+        add_ipam(state, by_kind, fabric)
+        add_switch_addresses(state, by_kind['Switch'], by_kind['Connection'], fabric)
     return state
 
 
@@ -267,6 +294,11 @@ def _add_links(state, origin, kind, links, ports):
             key = interface_key(device, name)
             state.interfaces[key] = DesiredInterface(
                 key=key, origin=origin, device=device_key(device), name=name, type=port_type, lag=lag
+            )
+        if kind in SERVER_CONNECTIONS:
+            device, _, name = first.partition('/')
+            state.server_sides[connection] = (
+                lag_key(device, connection) if kind in LAG_CONNECTIONS else interface_key(device, name)
             )
         a, b = interface_key(*first.split('/', 1)), interface_key(*second.split('/', 1))
         key = cable_key(a, b)

@@ -5,22 +5,30 @@ lookups for name conflicts run only when something is new. The result is a :clas
 ``dcim.apply`` writes, or whose counts a dry run shows.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
+from dcim.choices import InterfaceModeChoices
 from dcim.models import Cable, CableTermination, Device, DeviceRole, DeviceType, Interface, Manufacturer
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.text import slugify
+from ipam.models import VLAN
+from netaddr import IPNetwork
 
 from ..choices import DCIMConflictPolicyChoices
 from ..models import HedgehogOwnedObject
 from .desired import DesiredState, describe
+from .ipam import IPAM_MODELS, InterfaceVLANs
 
 # What the mapping manages on each model; everything else (rack, position, asset tag, status, comments,
 # tags, custom fields, ...) is the operator's.
 DEVICE_FIELDS = ('name', 'role_id', 'device_type_id', 'site_id', 'tenant_id', 'serial', 'description')
-INTERFACE_FIELDS = ('name', 'type', 'lag_id')
+INTERFACE_FIELDS = ('name', 'type', 'lag_id', 'mgmt_only')
 CABLE_FIELDS = ('description',)
+# An interface's VLAN fields, which VPC attachments set (with its tagged VLANs).
+VLAN_FIELDS = ('mode', 'untagged_vlan_id')
 
 
 @dataclass
@@ -31,6 +39,20 @@ class Change:
     desired: object
     pk: int | None = None
     adopt: bool = False
+
+
+@dataclass
+class PrimaryAddress:
+    """A device's primary IPv4 address: the mapped address ``address`` (a mapping key) of device ``key``."""
+
+    key: str
+    origin: tuple
+    address: str
+
+
+# Changes to an object the mapping writes anyway (an interface's VLANs, a device's primary IP): on an object
+# created in the same run they are part of its creation, not counted apart.
+FOLLOW_UPS = (InterfaceVLANs, PrimaryAddress)
 
 
 @dataclass
@@ -50,11 +72,17 @@ class Plan:
     manufacturer_ids: dict = field(default_factory=dict)
     device_type_ids: dict = field(default_factory=dict)
     ids: dict = field(default_factory=dict)
+    # Mapping keys of objects this plan creates (what refers to them is written after them).
+    pending: set = field(default_factory=set)
+    # The stored values of the devices and interfaces the fabric maps, by mapping key.
+    device_rows: dict = field(default_factory=dict)
+    interface_rows: dict = field(default_factory=dict)
 
     @property
     def created(self):
         shared = len(self.roles) + len(self.manufacturers) + len(self.device_types)
-        return shared + sum(1 for change in self.changes if change.pk is None)
+        # The VLANs of an interface created in this run are part of its creation.
+        return shared + sum(1 for change in self.changes if change.pk is None and change.model not in FOLLOW_UPS)
 
     @property
     def updated(self):
@@ -71,7 +99,7 @@ class Plan:
 
 def object_types():
     """The content types of the mapped models (cached by Django after the first lookup)."""
-    return {model: ContentType.objects.get_for_model(model) for model in (Device, Interface, Cable)}
+    return {model: ContentType.objects.get_for_model(model) for model in (Device, Interface, Cable, *IPAM_MODELS)}
 
 
 def plan_mapping(fabric, desired: DesiredState, prune=True) -> Plan:
@@ -98,6 +126,9 @@ def plan_mapping(fabric, desired: DesiredState, prune=True) -> Plan:
         )
         prune = False
     _plan_cables(plan, desired, owned, types[Cable], interfaces, policy, prune)
+    _plan_objects(plan, desired.ipam, owned, types, policy)
+    _plan_interface_vlans(plan, desired, owned, types[VLAN])
+    _plan_primary_addresses(plan, desired)
     if prune:
         _plan_deletes(plan, desired, owned, types)
     return plan
@@ -172,7 +203,10 @@ def _conflict(plan, policy, desired, what):
 def _plan_devices(plan, fabric, desired, owned, object_type, policy):
     """Plan the devices; return ``{device key: pk or None (to be created)}`` of the devices that will exist."""
     mine = {row['object_id']: key for key, row in _owned_rows(owned, object_type, 'device:').items()}
-    actual = {row['pk']: row for row in Device.objects.filter(pk__in=list(mine)).values('pk', *DEVICE_FIELDS)}
+    actual = {
+        row['pk']: row
+        for row in Device.objects.filter(pk__in=list(mine)).values('pk', 'primary_ip4_id', *DEVICE_FIELDS)
+    }
     plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
     by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
     new = [device for key, device in desired.devices.items() if key not in by_key]
@@ -181,7 +215,7 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
         for row in (
             Device.objects.annotate(lower_name=Lower('name'))
             .filter(site_id=fabric.dcim_site_id, lower_name__in=[device.name.lower() for device in new])
-            .values('pk', 'lower_name', *DEVICE_FIELDS)
+            .values('pk', 'lower_name', 'primary_ip4_id', *DEVICE_FIELDS)
         ):
             existing.setdefault(row['lower_name'], row)
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
@@ -201,11 +235,13 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
             adopt = True
         if row is None:
             plan.changes.append(Change(Device, device))
+            plan.pending.add(key)
             result[key] = None
         else:
             if adopt or any(row[name] != value for name, value in values.items()):
                 plan.changes.append(Change(Device, device, row['pk'], adopt))
             plan.ids[key] = result[key] = row['pk']
+            plan.device_rows[key] = row
     return result
 
 
@@ -218,7 +254,9 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
     }
     actual = {
         row['pk']: row
-        for row in Interface.objects.filter(pk__in=list(mine)).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS)
+        for row in Interface.objects.filter(pk__in=list(mine)).values(
+            'pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *VLAN_FIELDS
+        )
     }
     plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
     by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
@@ -228,7 +266,7 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
     if new:
         for row in Interface.objects.filter(
             device_id__in={devices[iface.device] for iface in new}, name__in={iface.name for iface in new}
-        ).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS):
+        ).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *VLAN_FIELDS):
             existing[(row['device_id'], row['name'])] = row
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
     result = {}
@@ -252,9 +290,10 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
         lag_created = iface.lag is not None and lag_id is None  # the member joins a LAG created in this run
         if row is None:
             plan.changes.append(Change(Interface, iface))
+            plan.pending.add(key)
             result[key] = (None, None)
         else:
-            values = {'name': iface.name, 'type': iface.type, 'lag_id': lag_id}
+            values = {'name': iface.name, 'type': iface.type, 'lag_id': lag_id, 'mgmt_only': iface.mgmt_only}
             if (
                 adopt
                 or lag_created
@@ -263,6 +302,7 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
             ):
                 plan.changes.append(Change(Interface, iface, row['pk'], adopt))
             plan.ids[key] = row['pk']
+            plan.interface_rows[key] = row
             result[key] = (row['pk'], row['cable_id'])
     return result
 
@@ -341,20 +381,187 @@ def _link_of(ends):
 
 
 def _plan_deletes(plan, desired, owned, types):
-    """Owned objects no longer desired, cables first, then interfaces (members before LAGs), then devices.
+    """Owned objects no longer desired, in an order NetBox accepts: what refers to an object goes before it.
 
-    Objects mapped from a fabric object that ``desired`` holds for a problem are kept.
+    Cables, IP addresses and ranges, prefixes, VLANs, VRFs, VLAN groups, interfaces (members before
+    LAGs), devices. Objects mapped from a fabric object that ``desired`` holds for a problem are kept.
     """
-    wanted = {*desired.devices, *desired.interfaces, *desired.cables}
-    order = {'cable:': 0, 'interface:': 1, 'lag:': 2, 'device:': 3}
-    models = {types[Cable].pk: Cable, types[Interface].pk: Interface, types[Device].pk: Device}
+    wanted = {*desired.devices, *desired.interfaces, *desired.cables, *desired.ipam}
+    order = [Cable, *reversed(IPAM_MODELS), Interface, Device]
+    models = {types[model].pk: model for model in order}
+    rank = {types[model].pk: index for index, model in enumerate(order)}
     stale = set(plan.stale_ownership)
     gone = [
         row
         for key, row in owned.items()
         if key not in wanted and row['pk'] not in stale and _origin(row) not in desired.held
     ]
-    gone.sort(key=lambda row: (order.get(row['key'].split(':', 1)[0] + ':', 9), row['key']))
+    gone.sort(key=lambda row: (rank.get(row['object_type_id'], 99), row['key'].startswith('lag:'), row['key']))
     plan.deletes = [
         (models[row['object_type_id']], row['object_id'], row['pk']) for row in gone if row['object_type_id'] in models
     ]
+
+
+def _same(actual, wanted):
+    """Whether a stored value is the mapping's (addresses and VID ranges compare by their text).
+
+    netaddr's ``IPNetwork`` equality ignores the host bits (10.0.1.1/24 == 10.0.1.254/24).
+    """
+    if isinstance(wanted, IPNetwork):
+        return str(actual) == str(wanted)
+    return actual == wanted or (actual is not None and wanted is not None and str(actual) == str(wanted))
+
+
+def _plan_objects(plan, desired, owned, types, policy):
+    """Plan the generic mapped objects (IPAM), model by model in dependency order: one query per model owned.
+
+    An object whose reference (VRF, VLAN group, ...) will not exist is left out with it; a new
+    one whose identity (``match``) an object no fabric owns has follows the conflict policy.
+    """
+    by_model = {model: [] for model in IPAM_MODELS}
+    for obj in desired.values():
+        by_model.setdefault(obj.model, []).append(obj)
+    for model, objects in by_model.items():
+        if not objects and not any(row['object_type_id'] == types[model].pk for row in owned.values()):
+            continue
+        object_type = types[model]
+        names = sorted({name for obj in objects for name in (*obj.values, *obj.refs)})
+        mine = {row['object_id']: key for key, row in owned.items() if row['object_type_id'] == object_type.pk}
+        actual = (
+            {row['pk']: row for row in model.objects.filter(pk__in=list(mine)).values('pk', *names)} if mine else {}
+        )
+        plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
+        by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
+        ready = []
+        for obj in objects:
+            refs = {name: ref for name, ref in obj.refs.items() if ref is not None}
+            if any(ref not in plan.ids and ref not in plan.pending for ref in refs.values()):
+                continue  # what it refers to is not mapped (a problem or a conflict): it waits with it
+            ready.append(obj)
+        existing, others = _existing(model, [obj for obj in ready if obj.key not in by_key], plan)
+        for obj in ready:
+            values = {**obj.values, **{name: plan.ids.get(ref) if ref else None for name, ref in obj.refs.items()}}
+            row, adopt = by_key.get(obj.key), False
+            if row is None and (row := existing.get(obj.key)) is not None:
+                if row['pk'] in mine:
+                    # The fabric's own under another key (a renamed VPC or switch): deleted first when pruned,
+                    # else NetBox refuses the new one (a problem).
+                    row = None
+                elif row['pk'] in others:
+                    if not obj.shared:
+                        plan.problems.append(
+                            f'IPAM: {describe(obj.origin)}: {obj.label} belongs to another fabric; not mapped'
+                        )
+                        continue
+                    row = None
+                elif not _conflict(plan, policy, obj, obj.label):
+                    continue
+                else:
+                    adopt = True
+            if row is None:
+                plan.changes.append(Change(model, obj))
+                plan.pending.add(obj.key)
+                continue
+            pending = any(ref in plan.pending for ref in obj.refs.values() if ref)
+            if adopt or pending or any(not _same(row[name], value) for name, value in values.items()):
+                plan.changes.append(Change(model, obj, row['pk'], adopt))
+            plan.ids[obj.key] = row['pk']
+
+
+def _existing(model, new, plan):
+    """``{key: row}`` of existing objects with the identity (``match``) of these new ones, and which are owned."""
+    lookups = {}
+    for obj in new:
+        match = {}
+        for name in obj.match:
+            if name in obj.refs:
+                ref = obj.refs[name]
+                if ref is not None and ref not in plan.ids:
+                    break  # it refers to an object created in this run: nothing can have its identity
+                match[name] = plan.ids[ref] if ref is not None else None
+            else:
+                match[name] = obj.values[name]
+        else:
+            lookups[obj.key] = match
+    if not lookups:
+        return {}, set()
+    query = Q()
+    for match in lookups.values():
+        query |= Q(
+            **{
+                name if value is not None else f'{name}__isnull': value if value is not None else True
+                for name, value in match.items()
+            }
+        )
+    names = sorted({name for obj in new for name in (*obj.values, *obj.refs)})
+    rows = list(model.objects.filter(query).values('pk', *names))
+    existing = {}
+    for key, match in lookups.items():
+        for row in rows:
+            if all(_same(row[name], value) for name, value in match.items()):
+                existing[key] = row
+                break
+    return existing, _claimed_by_others(
+        ContentType.objects.get_for_model(model), [row['pk'] for row in existing.values()]
+    )
+
+
+def _plan_interface_vlans(plan, desired, owned, vlan_type):
+    """Plan the VLANs VPC attachments put on the mapped server-side interfaces (one query, for tagged VLANs).
+
+    The mapping manages the VLANs it owns: an interface with attachments is ``access`` with its
+    native VLAN untagged, or ``tagged`` when it carries a tagged VLAN; an operator's untagged VLAN
+    (when no attachment is native) and tagged VLANs stay. An interface without attachments loses
+    only the fabric's VLANs (its mode is cleared when no VLAN is left); one that never had any is
+    not touched. Interfaces ``desired`` holds keep their VLANs.
+    """
+    ours = {row['object_id'] for row in owned.values() if row['object_type_id'] == vlan_type.pk}
+    rows = {
+        key: row
+        for key, row in plan.interface_rows.items()
+        if key in desired.interfaces and key not in desired.vlans_held
+    }
+    tagged = defaultdict(set)
+    if any(row['mode'] == InterfaceModeChoices.MODE_TAGGED for row in rows.values()):
+        through = Interface.tagged_vlans.through.objects.filter(
+            interface_id__in=[row['pk'] for row in rows.values() if row['mode'] == InterfaceModeChoices.MODE_TAGGED]
+        )
+        for interface, vlan in through.values_list('interface_id', 'vlan_id'):
+            tagged[interface].add(vlan)
+    new = [key for key in desired.interface_vlans if key in plan.pending]
+    for key in new:
+        vlans = desired.interface_vlans[key]
+        plan.changes.append(Change(InterfaceVLANs, vlans))
+    for key, row in rows.items():
+        vlans = desired.interface_vlans.get(key)
+        current = tagged[row['pk']]
+        if vlans is None and row['untagged_vlan_id'] not in ours and not current & ours:
+            continue  # no attachment and none of the fabric's VLANs: the operator's interface settings
+        vlans = vlans or InterfaceVLANs(key=key, origin=desired.interfaces[key].origin)
+        want = interface_vlan_values(vlans, plan.ids, row['untagged_vlan_id'], current, ours)
+        pending = any(ref in plan.pending for ref in (vlans.native, *vlans.tagged) if ref)
+        if pending or want != (row['mode'], row['untagged_vlan_id'], current):
+            plan.changes.append(Change(InterfaceVLANs, vlans, row['pk']))
+
+
+def interface_vlan_values(vlans, ids, untagged, tagged, ours):
+    """``(mode, untagged VLAN pk, {tagged VLAN pks})`` of an interface: the attachments' VLANs and the operator's."""
+    mine = {ids[key] for key in vlans.tagged if key in ids}
+    tagged = (tagged - ours) | mine
+    untagged = ids.get(vlans.native) if vlans.native else (untagged if untagged not in ours else None)
+    if tagged:
+        return InterfaceModeChoices.MODE_TAGGED, untagged, tagged
+    return (InterfaceModeChoices.MODE_ACCESS if untagged else None), untagged, set()
+
+
+def _plan_primary_addresses(plan, desired):
+    """Plan each switch's management address as its device's primary IPv4 (no query: the device rows are read)."""
+    for key, address in desired.primary.items():
+        if key not in plan.ids and key not in plan.pending:
+            continue
+        if address not in plan.ids and address not in plan.pending:
+            continue  # the address is not mapped (a conflict or refusal): the primary IP waits with it
+        row = plan.device_rows.get(key)
+        change = Change(PrimaryAddress, PrimaryAddress(key, desired.devices[key].origin, address), plan.ids.get(key))
+        if row is None or address in plan.pending or row['primary_ip4_id'] != plan.ids[address]:
+            plan.changes.append(change)

@@ -1,0 +1,472 @@
+"""The fabric's VLAN namespaces, IPv4 namespaces, VPCs and attachments mapped into NetBox IPAM via the sync run."""
+
+from pathlib import Path
+
+import pytest
+from core.models import ObjectChange
+from dcim.models import Device, Interface
+from extras.models import Tag
+from ipam.models import VLAN, VRF, IPAddress, IPRange, Prefix, VLANGroup
+
+from netbox_hedgehog.choices import DCIMConflictPolicyChoices, SyncOutcomeChoices
+from netbox_hedgehog.models import HedgehogOwnedObject
+from netbox_hedgehog.sync.pipeline import sync_fabric
+from tests import test_dcim_mapping as dcim
+from tests.test_dcim_mapping import ESLAG, commit_all, dcim_fabric, edit, write
+
+# The DCIM mapping tests' fixtures: a Git cache per test, the demo wiring as a repository, a site.
+git_cache = dcim.git_cache
+repo = dcim.repo
+site = dcim.site
+
+pytestmark = pytest.mark.django_db
+
+# What the demo wiring's VPCs map to: per subnet (VRF, prefix, VID, gateway, DHCP range).
+DEMO_SUBNETS = {
+    ('vpc-01', '10.0.1.0/24', 1001, '10.0.1.1/24', ('10.0.1.10/24', '10.0.1.99/24')),
+    ('vpc-02', '10.0.2.0/24', 1002, '10.0.2.1/24', None),
+    ('vpc-02', '10.0.3.0/24', 1003, '10.0.3.1/24', None),
+}
+# Group, container, VRFs, VLANs, prefixes, gateways, DHCP range; the switches' and fabric links' addresses.
+IPAM_CREATED = 1 + 1 + 2 + 3 + 3 + 3 + 1 + 10 + 10
+
+
+def subnets():
+    """Each VPC prefix as (VRF, prefix, VID, gateway, DHCP range)."""
+    found = set()
+    for prefix in Prefix.objects.exclude(vrf=None).select_related('vrf', 'vlan'):
+        gateway = IPAddress.objects.get(vrf=prefix.vrf, address__net_host_contained=str(prefix.prefix))
+        ranges = [
+            (str(r.start_address), str(r.end_address))
+            for r in IPRange.objects.filter(vrf=prefix.vrf, start_address__net_host_contained=str(prefix.prefix))
+        ]
+        found.add(
+            (prefix.vrf.name, str(prefix.prefix), prefix.vlan.vid, str(gateway.address), ranges[0] if ranges else None)
+        )
+    return found
+
+
+def test_the_demo_vpcs_map_to_vrfs_prefixes_vlans_addresses_and_ranges(repo, site):
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    group = VLANGroup.objects.get()
+    assert (group.name, group.scope, [(r.lower, r.upper) for r in group.vid_ranges]) == (
+        'gitops/default',
+        site,
+        [(1000, 3000)],
+    )
+    assert set(VRF.objects.values_list('name', flat=True)) == {'vpc-01', 'vpc-02'}
+    assert all(vrf.enforce_unique for vrf in VRF.objects.all())
+    assert subnets() == DEMO_SUBNETS
+    assert {(v.vid, v.name, v.group_id) for v in VLAN.objects.all()} == {
+        (1001, 'vpc-01/default', group.pk),
+        (1002, 'vpc-02/default', group.pk),
+        (1003, 'vpc-02/isolated', group.pk),
+    }
+    container = Prefix.objects.get(vrf=None)
+    assert (str(container.prefix), container.status, container.scope) == ('10.0.0.0/16', 'container', site)
+    # A global container counts the VPCs' prefixes of every VRF.
+    assert container.get_child_prefixes().count() == 3
+    assert set(IPAddress.objects.exclude(vrf=None).values_list('role', flat=True)) == {'anycast'}
+    assert HedgehogOwnedObject.objects.filter(key__startswith=('vrf:')).count() == 2
+    ipam = ObjectChange.objects.filter(changed_object_type__app_label='ipam', action='create')
+    assert ipam.count() == IPAM_CREATED
+    assert ipam.values('request_id').distinct().count() == 1
+
+
+def remove_vpc_02(repo):
+    path = Path(repo.working_tree_dir) / 'vpcs.yaml'
+    documents = path.read_text().split('\n---\n')
+    path.write_text('\n---\n'.join(d for d in documents if 'vpc-02' not in d or 'kind: VPCPeering' in d))
+    commit_all(repo, 'remove vpc-02')
+
+
+def test_a_vpc_removed_from_the_source_prunes_only_what_the_fabric_owns(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    operator_vrf = VRF.objects.create(name='vpc-02')  # same name, not the fabric's
+    operator_prefix = Prefix.objects.create(prefix='10.0.2.0/24')
+    remove_vpc_02(repo)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert subnets() == {subnet for subnet in DEMO_SUBNETS if subnet[0] == 'vpc-01'}
+    assert set(VRF.objects.values_list('pk', flat=True)) == {VRF.objects.get(name='vpc-01').pk, operator_vrf.pk}
+    assert set(VLAN.objects.values_list('vid', flat=True)) == {1001}
+    assert Prefix.objects.filter(pk=operator_prefix.pk).exists()
+    assert result.dcim_deleted == 1 + 2 + 2 + 2  # the VRF, its prefixes, VLANs and gateways
+    assert not HedgehogOwnedObject.objects.filter(name='vpc-02').exists()
+
+
+def test_operator_edits_of_ipam_objects_survive_and_a_source_change_updates_only_mapped_fields(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    tag = Tag.objects.create(name='mine', slug='mine')
+    prefix = Prefix.objects.get(prefix='10.0.1.0/24')
+    prefix.status, prefix.comments = 'reserved', 'operator note'
+    prefix.save()
+    prefix.tags.add(tag)
+    vrf = VRF.objects.get(name='vpc-01')
+    vrf.description, vrf.rd = 'operator VRF', '65000:1'
+    vrf.save()
+    operator_ip = IPAddress.objects.create(address='10.0.1.50/24', vrf=vrf)
+
+    unchanged = sync_fabric(fabric)
+    assert (unchanged.dcim_created, unchanged.dcim_updated, unchanged.dcim_deleted) == (0, 0, 0)
+
+    edit(repo, 'vpcs.yaml', 'gateway: 10.0.1.1', 'gateway: 10.0.1.254')
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (0, 1, 0)
+    assert IPAddress.objects.filter(vrf=vrf, role='anycast').get().address.ip.format() == '10.0.1.254'
+    prefix.refresh_from_db()
+    vrf.refresh_from_db()
+    assert (prefix.status, prefix.comments, list(prefix.tags.all())) == ('reserved', 'operator note', [tag])
+    assert (vrf.description, vrf.rd) == ('operator VRF', '65000:1')
+    assert IPAddress.objects.filter(pk=operator_ip.pk).exists()
+
+
+BAD_VPCS = """
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPC
+metadata:
+  name: vpc-bad-prefix
+spec:
+  subnets:
+    default:
+      subnet: 10.0.5.7/24
+      vlan: 1005
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPC
+metadata:
+  name: vpc-bad-vlan
+spec:
+  subnets:
+    default:
+      subnet: 10.0.6.0/24
+      vlan: 3500
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPC
+metadata:
+  name: vpc-dup
+spec:
+  subnets:
+    default:
+      subnet: 10.0.7.0/24
+      vlan: 1002
+"""
+
+
+def test_bad_vpcs_are_problems_and_the_rest_maps(repo, site):
+    write(repo, 'bad.yaml', BAD_VPCS)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    problems = '\n'.join(result.problems)
+    assert "VPC default/vpc-bad-prefix not mapped: subnet default: '10.0.5.7/24' is not a valid IPv4 prefix" in problems
+    assert (
+        'VPC default/vpc-bad-vlan not mapped: subnet default: VLAN 3500 is outside its namespace ranges (1000-2999)'
+        in problems
+    )
+    # A VLAN two subnets of one namespace use: both VPCs are reported, neither maps.
+    assert 'VPC default/vpc-dup not mapped: VLAN 1002 of subnet default is also used by vpc-02/default' in problems
+    assert 'VPC default/vpc-02 not mapped: VLAN 1002 of subnet default is also used by vpc-dup/default' in problems
+    assert set(VRF.objects.values_list('name', flat=True)) == {'vpc-01'}
+    assert subnets() == {subnet for subnet in DEMO_SUBNETS if subnet[0] == 'vpc-01'}
+    assert not HedgehogOwnedObject.objects.filter(name__startswith=('vpc-bad', 'vpc-dup')).exists()
+
+
+def test_a_vpc_that_turns_bad_keeps_what_it_mapped(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    edit(repo, 'vpcs.yaml', 'subnet: 10.0.3.0/24', 'subnet: 10.0.3.0/33')
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert "VPC default/vpc-02 not mapped: subnet isolated: '10.0.3.0/33' is not a valid IPv4 prefix" in '\n'.join(
+        result.problems
+    )
+    assert subnets() == DEMO_SUBNETS
+    assert result.dcim_deleted == 0
+
+
+def test_a_vlan_group_of_the_same_name_is_reported_and_the_vpcs_wait_for_it(repo, site):
+    operator_group = VLANGroup.objects.create(name='gitops/default', slug='gitops-default', scope=site)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert any('VLAN group gitops/default already exists' in problem for problem in result.problems)
+    assert not VLAN.objects.exists() and not operator_group.vlans.exists()
+    # What does not need the group maps.
+    assert set(VRF.objects.values_list('name', flat=True)) == {'vpc-01', 'vpc-02'}
+    assert Prefix.objects.filter(vrf=None, status='container').exists()
+
+
+def test_adopt_takes_over_a_vlan_group_of_the_same_name(repo, site):
+    operator_group = VLANGroup.objects.create(name='gitops/default', slug='gitops-default', scope=site)
+    fabric = dcim_fabric(repo, site, dcim_conflict_policy=DCIMConflictPolicyChoices.ADOPT)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    operator_group.refresh_from_db()
+    assert [(r.lower, r.upper) for r in operator_group.vid_ranges] == [(1000, 3000)]
+    assert operator_group.vlans.count() == 3 and subnets() == DEMO_SUBNETS
+    assert HedgehogOwnedObject.objects.get(key='vlangroup:default').object_id == operator_group.pk
+
+
+def vlan_modes():
+    """``{(device, interface): (mode, untagged VID, {tagged VIDs})}`` of every interface with a mode."""
+    return {
+        (i.device.name, i.name): (
+            i.mode,
+            i.untagged_vlan.vid if i.untagged_vlan else None,
+            {v.vid for v in i.tagged_vlans.all()},
+        )
+        for i in Interface.objects.exclude(mode='').exclude(mode=None).select_related('device', 'untagged_vlan')
+    }
+
+
+# The demo's attachments: vpc-01/default tagged on server-01's ESLAG bond, vpc-02/default native on server-03's port.
+DEMO_MODES = {
+    ('server-01', ESLAG): ('tagged', None, {1001}),
+    ('server-03', 'enp2s1'): ('access', 1002, set()),
+}
+
+
+def test_vpc_attachments_give_the_server_interfaces_their_vlans(repo, site):
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert vlan_modes() == DEMO_MODES
+    again = sync_fabric(fabric)
+    assert (again.dcim_created, again.dcim_updated, again.dcim_deleted) == (0, 0, 0)
+
+
+def test_operator_vlans_on_an_attached_interface_stay_and_a_detached_one_loses_only_the_fabrics(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    operator_vlan = VLAN.objects.create(vid=50, name='backup')
+    bond = Interface.objects.get(device__name='server-01', name=ESLAG)
+    bond.tagged_vlans.add(operator_vlan)
+    port = Interface.objects.get(device__name='server-02', name='enp2s1')  # no attachment: the operator's
+    port.mode, port.untagged_vlan = 'access', operator_vlan
+    port.save()
+
+    unchanged = sync_fabric(fabric)
+    assert (unchanged.dcim_created, unchanged.dcim_updated, unchanged.dcim_deleted) == (0, 0, 0)
+    # server-01's attachment goes: the fabric's VLAN leaves its bond, the operator's stays.
+    path = Path(repo.working_tree_dir) / 'vpcs.yaml'
+    documents = path.read_text().split('\n---\n')
+    path.write_text('\n---\n'.join(d for d in documents if 'kind: VPCAttachment' not in d or 'vpc-01' not in d))
+    commit_all(repo, 'detach server-01')
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert vlan_modes() == {
+        ('server-01', ESLAG): ('tagged', None, {50}),
+        ('server-02', 'enp2s1'): ('access', 50, set()),
+        ('server-03', 'enp2s1'): ('access', 1002, set()),
+    }
+    assert result.dcim_updated == 1
+
+
+def test_an_attachment_turned_native_makes_the_vlan_untagged(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    edit(repo, 'vpcs.yaml', 'subnet: vpc-01/default\n', 'subnet: vpc-01/default\n  nativeVLAN: true\n')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_updated == 1
+    assert vlan_modes()[('server-01', ESLAG)] == ('access', 1001, set())
+
+
+BAD_ATTACHMENTS = """
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPCAttachment
+metadata:
+  name: no-subnet
+spec:
+  connection: server-02--bundled--leaf-01
+  subnet: vpc-01/nothing
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPCAttachment
+metadata:
+  name: no-connection
+spec:
+  connection: server-09--unbundled--leaf-01
+  subnet: vpc-01/default
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: VPCAttachment
+metadata:
+  name: second-native
+spec:
+  connection: server-03--unbundled--leaf-02
+  subnet: vpc-02/isolated
+  nativeVLAN: true
+"""
+
+
+def test_bad_attachments_are_problems_and_the_rest_maps(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    write(repo, 'bad.yaml', BAD_ATTACHMENTS)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    problems = '\n'.join(result.problems)
+    assert "VPCAttachment default/no-subnet not mapped: subnet 'vpc-01/nothing' is not a subnet of a VPC" in problems
+    assert (
+        "VPCAttachment default/no-connection not mapped: connection 'server-09--unbundled--leaf-01' is not" in problems
+    )
+    assert 'VPCAttachment default/second-native not mapped: attachment vpc-02--default--server-03' in problems
+    # The interfaces of the problem attachments keep what they had; the others map.
+    assert vlan_modes() == DEMO_MODES
+    assert result.dcim_updated == 0 and result.dcim_deleted == 0
+
+
+def addresses():
+    """``{(device, interface, address, role)}`` of every address on an interface."""
+    return {
+        (ip.assigned_object.device.name, ip.assigned_object.name, str(ip.address), ip.role)
+        for ip in IPAddress.objects.exclude(assigned_object_id=None)
+    }
+
+
+# The demo's switch addresses and fabric link addresses.
+DEMO_ADDRESSES = {
+    *(
+        (switch, interface, address, role)
+        for switch, ip, protocol, vtep in (
+            ('spine-01', '172.30.0.2/21', '172.30.8.2/32', None),
+            ('spine-02', '172.30.0.3/21', '172.30.8.3/32', None),
+            ('leaf-01', '172.30.0.4/21', '172.30.8.4/32', '172.30.12.4/32'),
+            ('leaf-02', '172.30.0.5/21', '172.30.8.5/32', '172.30.12.5/32'),
+        )
+        for interface, address, role in (
+            ('Management0', ip, None),
+            ('Loopback0', protocol, 'loopback'),
+            ('Loopback1', vtep, 'loopback'),
+        )
+        if address
+    ),
+    ('spine-01', 'E1/1', '172.30.128.0/31', None),
+    ('leaf-01', 'E1/49', '172.30.128.1/31', None),
+    ('spine-01', 'E1/2', '172.30.128.2/31', None),
+    ('leaf-01', 'E1/50', '172.30.128.3/31', None),
+    ('spine-01', 'E1/3', '172.30.128.4/31', None),
+    ('leaf-02', 'E1/49', '172.30.128.5/31', None),
+    ('spine-02', 'E1/1', '172.30.128.6/31', None),
+    ('leaf-01', 'E1/51', '172.30.128.7/31', None),
+    ('spine-02', 'E1/2', '172.30.128.8/31', None),
+    ('leaf-02', 'E1/51', '172.30.128.9/31', None),
+}
+
+
+def test_switch_and_fabric_link_addresses_map_to_interfaces_and_the_primary_ip(repo, site):
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert addresses() == DEMO_ADDRESSES
+    leaf = Device.objects.get(name='leaf-01')
+    assert str(leaf.primary_ip4.address) == '172.30.0.4/21'
+    assert Interface.objects.get(device=leaf, name='Management0').mgmt_only
+    assert Interface.objects.get(device=leaf, name='Loopback1').type == 'virtual'
+    assert Device.objects.filter(primary_ip4=None).count() == 3  # the servers
+
+
+def test_a_changed_management_address_moves_the_primary_ip_and_an_operator_ip_stays(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    leaf = Device.objects.get(name='leaf-01')
+    operator_ip = IPAddress.objects.create(
+        address='192.0.2.1/24', assigned_object=Interface.objects.get(device=leaf, name='Loopback0')
+    )
+    edit(repo, 'wiring.yaml', 'ip: 172.30.0.4/21', 'ip: 172.30.0.40/21')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_updated == 1  # the address (still the primary IP)
+    leaf.refresh_from_db()
+    assert str(leaf.primary_ip4.address) == '172.30.0.40/21'
+    assert IPAddress.objects.filter(pk=operator_ip.pk).exists()
+
+
+def test_a_switch_address_that_is_not_one_is_a_problem_and_the_switch_keeps_its_address(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    edit(repo, 'wiring.yaml', 'vtepIP: 172.30.12.4/32', 'vtepIP: 172.30.12.400/32')
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert (
+        "Switch default/leaf-01: vtepIP '172.30.12.400/32' is not an IPv4 interface address; its addresses are kept"
+        in '\n'.join(result.problems)
+    )
+    assert addresses() == DEMO_ADDRESSES and result.dcim_deleted == 0
+
+
+MESH = """
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--mesh--leaf-02
+spec:
+  mesh:
+    links:
+    - leaf1: {port: leaf-01/E1/52, ip: 172.30.128.100/31}
+      leaf2: {port: leaf-02/E1/52, ip: 172.30.128.101/31}
+"""
+
+
+def test_mesh_link_addresses_map_to_both_leaf_ports(repo, site):
+    write(repo, 'mesh.yaml', MESH)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert addresses() == DEMO_ADDRESSES | {
+        ('leaf-01', 'E1/52', '172.30.128.100/31', None),
+        ('leaf-02', 'E1/52', '172.30.128.101/31', None),
+    }
+
+
+def test_a_renamed_vpc_is_a_new_vrf_that_takes_over_its_vlans(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    old = VRF.objects.get(name='vpc-02')
+    edit(repo, 'vpcs.yaml', 'vpc-02', 'vpc-22')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert not VRF.objects.filter(pk=old.pk).exists()
+    assert subnets() == {(vpc.replace('vpc-02', 'vpc-22'), *rest) for vpc, *rest in DEMO_SUBNETS}
+    assert vlan_modes() == DEMO_MODES
