@@ -1,12 +1,13 @@
 """Who may decide what a fabric's mapping writes into NetBox's devices, interfaces and cables.
 
 The mapping writes with the worker's rights, not with the rights of whoever edited the fabric.
-A user who may edit fabrics but not devices must therefore not be able to have the worker create,
-adopt, change or delete devices for them: turning the mapping on, pointing it at a site or tenant,
-choosing its source or conflict policy, turning pruning on, or changing where a mapped fabric
-reads from (its API server, namespace, repository, branch or path) needs the rights the mapping
-itself uses, and the chosen site and tenant must be ones the user can see. Turning the mapping or
-pruning off, and every other edit (a new token, the interval, the description), needs nothing more.
+A user who may edit fabrics but not devices (or prefixes, VLANs, addresses) must therefore not be
+able to have the worker create, adopt, change or delete them in their stead: turning the mapping
+on, pointing it at a site or tenant, choosing its source or conflict policy, turning pruning on,
+or changing where a mapped fabric reads from (its API server, namespace, repository, branch or
+path) needs the rights the mapping itself uses, and the chosen site and tenant must be ones the
+user can see. Turning the mapping or pruning off, and every other edit (a new token, the
+interval, the description), needs nothing more.
 
 NetBox's object permissions are checked per model, as ``user.has_perm(name)`` does: a constraint
 on them (devices of one site only, say) is not evaluated against objects the mapping will create.
@@ -30,6 +31,11 @@ MAPPING_PERMISSIONS = (
     'dcim.add_devicerole',
     'dcim.add_manufacturer',
     'dcim.add_devicetype',
+    *(
+        f'ipam.{action}_{model}'
+        for model in ('vlangroup', 'vrf', 'vlan', 'prefix', 'iprange', 'ipaddress')
+        for action in ('add', 'change', 'delete')
+    ),
 )
 MAPPING_FIELDS = ('dcim_site', 'dcim_tenant', 'dcim_source', 'dcim_conflict_policy')
 # Where a fabric reads from, besides its API server (compared as an endpoint: see ``guarded_changes``).
@@ -68,8 +74,8 @@ def mapping_rights_errors(fabric, user):
     if missing:
         return {
             changed[0]: _(
-                "Mapping to DCIM creates, changes and deletes devices, interfaces and cables with the worker's "
-                'rights, so this change needs those rights of your own. Missing: {missing}.'
+                'Mapping to DCIM creates, changes and deletes devices, interfaces, cables and their IPAM objects '
+                "with the worker's rights, so this change needs those rights of your own. Missing: {missing}."
             ).format(missing=', '.join(missing))
         }
     errors = {}
