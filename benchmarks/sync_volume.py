@@ -185,9 +185,12 @@ def change_objects(api, fraction, round_):
     return api.call(change)
 
 
-def run_sync_in_child(fabric_id, profile=None):
-    """Run one manual sync in a fresh process (like a work horse) and return its report."""
-    command = [sys.executable, '-m', 'benchmarks.sync_volume', '--child', str(fabric_id)]
+def run_sync_in_child(fabric_id, profile=None, module='benchmarks.sync_volume'):
+    """Run one manual sync in a fresh process (like a work horse) and return its report.
+
+    ``module`` is the benchmark whose ``--child`` runs it (it calls :func:`child`).
+    """
+    command = [sys.executable, '-m', module, '--child', str(fabric_id)]
     if profile:
         command += ['--profile', str(profile)]
     started = time.perf_counter()
@@ -199,11 +202,13 @@ def run_sync_in_child(fabric_id, profile=None):
     return report
 
 
-def rows_written(cursor):
-    """Rows inserted, updated and deleted in the resource table so far, by PostgreSQL's statistics."""
+def rows_written(cursor, tables=(RESOURCE_TABLE,)):
+    """Rows inserted, updated and deleted in ``tables`` so far, by PostgreSQL's statistics."""
     cursor.execute('SELECT pg_stat_clear_snapshot()')
     cursor.execute(
-        'SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE relname = %s', [RESOURCE_TABLE]
+        'SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_user_tables '
+        'WHERE relname = ANY(%s)',
+        [list(tables)],
     )
     return cursor.fetchone()[0]
 
@@ -214,7 +219,8 @@ def cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def child(fabric_id, profile):
+def child(fabric_id, profile, tables=lambda cursor: (RESOURCE_TABLE,)):
+    """One sync in this process; prints its report. ``tables(cursor)``: the tables whose written rows count."""
     django.setup()
     from django.db import connection
 
@@ -222,7 +228,8 @@ def child(fabric_id, profile):
     from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
 
     with connection.cursor() as cursor:
-        written_before = rows_written(cursor)
+        tables = tables(cursor)
+        written_before = rows_written(cursor, tables)
     profiler = cProfile.Profile() if profile else None
     cpu_before = cpu_seconds()
     started = time.perf_counter()
@@ -236,7 +243,7 @@ def child(fabric_id, profile):
         profiler.dump_stats(profile)
     with connection.cursor() as cursor:
         cursor.execute('SELECT pg_stat_force_next_flush()')  # this session's counters, at the end of this statement
-        written = rows_written(cursor) - written_before
+        written = rows_written(cursor, tables) - written_before
     run = SyncRun.objects.filter(fabric_id=fabric_id).latest('started_at')
     steps = dict(run.step_durations)
     steps['run record, lock'] = max(0.0, seconds - sum(steps.values()))
@@ -253,6 +260,9 @@ def child(fabric_id, profile):
                 'unchanged': run.unchanged,
                 'rows_written': written,
                 'steps': steps,
+                'dcim_created': run.dcim_created,
+                'dcim_updated': run.dcim_updated,
+                'dcim_deleted': run.dcim_deleted,
                 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
@@ -284,15 +294,16 @@ def measure(api, size, repeat, profile_dir):
     return reports
 
 
-def print_tables(size, reports):
+def print_tables(size, reports, targets=TARGETS, counts=('created', 'updated', 'deleted', 'unchanged')):
+    """The scenarios' table (``counts``: the run record's counts shown, of the last run) and the per-step table."""
     print(
         f'\n{size} objects, {len(next(iter(reports.values())))} run(s) per scenario; sync seconds median (min-max), '
         'CPU seconds of the syncing process (median)'
     )
     print(
-        f'{"scenario":18} | {"sync s median (min-max)":>25} | {"target":>6} | {"CPU s":>5} | {"created":>7} | '
-        f'{"updated":>7} | '
-        f'{"deleted":>7} | {"unchanged":>9} | {"rows written":>12} | {"peak RSS MB":>11} | outcome'
+        f'{"scenario":18} | {"sync s median (min-max)":>25} | {"target":>6} | {"CPU s":>5} | '
+        + ''.join(f'{name:>{max(7, len(name))}} | ' for name in counts)
+        + f'{"rows written":>12} | {"peak RSS MB":>11} | outcome'
     )
     print('-' * 140)
     for label, runs in reports.items():
@@ -300,12 +311,12 @@ def print_tables(size, reports):
         last = runs[-1]
         errors = {run['error'] for run in runs if run['error']}
         outcomes = ','.join(sorted({run['outcome'] for run in runs}))
-        target = TARGETS[label].get(size, '')
+        target = targets[label].get(size, '')
         print(
             f'{label:18} | {statistics.median(seconds):9.2f} ({min(seconds):6.2f}-{max(seconds):6.2f}) | '
-            f'{target:>6} | {statistics.median(run["cpu_seconds"] for run in runs):5.2f} | {last["created"]:7} | '
-            f'{last["updated"]:7} | {last["deleted"]:7} | {last["unchanged"]:9} | '
-            f'{max(run["rows_written"] for run in runs):12} | {max(run["peak_rss_mb"] for run in runs):11.0f} | '
+            f'{target:>6} | {statistics.median(run["cpu_seconds"] for run in runs):5.2f} | '
+            + ''.join(f'{last[name]:{max(7, len(name))}} | ' for name in counts)
+            + f'{max(run["rows_written"] for run in runs):12} | {max(run["peak_rss_mb"] for run in runs):11.0f} | '
             f'{outcomes}{": " + "; ".join(sorted(errors)) if errors else ""}'
         )
     names = [name for name in STEP_ORDER if any(name in run['steps'] for runs in reports.values() for run in runs)]

@@ -1,11 +1,17 @@
 import django_filters
 from dcim.models import Site
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from netbox.filtersets import BaseFilterSet, NetBoxModelFilterSet
 from tenancy.models import Tenant
 from utilities.constants import FILTER_NUMERIC_BASED_LOOKUP_MAP
-from utilities.filters import MultiValueArrayFilter, MultiValueDateTimeFilter
+from utilities.filters import (
+    MultiValueArrayFilter,
+    MultiValueCharFilter,
+    MultiValueContentTypeFilter,
+    MultiValueDateTimeFilter,
+)
 from utilities.filtersets import register_filterset
 
 from .choices import (
@@ -19,12 +25,13 @@ from .choices import (
     SyncTriggerChoices,
 )
 from .kinds import FABRIC_KINDS
-from .models import HedgehogFabric, HedgehogResource, SyncRun
+from .models import HedgehogFabric, HedgehogOwnedObject, HedgehogResource, SyncRun
 
 __all__ = (
     'KIND_CHOICES',
     'ArrayContainsFilter',
     'HedgehogFabricFilterSet',
+    'HedgehogOwnedObjectFilterSet',
     'HedgehogResourceFilterSet',
     'SyncRunFilterSet',
 )
@@ -281,3 +288,28 @@ class SyncRunFilterSet(FabricRelationFilterMixin, BaseFilterSet):
         return queryset.filter(
             Q(fabric__name__icontains=value) | Q(error__icontains=value) | Q(git_commit__istartswith=value)
         )
+
+
+@register_filterset
+class HedgehogOwnedObjectFilterSet(FabricRelationFilterMixin, BaseFilterSet):
+    """Owned objects by fabric, by NetBox object type (``dcim.device`` or its ID) and by the fabric object."""
+
+    q = django_filters.CharFilter(method='search', label=_('Search'))
+    object_type_id = django_filters.ModelMultipleChoiceFilter(
+        queryset=ContentType.objects.all(),
+        distinct=False,
+        label=_('Object type (ID)'),
+    )
+    object_type = MultiValueContentTypeFilter(label=_('Object type (app_label.model)'))
+    kind = django_filters.MultipleChoiceFilter(choices=KIND_CHOICES, distinct=False, null_value=None)
+    namespace = MultiValueCharFilter()
+    name = MultiValueCharFilter()
+
+    class Meta:
+        model = HedgehogOwnedObject
+        fields = ('id', 'object_id', 'key', 'created')
+
+    def search(self, queryset, name, value):
+        if not value.strip():
+            return queryset
+        return queryset.filter(Q(key__icontains=value) | Q(name__icontains=value))

@@ -1,3 +1,4 @@
+from core.models import ObjectType
 from dcim.models import Site
 from django import forms
 from django.contrib import messages
@@ -10,6 +11,7 @@ from tenancy.models import Tenant
 from utilities.forms import BOOLEAN_WITH_BLANK_CHOICES, FilterForm
 from utilities.forms.fields import (
     CommentField,
+    ContentTypeMultipleChoiceField,
     DynamicModelChoiceField,
     DynamicModelMultipleChoiceField,
     TagFilterField,
@@ -26,12 +28,13 @@ from .choices import (
     SyncTriggerChoices,
 )
 from .filtersets import KIND_CHOICES
-from .models import HedgehogFabric, HedgehogResource, SyncRun
+from .models import HedgehogFabric, HedgehogOwnedObject, HedgehogResource, SyncRun
 
 __all__ = (
     'HedgehogFabricBulkEditForm',
     'HedgehogFabricFilterForm',
     'HedgehogFabricForm',
+    'HedgehogOwnedObjectFilterForm',
     'HedgehogResourceFilterForm',
     'SyncRunFilterForm',
 )
@@ -338,3 +341,23 @@ class SyncRunFilterForm(SavedFiltersMixin, FilterForm):
         required=False,
         widget=forms.Select(choices=BOOLEAN_WITH_BLANK_CHOICES),
     )
+
+
+class HedgehogOwnedObjectFilterForm(SavedFiltersMixin, FilterForm):
+    model = HedgehogOwnedObject
+
+    fieldsets = (
+        FieldSet('q', 'filter_id'),
+        FieldSet('fabric_id', 'object_type_id', 'kind', name=_('Ownership')),
+    )
+    fabric_id = DynamicModelMultipleChoiceField(
+        queryset=HedgehogFabric.objects.all(),
+        required=False,
+        label=_('Fabric'),
+    )
+    object_type_id = ContentTypeMultipleChoiceField(
+        queryset=ObjectType.objects.public(),
+        required=False,
+        label=_('Object type'),
+    )
+    kind = forms.MultipleChoiceField(label=_('Kind'), choices=KIND_CHOICES, required=False)

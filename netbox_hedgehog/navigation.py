@@ -27,6 +27,11 @@ menu = PluginMenu(
                     permissions=['netbox_hedgehog.view_hedgehogresource'],
                 ),
                 PluginMenuItem(
+                    link='plugins:netbox_hedgehog:hedgehogownedobject_list',
+                    link_text=_('Managed objects'),
+                    permissions=['netbox_hedgehog.view_hedgehogownedobject'],
+                ),
+                PluginMenuItem(
                     link='plugins:netbox_hedgehog:syncrun_list',
                     link_text=_('Sync runs'),
                     permissions=['netbox_hedgehog.view_syncrun'],

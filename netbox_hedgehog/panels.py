@@ -23,6 +23,7 @@ __all__ = (
     'FabricDCIMPanel',
     'FabricGitPanel',
     'FabricKubernetesPanel',
+    'FabricOwnedCountsPanel',
     'FabricPanel',
     'FabricStatusPanel',
     'FabricSyncSettingsPanel',
@@ -153,6 +154,23 @@ class FabricDCIMPanel(panels.ObjectAttributesPanel):
     dcim_source = attrs.ChoiceAttr('dcim_source', label=_('Source'))
     dcim_conflict_policy = attrs.ChoiceAttr('dcim_conflict_policy', label=_('Conflict policy'))
     owned_objects = OwnedObjectsAttr('owned_objects', label=_('Owned NetBox objects'))
+
+
+class FabricOwnedCountsPanel(panels.ObjectPanel):
+    """How many NetBox objects of each type the fabric owns, each count linked to the filtered owned-object list.
+
+    The view computes the rows (:func:`~.views.owned_objects.owned_counts`), one per content type the
+    ownership table holds for the fabric, so a type the mapping starts to own shows up by itself.
+    """
+
+    title = _('Managed NetBox objects')
+    template_name = 'netbox_hedgehog/panels/owned_counts.html'
+
+    def get_context(self, context):
+        return {**super().get_context(context), 'owned_counts': context.get('owned_counts') or []}
+
+    def should_render(self, context):
+        return bool(context['owned_counts'])
 
 
 class DriftCountAttr(attrs.ObjectAttribute):

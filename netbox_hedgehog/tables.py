@@ -10,13 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from netbox.tables import NetBoxTable, columns
 
 from .choices import SyncOutcomeChoices, SyncStatusChoices
-from .models import HedgehogFabric, HedgehogResource, SyncRun
+from .models import HedgehogFabric, HedgehogOwnedObject, HedgehogResource, SyncRun
 from .sources.base import source_classes
 
 __all__ = (
     'DriftCountColumn',
     'HedgehogFabricTable',
+    'HedgehogOwnedObjectTable',
     'HedgehogResourceTable',
+    'ResourceOwnedObjectTable',
     'SyncRunTable',
     'fabric_run_state',
     'with_run_state',
@@ -505,3 +507,41 @@ class SyncRunTable(NetBoxTable):
             'git_commit',
             'error',
         )
+
+
+class OwnedObjectColumn(tables.Column):
+    """The NetBox object an ownership row records, linked to its page (plain text when it has none)."""
+
+    def render(self, value):
+        url = getattr(value, 'get_absolute_url', None)
+        return format_html('<a href="{}">{}</a>', url(), value) if url else str(value)
+
+    def value(self, value):
+        return str(value)
+
+
+class HedgehogOwnedObjectTable(NetBoxTable):
+    """Ownership rows; the object column links to the NetBox object (device, interface, cable, prefix, ...)."""
+
+    id = tables.Column(verbose_name=_('ID'))
+    fabric = tables.Column(verbose_name=_('Fabric'), linkify=True)
+    object_type = columns.ContentTypeColumn(verbose_name=_('Type'))
+    object = OwnedObjectColumn(verbose_name=_('Object'), orderable=False)
+    kind = tables.Column(verbose_name=_('Kind'))
+    namespace = tables.Column(verbose_name=_('Namespace'))
+    name = tables.Column(verbose_name=_('Name'))
+    key = tables.Column(verbose_name=_('Mapping key'), attrs={'td': {'class': 'font-monospace'}})
+    created = columns.DateTimeColumn(verbose_name=_('Created'), attrs=NOWRAP)
+    actions = columns.ActionsColumn(actions=())
+
+    class Meta(NetBoxTable.Meta):
+        model = HedgehogOwnedObject
+        fields = ('pk', 'id', 'object', 'object_type', 'fabric', 'kind', 'namespace', 'name', 'key', 'created')
+        default_columns = ('object', 'object_type', 'fabric', 'kind', 'namespace', 'name')
+
+
+class ResourceOwnedObjectTable(HedgehogOwnedObjectTable):
+    """The NetBox objects one fabric object maps to, on its resource page."""
+
+    class Meta(HedgehogOwnedObjectTable.Meta):
+        default_columns = ('object', 'object_type', 'key')

@@ -1,4 +1,5 @@
-"""Content the plugin adds to pages NetBox renders: the process health banner on every fabric page."""
+"""Content the plugin adds to pages NetBox renders: the process health banner on every fabric page, and the
+Hedgehog panel on the page of a device a fabric owns."""
 
 from netbox.plugins import PluginTemplateExtension
 
@@ -14,4 +15,19 @@ class FabricProcessHealthBanner(PluginTemplateExtension):
         return self.render('netbox_hedgehog/inc/process_health.html', {'hedgehog_health': operator_health()})
 
 
-template_extensions = [FabricProcessHealthBanner]
+class DeviceHedgehogPanel(PluginTemplateExtension):
+    """A device a fabric's mapping owns: its fabric, kind and role, its agent's status, drift, resource and last run.
+
+    Nothing on a device no fabric owns, or whose fabric the user may not view.
+    """
+
+    models = ['dcim.device']
+
+    def right_page(self):
+        from .views.device_panel import device_panel_context  # the views package is not imported while plugins load
+
+        context = device_panel_context(self.context['object'], self.context['request'].user)
+        return self.render('netbox_hedgehog/inc/device_panel.html', context) if context else ''
+
+
+template_extensions = [FabricProcessHealthBanner, DeviceHedgehogPanel]

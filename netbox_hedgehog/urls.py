@@ -11,6 +11,7 @@ urlpatterns = [
     path('fabrics/<int:pk>/', include(get_model_urls('netbox_hedgehog', 'hedgehogfabric'))),
     path('resources/', include(get_model_urls('netbox_hedgehog', 'hedgehogresource', detail=False))),
     path('resources/<int:pk>/', include(get_model_urls('netbox_hedgehog', 'hedgehogresource'))),
+    path('owned-objects/', include(get_model_urls('netbox_hedgehog', 'hedgehogownedobject', detail=False))),
     path('sync-runs/', include(get_model_urls('netbox_hedgehog', 'syncrun', detail=False))),
     path('sync-runs/<int:pk>/', include(get_model_urls('netbox_hedgehog', 'syncrun'))),
 ]

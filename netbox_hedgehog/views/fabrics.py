@@ -20,6 +20,7 @@ from ..models import HedgehogFabric, HedgehogResource, SyncRun
 from ..object_actions import BulkScheduleSync, ConnectionTestAction, DryRunSync, ScheduleSync
 from ..scheduling.scheduler import FabricScheduler
 from .health import operator_health, trigger_answer, trigger_warning
+from .owned_objects import owned_counts
 
 __all__ = (
     'HedgehogFabricBulkDeleteView',
@@ -73,6 +74,7 @@ class HedgehogFabricView(generic.ObjectView):
             panels.FabricConnectionPanel(),
             panels.FabricSyncSettingsPanel(),
             panels.FabricDCIMPanel(),
+            panels.FabricOwnedCountsPanel(),
             CustomFieldsPanel(),
         ],
         bottom_panels=[
@@ -100,7 +102,7 @@ class HedgehogFabricView(generic.ObjectView):
         runs = instance.sync_runs.restrict(request.user, 'view')[:RECENT_SYNC_RUNS]
         table = tables.SyncRunTable(runs, exclude=('fabric',), orderable=False)
         table.configure(request)
-        return {'sync_run_table': table}
+        return {'sync_run_table': table, 'owned_counts': owned_counts(instance, request.user)}
 
 
 @register_model_view(HedgehogFabric, 'add', detail=False)

@@ -12,6 +12,7 @@ from .. import filtersets, forms, panels, tables
 from ..choices import ResourceSourceChoices, SyncOutcomeChoices
 from ..models import HedgehogResource, SyncRun
 from ..sync.drift import drift_diff
+from .owned_objects import owned_objects_table
 
 __all__ = (
     'HedgehogResourceListView',
@@ -143,6 +144,7 @@ class HedgehogResourceView(generic.ObjectView):
             CustomFieldsPanel(),
         ],
         bottom_panels=[
+            ContextTablePanel('owned_objects_table', title=_('NetBox objects')),
             ContextTablePanel('referenced_by_table', title=_('Referenced by')),
             panels.ResourceConditionsPanel(),
             panels.YAMLPanel('spec', title=_('Spec')),
@@ -179,6 +181,9 @@ class HedgehogResourceView(generic.ObjectView):
         else:
             referenced_by_table = None
         return {
+            'owned_objects_table': owned_objects_table(
+                request, instance.fabric_id, instance.kind, instance.namespace, instance.name
+            ),
             'referenced_by_table': referenced_by_table,
             'resource_links': resource_links(instance, visible),
             'counterpart': counterpart,
