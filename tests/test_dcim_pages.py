@@ -110,7 +110,19 @@ def test_a_resource_page_links_to_the_netbox_objects_it_maps_to(mapped):
     assert 'NetBox objects' in page
     assert f'href="{leaf.get_absolute_url()}"' in page
     owned = HedgehogOwnedObject.objects.filter(fabric=mapped, kind='Switch', name='leaf-01')
-    assert owned.count() == 1  # the device; its ports are owned by the connections that name them
+    # The device, its management and loopback interfaces and their addresses; its ports are owned by the
+    # connections that name them.
+    assert sorted(owned.values_list('key', flat=True)) == [
+        'address:leaf-01/ip',
+        'address:leaf-01/protocolIP',
+        'address:leaf-01/vtepIP',
+        'device:leaf-01',
+        'interface:leaf-01/Loopback0',
+        'interface:leaf-01/Loopback1',
+        'interface:leaf-01/Management0',
+    ]
+    for entry in owned:
+        assert f'href="{entry.object.get_absolute_url()}"' in page
 
     connection = HedgehogResource.objects.get(fabric=mapped, kind='Connection', name='server-02--bundled--leaf-01')
     page = client.get(connection.get_absolute_url()).content.decode()
@@ -123,10 +135,10 @@ def test_a_resource_page_links_to_the_netbox_objects_it_maps_to(mapped):
         assert f'href="{cable.get_absolute_url()}"' in page
     assert f'href="{leaf.get_absolute_url()}"' not in page
 
-    # A VPC maps to nothing (yet); without the permission on owned objects no page lists them.
+    # A VPC's page links to its VRF; without the permission on owned objects no page lists them.
     vpc = HedgehogResource.objects.filter(fabric=mapped, kind='VPC').first()
-    if vpc is not None:
-        assert 'NetBox objects' not in client.get(vpc.get_absolute_url()).content.decode()
+    vrf = HedgehogOwnedObject.objects.get(fabric=mapped, kind='VPC', name=vpc.name, object_type__model='vrf').object
+    assert f'href="{vrf.get_absolute_url()}"' in client.get(vpc.get_absolute_url()).content.decode()
     no_owned = viewer(HedgehogResource)
     assert f'href="{leaf.get_absolute_url()}"' not in no_owned.get(switch.get_absolute_url()).content.decode()
 
@@ -147,7 +159,17 @@ def test_the_fabric_page_counts_the_managed_objects_per_type_with_links(mapped):
 
     counts = owned_counts_on(client, mapped)
 
-    assert counts == {'Cables': '10', 'Devices': '7', 'Interfaces': '22'}
+    assert counts == {
+        'Cables': '10',
+        'Devices': '7',
+        'IP addresses': '23',
+        'IP ranges': '1',
+        'Interfaces': '32',
+        'Prefixes': '4',
+        'VLAN groups': '1',
+        'VLANs': '3',
+        'VRFs': '2',
+    }
     page = client.get(mapped.get_absolute_url()).content.decode()
     device_type = ObjectType.objects.get_for_model(Device)
     url = f'{OWNED_LIST}?fabric_id={mapped.pk}&amp;object_type_id={device_type.pk}'
@@ -179,7 +201,8 @@ def test_the_owned_object_list_needs_the_view_permission_and_honours_its_constra
     leaf = Device.objects.get(name='leaf-01')
     assert f'href="{leaf.get_absolute_url()}"' in content
     assert f'href="{Device.objects.get(name="server-01").get_absolute_url()}"' not in content
-    assert owned_counts_on(switches_only, mapped) == {'Devices': '4'}
+    # The switches' own objects: their devices, management and loopback interfaces and addresses.
+    assert owned_counts_on(switches_only, mapped) == {'Devices': '4', 'IP addresses': '10', 'Interfaces': '10'}
 
 
 def test_netbox_cable_trace_from_a_mapped_server_port_reaches_the_leaf_port(mapped):
