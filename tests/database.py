@@ -1,6 +1,6 @@
 """PostgreSQL databases for the tests and the demo, cloned from a NetBox-only template.
 
-Migrating NetBox from nothing takes ~7 minutes; cloning a database takes under a second.
+Migrating NetBox from nothing takes 4–9 minutes (README "Cost"); cloning a database takes under a second.
 So NetBox's migrations run once per NetBox version into a *template* database
 (``nbhh_template_<version>``), and every test session (and the demo's first start)
 clones it and then applies only the plugin's own migrations.
@@ -101,7 +101,7 @@ def _build_template(conn, name):
     drop_database(conn, building)  # a build that crashed earlier; we hold the lock
     conn.execute(sql.SQL('CREATE DATABASE {}').format(sql.Identifier(building)))
     log_path = Path(os.environ.get('TMPDIR', '/tmp')) / f'{building}.log'
-    log(f'building template database {name}: netbox migrate (~7 min on 2 cores; log: {log_path}) ...')
+    log(f'building template database {name}: netbox migrate (4–9 min on 2 cores; log: {log_path}) ...')
     started = time.monotonic()
     with open(log_path, 'w') as out:
         result = subprocess.run(
