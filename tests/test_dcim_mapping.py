@@ -1,9 +1,7 @@
 """The fabric mapped into NetBox DCIM through the sync entry point: devices, interfaces, LAGs, cables, ownership."""
 
-import shutil
 from pathlib import Path
 
-import git
 import pytest
 from core.models import ObjectChange, ObjectType
 from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Rack, Site
@@ -20,12 +18,15 @@ from netbox_hedgehog.dcim.apply import CHANGELOG_USER, role_color
 from netbox_hedgehog.models import HedgehogFabric, HedgehogOwnedObject, SyncRun
 from netbox_hedgehog.scheduling.jobs import execute_fabric_sync
 from netbox_hedgehog.sync.pipeline import sync_fabric
-from tests.base import set_plugin_settings
-from tests.fabric_data import DEMO_WIRING
+from tests import test_sync_pipeline
+from tests.test_sync_pipeline import commit_all
 
 pytestmark = pytest.mark.django_db
 
-AUTHOR = git.Actor('test', 'test@localhost')
+# The sync pipeline tests' fixtures: a Git cache per test, the demo wiring as a repository.
+git_cache = test_sync_pipeline.git_cache
+repo = test_sync_pipeline.repo
+
 ESLAG = 'server-01--eslag--leaf-01--leaf-02'
 BUNDLED = 'server-02--bundled--leaf-01'
 
@@ -58,28 +59,9 @@ DEMO_CABLES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def git_cache(settings, tmp_path):
-    set_plugin_settings(settings, git_cache_dir=str(tmp_path / 'cache'))
-
-
-@pytest.fixture
-def repo(tmp_path):
-    path = tmp_path / 'gitops'
-    shutil.copytree(DEMO_WIRING, path)
-    repository = git.Repo.init(path, initial_branch='main')
-    commit_all(repository, 'demo wiring')
-    return repository
-
-
 @pytest.fixture
 def site():
     return Site.objects.create(name='DC 1', slug='dc-1')
-
-
-def commit_all(repository, message):
-    repository.git.add('-A')
-    repository.index.commit(message, author=AUTHOR, committer=AUTHOR)
 
 
 def write(repository, name, text):
