@@ -66,6 +66,8 @@ def mapping_rights_errors(fabric, user):
     """Field errors when ``user`` may not make this save's changes to what the fabric's mapping writes."""
     from ..models import HedgehogFabric
 
+    if not fabric.dcim_sync:  # nothing the mapping writes can change: no need to read the stored fabric
+        return {}
     stored = HedgehogFabric.objects.filter(pk=fabric.pk).first() if fabric.pk else None
     changed = guarded_changes(fabric, stored)
     if not changed:
