@@ -57,24 +57,47 @@ def switch_profiles():
     ]
 
 
-def generated_objects(total, prefix):
+def switch_addresses(index, round_):
+    """A switch's management, protocol and VTEP addresses, as the samples give them (``ip`` in a /21, /32 loopbacks).
+
+    Each round has its own 172.16-31.0.0/16 network: the addresses are in NetBox's global table,
+    where they are unique, and the devices of earlier rounds keep theirs.
+    """
+    network, host = f'172.{16 + round_ % 16}', f'{index % 250 + 2}'
+    return {
+        'ip': f'{network}.{index // 250}.{host}/21',
+        'protocolIP': f'{network}.{8 + index // 250}.{host}/32',
+        'vtepIP': f'{network}.{16 + index // 250}.{host}/32',
+    }
+
+
+def generated_objects(total, prefix, round_=0):
     """Yield ``(group, kind, name, spec)`` for a fabric of ``total`` objects (the 2 SwitchProfiles included).
 
-    Switches 8 %, servers 30 % (one connection each), VPCs 6 %, a fabric connection per spine-leaf
-    pair, and VPC attachments for the rest, each on a server connection.
+    The default VLAN and IPv4 namespaces as the samples have them; switches 8 % (with their
+    management, protocol and VTEP addresses), servers 30 % (one connection each), VPCs 6 % (a
+    subnet each, with its VLAN, gateway and DHCP range), a fabric connection per spine-leaf pair,
+    and VPC attachments for the rest, each on a server connection.
     """
     switches = max(4, int(total * SWITCH_SHARE))
     spines = max(2, switches // 8)
     leaves = (switches - spines) // 2 * 2  # MCLAG pairs
     servers, vpcs = int(total * SERVER_SHARE), max(1, int(total * VPC_SHARE))
-    attachments = total - 2 - spines - leaves - servers * 2 - leaves * SPINES_PER_LEAF - vpcs
+    attachments = total - 4 - spines - leaves - servers * 2 - leaves * SPINES_PER_LEAF - vpcs
     assert 0 <= attachments <= servers, f'{total} objects do not fit the mix'
     spine, leaf, server = f'{prefix}spine-{{:03}}', f'{prefix}leaf-{{:04}}', f'{prefix}server-{{:05}}'
+    base = 16 * (round_ % 8)  # the round's VPC subnets: 10.<base>.0.0/12, global container prefixes are unique
+    yield 'vpc', 'VLANNamespace', 'default', {'ranges': [{'from': 1000, 'to': 2999}]}
+    yield 'vpc', 'IPv4Namespace', 'default', {'subnets': [f'10.{base}.0.0/12']}
     for index in range(spines):
-        yield 'wiring', 'Switch', spine.format(index), {'role': 'spine', 'profile': SPINE_PROFILE, 'asn': 65000}
+        spec = {'role': 'spine', 'profile': SPINE_PROFILE, 'asn': 65000, **switch_addresses(index, round_)}
+        yield 'wiring', 'Switch', spine.format(index), spec
     for index in range(leaves):
-        spec = {'role': 'server-leaf', 'profile': LEAF_PROFILE, 'asn': 65100 + index // 2, 'redundancy': {}}
-        spec['redundancy'] = {'group': f'mclag-{index // 2}', 'type': 'mclag'}
+        spec = {'role': 'server-leaf', 'profile': LEAF_PROFILE, 'asn': 65100 + index // 2}
+        spec |= {
+            'redundancy': {'group': f'mclag-{index // 2}', 'type': 'mclag'},
+            **switch_addresses(spines + index, round_),
+        }
         yield 'wiring', 'Switch', leaf.format(index), spec
     spine_ports = [0] * spines
     for index in range(leaves):
@@ -112,7 +135,9 @@ def generated_objects(total, prefix):
         body = {'link': links[0]} if kind == 'unbundled' else {'links': links}
         yield 'wiring', 'Connection', connection, {kind: body}
     for index in range(vpcs):
-        subnet = {'subnet': f'10.{index // 250}.{index % 250}.0/24', 'vlan': 1000 + index % 2000}
+        network = f'10.{base + index // 250}.{index % 250}'
+        subnet = {'subnet': f'{network}.0/24', 'gateway': f'{network}.1', 'vlan': 1000 + index % 2000}
+        subnet['dhcp'] = {'enable': True, 'range': {'start': f'{network}.10', 'end': f'{network}.99'}}
         yield 'vpc', 'VPC', f'{prefix}vpc-{index:04}', {'subnets': {'default': subnet}}
     for index in range(attachments):
         vpc = f'{prefix}vpc-{index % vpcs:04}'
@@ -120,7 +145,7 @@ def generated_objects(total, prefix):
         yield 'vpc', 'VPCAttachment', f'{vpc}--default--{connections[index]}'[:253], attachment
 
 
-def load_objects(api, total, prefix):
+def load_objects(api, total, prefix, round_):
     """Serve the fabric's objects (replacing what the API served before)."""
 
     def store_all():
@@ -136,7 +161,7 @@ def load_objects(api, total, prefix):
                     'uid': f'uid-{manifest["metadata"]["name"]}',
                 },
             }
-        for group, kind, name, spec in generated_objects(total, prefix):
+        for group, kind, name, spec in generated_objects(total, prefix, round_):
             api.emulator.objects[resource_of(kind), 'default', name] = {
                 'apiVersion': sync_volume.GROUP_VERSIONS[group],
                 'kind': kind,
@@ -166,7 +191,7 @@ def measure(api, size, repeat, profile_dir):
     site, _ = Site.objects.get_or_create(name='DCIM volume', slug='dcim-volume')
     reports = {}
     for round_ in range(repeat):
-        served = load_objects(api, size, prefix=f'r{round_}-{size}-')
+        served = load_objects(api, size, prefix=f'r{round_}-{size}-', round_=round_)
         assert served == size, served
         fabric = HedgehogFabric.objects.create(
             name=f'dcim-volume-{size}-{round_}',

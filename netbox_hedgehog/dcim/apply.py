@@ -1,31 +1,29 @@
-"""Write a :class:`~netbox_hedgehog.dcim.plan.Plan` into NetBox, object by object, inside the run's transaction.
+"""Write a :class:`~netbox_hedgehog.dcim.plan.Plan` into NetBox inside the run's transaction.
 
-Every object is validated (``full_clean``) and saved through NetBox's own model code, so cable
-paths are traced, the search cache is filled and, under :func:`change_logging`, each change is
-an ObjectChange of the run's request. Each object has its own savepoint: one that NetBox refuses
-becomes a problem on the run and the rest is written; what depends on it (a device's interfaces,
-an interface's cable) is skipped, so nothing is half-written.
+The shared objects devices need (roles, manufacturers, device types) first, then deletions that
+free a place, the creates and updates (``dcim.write``: validated object by object, new objects
+created in batches), the ownership of what was created or adopted, and the remaining deletions.
+Under :func:`change_logging` each change is an ObjectChange of the run's request. An object
+NetBox refuses is a problem on the run and the rest is written.
 """
 
 from contextlib import contextmanager
 from uuid import uuid4
 
-from dcim.choices import DeviceStatusChoices
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer
+from dcim.models import Cable, DeviceRole, DeviceType, Manufacturer
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.functional import SimpleLazyObject
 from django.utils.text import slugify
-from ipam.models import VLAN
 from netbox.choices import ColorChoices
 from utilities.request import NetBoxFakeRequest, apply_request_processors
 
 from ..models import HedgehogOwnedObject
-from .desired import describe
-from .ipam import IPAM_MODELS, DesiredObject, InterfaceVLANs
-from .plan import FOLLOW_UPS, Plan, PrimaryAddress, interface_vlan_values, object_types
+from .ipam import IPAM_MODELS
+from .plan import FOLLOW_UPS, Plan, object_types
+from .write import Writer, batches, message
 
 # The account the change log names for the mapping's writes: created inactive, without a password.
 CHANGELOG_USER = 'hedgehog-sync'
@@ -73,7 +71,6 @@ def change_logging():
 def apply_plan(fabric, plan: Plan):
     """Write the plan; return ``(created, updated, deleted)`` as written, and a problem per object NetBox refused."""
     problems = []
-    ids = dict(plan.ids)
     created = _create_shared(plan, problems)
     updated = 0
     owned = []
@@ -83,29 +80,16 @@ def apply_plan(fabric, plan: Plan):
     # VLAN's ID in its group, an address in the global table: a renamed VPC or switch).
     first = [entry for entry in plan.deletes if entry[0] is Cable or entry[0] in IPAM_MODELS]
     deleted = _delete(first, problems)
-    for change in plan.changes:
-        desired = change.desired
-        try:
-            with transaction.atomic():
-                if change.model is InterfaceVLANs:
-                    _write_vlans(fabric, desired, ids)
-                elif change.model is PrimaryAddress:
-                    _write_primary(desired, ids)
-                else:
-                    obj = _write(fabric, plan, change, ids)
-        except (ValidationError, IntegrityError, _Skipped) as exc:
-            if not isinstance(exc, _Skipped):
-                what = {InterfaceVLANs: 'the VLANs of ', PrimaryAddress: 'the primary IP of '}.get(change.model, '')
-                what += desired.key
-                problems.append(f'DCIM: {describe(desired.origin)}: NetBox refused {what}: {_message(exc)}')
-            continue
-        if change.model in FOLLOW_UPS:
-            updated += change.pk is not None  # on an interface created in this run, part of its creation
-            continue
-        ids[desired.key] = obj.pk
-        created, updated = (created + 1, updated) if change.pk is None else (created, updated + 1)
-        if change.pk is None or change.adopt:
-            owned.append((obj, desired))
+    writer = Writer(fabric, plan, dict(plan.ids), problems)
+    for new, changes in batches(plan.changes):
+        for change, obj in writer.write(new, changes):
+            if change.model in FOLLOW_UPS:
+                updated += change.pk is not None  # on an interface created in this run, part of its creation
+                continue
+            created, updated = (created + 1, updated) if change.pk is None else (created, updated + 1)
+            if change.pk is None or change.adopt:
+                owned.append((obj, change.desired))
+    writer.announce()
     types = object_types()
     HedgehogOwnedObject.objects.bulk_create(
         HedgehogOwnedObject(
@@ -121,16 +105,6 @@ def apply_plan(fabric, plan: Plan):
     )
     deleted += _delete([entry for entry in plan.deletes if entry not in first], problems)
     return (created, updated, deleted), problems
-
-
-class _Skipped(Exception):
-    """An object whose device or interface was not written: it is left out with it."""
-
-
-def _message(exc):
-    if isinstance(exc, ValidationError):
-        return '; '.join(exc.messages)
-    return str(exc).splitlines()[0]
 
 
 def _create_shared(plan, problems):
@@ -165,93 +139,10 @@ def _create(obj, problems, ids, key):
             obj.full_clean()
             obj.save()
     except (ValidationError, IntegrityError) as exc:
-        problems.append(f'DCIM: NetBox refused to create {obj._meta.verbose_name} {obj}: {_message(exc)}')
+        problems.append(f'DCIM: NetBox refused to create {obj._meta.verbose_name} {obj}: {message(exc)}')
         return 0
     ids[key] = obj.pk
     return 1
-
-
-def _write(fabric, plan, change, ids):
-    """Create or update one object with the mapping's fields; the operator's fields are left as they are."""
-    desired = change.desired
-    obj = change.model() if change.pk is None else change.model.objects.get(pk=change.pk)
-    if change.pk is not None:
-        obj.snapshot()
-    if isinstance(desired, DesiredObject):
-        _set_fields(obj, desired, ids, creating=change.pk is None)
-    elif change.model is Device:
-        role, device_type = slugify(desired.role), (slugify(desired.manufacturer), desired.model)
-        if role not in plan.role_ids or device_type not in plan.device_type_ids:
-            raise _Skipped  # NetBox refused its role or type: reported once, in _create_shared
-        obj.name = desired.name
-        obj.role_id = plan.role_ids[role]
-        obj.device_type_id = plan.device_type_ids[device_type]
-        obj.site_id = fabric.dcim_site_id
-        obj.tenant_id = fabric.dcim_tenant_id
-        obj.serial = desired.serial
-        obj.description = desired.description
-        if change.pk is None:
-            obj.status = DeviceStatusChoices.STATUS_ACTIVE
-    elif change.model is Interface:
-        if desired.device not in ids or (desired.lag and desired.lag not in ids):
-            raise _Skipped
-        obj.device_id = ids[desired.device]
-        obj.name = desired.name
-        obj.type = desired.type
-        obj.lag_id = ids[desired.lag] if desired.lag else None
-        obj.mgmt_only = desired.mgmt_only
-    else:
-        if desired.a not in ids or desired.b not in ids:
-            raise _Skipped
-        ends = Interface.objects.in_bulk([ids[desired.a], ids[desired.b]])
-        obj.a_terminations = [ends[ids[desired.a]]]
-        obj.b_terminations = [ends[ids[desired.b]]]
-        obj.description = desired.description
-    obj.full_clean()
-    obj.save()
-    return obj
-
-
-def _set_fields(obj, desired, ids, creating):
-    """Set a generic mapped object's managed fields and references; its other fields are left as they are."""
-    if any(ref is not None and ref not in ids for ref in desired.refs.values()):
-        raise _Skipped  # what it refers to was not written
-    for name, value in (*desired.values.items(), *(desired.initial.items() if creating else ())):
-        setattr(obj, name, value)
-    for name, ref in desired.refs.items():
-        setattr(obj, name, ids[ref] if ref is not None else None)
-
-
-def _write_vlans(fabric, vlans, ids):
-    """Set an interface's mode, untagged and tagged VLANs from its attachments, keeping the operator's VLANs."""
-    if vlans.key not in ids:
-        raise _Skipped
-    interface = Interface.objects.get(pk=ids[vlans.key])
-    interface.snapshot()
-    types = object_types()
-    ours = set(
-        HedgehogOwnedObject.objects.filter(fabric=fabric, object_type=types[VLAN]).values_list('object_id', flat=True)
-    )
-    ours |= {pk for key, pk in ids.items() if key.startswith('vlan:')}
-    current = set(interface.tagged_vlans.values_list('pk', flat=True))
-    interface.mode, interface.untagged_vlan_id, tagged = interface_vlan_values(
-        vlans, ids, interface.untagged_vlan_id, current, ours
-    )
-    interface.full_clean()
-    interface.save()
-    if tagged != current:
-        interface.tagged_vlans.set(tagged)
-
-
-def _write_primary(primary, ids):
-    """Make the switch's management address its device's primary IPv4."""
-    if primary.key not in ids or primary.address not in ids:
-        raise _Skipped
-    device = Device.objects.get(pk=ids[primary.key])
-    device.snapshot()
-    device.primary_ip4_id = ids[primary.address]
-    device.full_clean()
-    device.save()
 
 
 def _delete(entries, problems):
@@ -267,7 +158,7 @@ def _delete(entries, problems):
                     obj.delete()
                 deleted += 1
             except (IntegrityError, ProtectedError, RestrictedError, ValidationError) as exc:
-                problems.append(f'DCIM: NetBox refused to delete {model._meta.verbose_name} {obj}: {_message(exc)}')
+                problems.append(f'DCIM: NetBox refused to delete {model._meta.verbose_name} {obj}: {message(exc)}')
                 continue
         done.append(ownership)
     if done:
