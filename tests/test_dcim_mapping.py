@@ -90,6 +90,20 @@ def cable_ends():
     }
 
 
+# The one write of any unchanged resync: the fabric's read time of its source.
+UNCHANGED = ['UPDATE "netbox_hedgehog_hedgehogfabric"']
+
+
+def resync(fabric):
+    """Sync again, checking that no DCIM or IPAM object changed; return the tables written and the query count."""
+    with CaptureQueriesContext(connection) as queries:
+        result = sync_fabric(fabric)
+    assert result.succeeded, result.error_text()
+    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (0, 0, 0)
+    writes = [q['sql'] for q in queries if q['sql'].lstrip().upper().startswith(('INSERT', 'UPDATE', 'DELETE'))]
+    return [sql.split(' SET ')[0] for sql in writes], len(queries)
+
+
 def server(name, switch_port):
     return f"""
 ---
@@ -208,14 +222,9 @@ def test_an_unchanged_resync_makes_no_dcim_or_ipam_write_and_its_queries_do_not_
         assert Device.objects.count() == 7 + extra
         assert VRF.objects.count() == 2 + extra and Prefix.objects.count() == 4 + extra
         assert Interface.objects.filter(mode='tagged').count() == 1 + extra // 2
-        with CaptureQueriesContext(connection) as queries:
-            again = sync_fabric(fabric)
-        assert again.succeeded, again.error_text()
-        assert (again.dcim_created, again.dcim_updated, again.dcim_deleted) == (0, 0, 0)
-        writes = [q['sql'] for q in queries if q['sql'].lstrip().upper().startswith(('INSERT', 'UPDATE', 'DELETE'))]
-        # The one write of any unchanged resync: the fabric's read time of its source.
-        assert [sql.split(' SET ')[0] for sql in writes] == ['UPDATE "netbox_hedgehog_hedgehogfabric"']
-        counts.append(len(queries))
+        writes, queries = resync(fabric)
+        assert writes == UNCHANGED
+        counts.append(queries)
     assert counts[0] == counts[1] == 18
 
 
@@ -561,7 +570,11 @@ def test_a_renamed_switch_is_a_new_device_and_the_old_one_is_pruned(repo, site):
     }
 
 
-MCLAG_AND_MESH = """
+# Every other connection type beside the demo's: an MCLAG server with its switches' MCLAG domain, a mesh link, a
+# VPC loopback, gateway links (to a gateway, which is no mapped device, and to a mapped server's port), an
+# external and two static external connections (one within vpc-01). tests/test_ipam_mapping.py checks their
+# addresses.
+MORE_CONNECTIONS = """
 ---
 apiVersion: wiring.githedgehog.com/v1beta1
 kind: Server
@@ -584,32 +597,242 @@ spec:
 apiVersion: wiring.githedgehog.com/v1beta1
 kind: Connection
 metadata:
+  name: leaf-01--mclag-domain--leaf-02
+spec:
+  mclagDomain:
+    peerLinks:
+    - switch1: {port: leaf-01/E1/53}
+      switch2: {port: leaf-02/E1/53}
+    - switch1: {port: leaf-01/E1/54}
+      switch2: {port: leaf-02/E1/54}
+    sessionLinks:
+    - switch1: {port: leaf-01/E1/55}
+      switch2: {port: leaf-02/E1/55}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
   name: leaf-01--mesh--leaf-02
 spec:
   mesh:
     links:
     - leaf1: {port: leaf-01/E1/52}
       leaf2: {port: leaf-02/E1/52}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--vpc-loopback
+spec:
+  vpcLoopback:
+    links:
+    - switch1: {port: leaf-01/E1/30}
+      switch2: {port: leaf-01/E1/31}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: spine-01--gateway--gateway-1
+spec:
+  gateway:
+    links:
+    - switch: {port: spine-01/E1/5, ip: 172.30.128.20/31}
+      gateway: {port: gateway-1/enp2s1, ip: 172.30.128.21/31}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: spine-02--gateway--server-04
+spec:
+  gateway:
+    links:
+    - switch: {port: spine-02/E1/5, ip: 172.30.128.22/31}
+      gateway: {port: server-04/eth3, ip: 172.30.128.23/31}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-02--external--edge
+spec:
+  external:
+    link:
+      switch: {port: leaf-02/E1/40}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-02--static-external--dhcp
+spec:
+  staticExternal:
+    link:
+      switch:
+        port: leaf-02/E1/41
+        ip: 172.30.50.5/24
+        vlan: 1005
+        subnets: [10.99.0.0/24, 10.199.0.100/32]
+        nextHop: 172.30.50.1
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--static-external--vpc-01
+spec:
+  staticExternal:
+    withinVPC: vpc-01
+    link:
+      switch: {port: leaf-01/E1/41, ip: 192.168.100.5/24, nextHop: 192.168.100.1, subnets: [10.98.0.0/16]}
 """
+# The cables the connections of MORE_CONNECTIONS call for, with their descriptions.
+MORE_CABLES = {
+    frozenset({('server-04', 'eth1'), ('leaf-01', 'E1/20')}): 'server-04--mclag--leaf-01--leaf-02',
+    frozenset({('server-04', 'eth2'), ('leaf-02', 'E1/20')}): 'server-04--mclag--leaf-01--leaf-02',
+    frozenset({('leaf-01', 'E1/53'), ('leaf-02', 'E1/53')}): 'leaf-01--mclag-domain--leaf-02 peer link',
+    frozenset({('leaf-01', 'E1/54'), ('leaf-02', 'E1/54')}): 'leaf-01--mclag-domain--leaf-02 peer link',
+    frozenset({('leaf-01', 'E1/55'), ('leaf-02', 'E1/55')}): 'leaf-01--mclag-domain--leaf-02 session link',
+    frozenset({('leaf-01', 'E1/52'), ('leaf-02', 'E1/52')}): 'leaf-01--mesh--leaf-02',
+    frozenset({('leaf-01', 'E1/30'), ('leaf-01', 'E1/31')}): 'leaf-01--vpc-loopback',
+    frozenset({('spine-02', 'E1/5'), ('server-04', 'eth3')}): 'spine-02--gateway--server-04',
+}
+# The ports of MORE_CONNECTIONS with nothing to cable to, by the connection that owns each.
+UNCABLED_PORTS = {
+    ('spine-01', 'E1/5'): 'spine-01--gateway--gateway-1',
+    ('leaf-02', 'E1/40'): 'leaf-02--external--edge',
+    ('leaf-02', 'E1/41'): 'leaf-02--static-external--dhcp',
+    ('leaf-01', 'E1/41'): 'leaf-01--static-external--vpc-01',
+}
 
 
-def test_mclag_and_mesh_connections_map_and_devices_get_the_fabric_tenant(repo, site):
-    write(repo, 'more.yaml', MCLAG_AND_MESH)
+def cable_descriptions():
+    """``{ends: description}`` of every cable (ends as in :func:`cable_ends`)."""
+    return {
+        frozenset((end.device.name, end.name) for end in (*cable.a_terminations, *cable.b_terminations)): (
+            cable.description
+        )
+        for cable in Cable.objects.all()
+    }
+
+
+def test_every_connection_type_maps_and_devices_get_the_fabric_tenant(repo, site):
+    write(repo, 'more.yaml', MORE_CONNECTIONS)
     tenant = Tenant.objects.create(name='Fabric team', slug='fabric-team')
     fabric = dcim_fabric(repo, site, dcim_tenant=tenant)
 
     result = sync_fabric(fabric)
 
     assert result.succeeded, result.error_text()
-    assert cable_ends() == DEMO_CABLES | {
-        frozenset({('server-04', 'eth1'), ('leaf-01', 'E1/20')}),
-        frozenset({('server-04', 'eth2'), ('leaf-02', 'E1/20')}),
-        frozenset({('leaf-01', 'E1/52'), ('leaf-02', 'E1/52')}),
-    }
+    assert cable_ends() == DEMO_CABLES | set(MORE_CABLES)
+    assert {ends: text for ends, text in cable_descriptions().items() if ends not in DEMO_CABLES} == MORE_CABLES
     lag = Interface.objects.get(device__name='server-04', type='lag')
     assert lag.name == 'server-04--mclag--leaf-01--leaf-02'
     assert set(lag.member_interfaces.values_list('name', flat=True)) == {'eth1', 'eth2'}
+    assert Interface.objects.get(device__name='server-04', name='eth3').lag is None
+    # A gateway that is no mapped device, an external and a static external connection: the switch port alone.
+    for (device, port), name in UNCABLED_PORTS.items():
+        interface = Interface.objects.get(device__name=device, name=port)
+        assert interface.cable is None and interface.type == 'other'
+        assert HedgehogOwnedObject.objects.get(key=f'interface:{device}/{port}').name == name
+    assert not Device.objects.filter(name='gateway-1').exists()
+    assert not Interface.objects.filter(name='enp2s1', device__name__startswith='gateway').exists()
     assert set(Device.objects.values_list('tenant', flat=True)) == {tenant.pk}
+    assert resync(fabric)[0] == UNCHANGED
+
+
+BAD_CONNECTIONS = """
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--mclag-domain--leaf-09
+spec:
+  mclagDomain:
+    peerLinks:
+    - switch1: {port: leaf-01/E1/53}
+      switch2: {port: leaf-09/E1/53}
+    sessionLinks:
+    - switch1: {port: leaf-01/E1/55}
+      switch2: {port: leaf-02/E1/55}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--vpc-loopback
+spec:
+  vpcLoopback:
+    links:
+    - switch1: {port: leaf-01/E1/30}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: server-01--gateway--gateway-1
+spec:
+  gateway:
+    links:
+    - switch: {port: server-01/eth5, ip: 172.30.128.20/31}
+      gateway: {port: gateway-1/enp2s1}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-02--external--edge
+spec:
+  external:
+    link:
+      switch: {port: leaf-02/E1/2}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-02--static-external--dhcp
+spec:
+  staticExternal:
+    link:
+      switch: {port: leaf-02/E1/41, ip: 172.30.50.5/24}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--static-external--leaf-02
+spec:
+  staticExternal:
+    link:
+      switch: {port: leaf-02/E1/41, ip: 172.30.50.6/24}
+"""
+
+
+def test_bad_connections_of_every_type_are_problems_and_the_rest_maps(repo, site):
+    write(repo, 'more.yaml', BAD_CONNECTIONS)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    problems = '\n'.join(result.problems)
+    assert (
+        'leaf-01--mclag-domain--leaf-09 not mapped: switch leaf-09 of port leaf-09/E1/53 is not in the fabric'
+        in problems
+    )
+    assert "leaf-01--vpc-loopback not mapped: a link endpoint has no device/port ('')" in problems
+    assert 'server-01--gateway--gateway-1 not mapped: switch server-01 of port server-01/eth5 is not in the fabric' in (
+        problems
+    )
+    # A port two connections claim, whatever their types: both are reported, neither maps.
+    assert 'leaf-02--external--edge not mapped: port leaf-02/E1/2 is also claimed by connection server-03' in problems
+    assert 'server-03--unbundled--leaf-02 not mapped: port leaf-02/E1/2 is also claimed by' in problems
+    assert 'leaf-02--static-external--dhcp not mapped: port leaf-02/E1/41 is also claimed by' in problems
+    assert 'leaf-01--static-external--leaf-02 not mapped: port leaf-02/E1/41 is also claimed by' in problems
+    ports = set(Interface.objects.values_list('device__name', 'name'))
+    assert not ports & {
+        ('leaf-02', 'E1/2'),
+        ('leaf-01', 'E1/30'),
+        ('leaf-02', 'E1/41'),
+        ('leaf-01', 'E1/53'),
+        ('leaf-01', 'E1/55'),
+        ('leaf-02', 'E1/55'),
+        ('server-01', 'eth5'),
+    }
+    # The demo's other links map.
+    assert cable_ends() == {ends for ends in DEMO_CABLES if ('server-03', 'enp2s1') not in ends}
 
 
 def test_custom_field_values_survive_a_resync(repo, site):

@@ -458,6 +458,75 @@ def test_mesh_link_addresses_map_to_both_leaf_ports(repo, site):
     }
 
 
+# The addresses of MORE_CONNECTIONS' gateway and static external links: the switch sides, and the far end of the
+# gateway link that is a mapped server's port (the other gateway is no device: its address is not mapped).
+MORE_ADDRESSES = {
+    ('spine-01', 'E1/5', '172.30.128.20/31', None),
+    ('spine-02', 'E1/5', '172.30.128.22/31', None),
+    ('server-04', 'eth3', '172.30.128.23/31', None),
+    ('leaf-02', 'E1/41', '172.30.50.5/24', None),
+    ('leaf-01', 'E1/41', '192.168.100.5/24', None),
+}
+
+
+def link_addresses():
+    """``{address: (VRF name, description)}`` of the addresses of links other than the demo's fabric links."""
+    return {
+        str(ip.address): (ip.vrf.name if ip.vrf else None, ip.description)
+        for ip in IPAddress.objects.filter(description__endswith=' link').exclude(description__contains='--fabric--')
+    }
+
+
+def test_gateway_and_static_external_addresses_map_to_their_ports(repo, site):
+    write(repo, 'more.yaml', dcim.MORE_CONNECTIONS)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert addresses() == DEMO_ADDRESSES | MORE_ADDRESSES
+    # The global table, but for the static external connection within a VPC: that VPC's VRF, as on the switch.
+    assert link_addresses() == {
+        '172.30.128.20/31': (None, 'spine-01--gateway--gateway-1 link'),
+        '172.30.128.22/31': (None, 'spine-02--gateway--server-04 link'),
+        '172.30.128.23/31': (None, 'spine-02--gateway--server-04 link'),
+        '172.30.50.5/24': (None, 'leaf-02--static-external--dhcp link'),
+        '192.168.100.5/24': ('vpc-01', 'leaf-01--static-external--vpc-01 link'),
+    }
+
+
+def test_a_static_external_address_that_turns_bad_is_a_problem_and_keeps_its_address(repo, site):
+    write(repo, 'more.yaml', dcim.MORE_CONNECTIONS)
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    edit(repo, 'more.yaml', 'ip: 172.30.50.5/24', 'ip: 172.30.50.500/24')
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert (
+        "Connection default/leaf-02--static-external--dhcp not mapped: link IP '172.30.50.500/24' of leaf-02/E1/41 "
+        'is not an IPv4 interface address' in '\n'.join(result.problems)
+    )
+    assert addresses() == DEMO_ADDRESSES | MORE_ADDRESSES
+    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (0, 0, 0)
+
+
+def test_a_static_external_within_a_vpc_the_fabric_lacks_is_a_problem_and_its_port_maps(repo, site):
+    write(repo, 'more.yaml', dcim.MORE_CONNECTIONS.replace('withinVPC: vpc-01', 'withinVPC: vpc-09'))
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert (
+        "Connection default/leaf-01--static-external--vpc-01 not mapped: its VPC 'vpc-09' (withinVPC) is not in the "
+        'fabric' in '\n'.join(result.problems)
+    )
+    assert Interface.objects.filter(device__name='leaf-01', name='E1/41').exists()
+    assert addresses() == DEMO_ADDRESSES | MORE_ADDRESSES - {('leaf-01', 'E1/41', '192.168.100.5/24', None)}
+
+
 def test_a_renamed_vpc_is_a_new_vrf_that_takes_over_its_vlans(repo, site):
     fabric = dcim_fabric(repo, site)
     sync_fabric(fabric)

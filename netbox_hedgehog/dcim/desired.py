@@ -27,18 +27,23 @@ MAPPED_KINDS = (
     'VPCAttachment',
 )
 
-# Connection types mapped to cables, with the endpoint roles of each link (first, second); the second
-# of a server connection is the switch. Other types (gateway, vpcLoopback, external, staticExternal,
-# mclagDomain) are not mapped yet: see docs/dcim.md.
+# Connection types the mapping knows, with the role of each end of a link in the spec and the kind of device
+# it names (first, second): a link with two mapped ends is a cable. An external connection names only its
+# switch port (an interface, nothing to cable to); a gateway link's far end is mapped only when it names a
+# device the fabric maps (None: gateways are not), else the link is the switch port alone.
 SERVER_CONNECTIONS = ('unbundled', 'bundled', 'mclag', 'eslag')
-LINK_ROLES = {
-    'unbundled': ('server', 'switch'),
-    'bundled': ('server', 'switch'),
-    'mclag': ('server', 'switch'),
-    'eslag': ('server', 'switch'),
-    'fabric': ('spine', 'leaf'),
-    'mesh': ('leaf1', 'leaf2'),
+CONNECTION_TYPES = {
+    **dict.fromkeys(SERVER_CONNECTIONS, (('server', 'Server'), ('switch', 'Switch'))),
+    'fabric': (('spine', 'Switch'), ('leaf', 'Switch')),
+    'mesh': (('leaf1', 'Switch'), ('leaf2', 'Switch')),
+    'mclagDomain': (('switch1', 'Switch'), ('switch2', 'Switch')),
+    'vpcLoopback': (('switch1', 'Switch'), ('switch2', 'Switch')),
+    'gateway': (('switch', 'Switch'), ('gateway', None)),
+    'external': (('switch', 'Switch'),),
+    'staticExternal': (('switch', 'Switch'),),
 }
+# Where a connection's spec keeps its links (one ``link`` or lists), and what they are beside the connection.
+LINK_LISTS = {'link': '', 'links': '', 'peerLinks': 'peer link', 'sessionLinks': 'session link'}
 # Connection types whose server ports form one LAG (a bond on the server).
 LAG_CONNECTIONS = ('bundled', 'mclag', 'eslag')
 
@@ -194,28 +199,40 @@ def _add_devices(state, switches, servers, profiles):
     return kinds, ports
 
 
-def connection_links(spec):
-    """``(type, [(first, second), ...])`` of a mapped connection type: port strings of each link's endpoints.
+@dataclass(frozen=True)
+class Link:
+    """One link of a connection as its spec gives it: each end's ``device/port`` and ``ip`` ('' when missing)."""
 
-    None when the connection has no type this mapping knows (or more than one); a link whose
-    endpoint has no port string gives ``''`` there, which the caller reports.
-    """
-    present = [name for name in LINK_ROLES if isinstance(spec.get(name), dict)]
+    ports: tuple
+    ips: tuple
+    label: str = ''  # what the link is beside its connection: an MCLAG domain's peer or session link
+
+
+def connection_links(spec):
+    """``(type, [Link, ...])`` of a connection of a type the mapping knows; None for another type (or several)."""
+    present = [name for name in CONNECTION_TYPES if isinstance(spec.get(name), dict)]
     if len(present) != 1:
         return None
     kind = present[0]
     body = spec[kind]
-    links = [body['link']] if isinstance(body.get('link'), dict) else []
-    if isinstance(body.get('links'), list):
-        links += [link for link in body['links'] if isinstance(link, dict)]
-    first, second = LINK_ROLES[kind]
-    return kind, [(_port(link, first), _port(link, second)) for link in links]
+    roles = [role for role, _device_kind in CONNECTION_TYPES[kind]]
+    links = []
+    for name, label in LINK_LISTS.items():
+        value = body.get(name)
+        for link in [value] if isinstance(value, dict) else value if isinstance(value, list) else []:
+            if isinstance(link, dict):
+                links.append(_link(link, roles, label))
+    return kind, links
 
 
-def _port(link, role):
-    endpoint = link.get(role)
-    port = endpoint.get('port') if isinstance(endpoint, dict) else None
-    return port if isinstance(port, str) else ''
+def _link(link, roles, label):
+    """A link of the spec as a :class:`Link`, its ends in the order of ``roles``."""
+    ends = [link[role] if isinstance(link.get(role), dict) else {} for role in roles]
+    return Link(*(tuple(_string(end.get(name)) for end in ends) for name in ('port', 'ip')), label)
+
+
+def _string(value):
+    return value if isinstance(value, str) else ''
 
 
 def _add_connections(state, connections, kinds, ports):
@@ -233,12 +250,12 @@ def _add_connections(state, connections, kinds, ports):
             continue
         parsed.append((origin, *links))
         for link in links[1]:
-            for port in link:
+            for port in link.ports:
                 if port:
                     claims[port].append(row['name'])
     for origin, kind, links in parsed:
         errors = _link_errors(kind, links, kinds, ports)
-        shared = sorted({port for link in links for port in link if port and len(claims[port]) > 1})
+        shared = sorted({port for link in links for port in link.ports if port and len(claims[port]) > 1})
         errors += [
             f'port {port} is also claimed by connection {", ".join(name for name in claims[port] if name != origin[2])}'
             for port in shared
@@ -246,7 +263,21 @@ def _add_connections(state, connections, kinds, ports):
         if errors:
             _problem(state, origin, '; '.join(errors))
             continue
-        _add_links(state, origin, kind, links, ports)
+        _add_links(state, origin, kind, links, kinds, ports)
+
+
+def _ends(kind, link, kinds):
+    """``(port, device kind)`` of the ends of a link that the mapping maps.
+
+    An end of no fixed kind (a gateway link's far end) is mapped only when it names a device the
+    fabric maps; else it is outside NetBox's view of the fabric and left out, without a problem.
+    """
+    for port, (_role, expected) in zip(link.ports, CONNECTION_TYPES[kind], strict=True):
+        if expected is None:
+            expected = kinds.get(port.partition('/')[0])
+            if expected is None:
+                continue
+        yield port, expected
 
 
 def _link_errors(kind, links, kinds, ports):
@@ -254,9 +285,8 @@ def _link_errors(kind, links, kinds, ports):
         return ['it has no links']
     errors = []
     seen = set()
-    first_kind = 'Server' if kind in SERVER_CONNECTIONS else 'Switch'
     for link in links:
-        for port, expected in zip(link, (first_kind, 'Switch'), strict=True):
+        for port, expected in _ends(kind, link, kinds):
             device, slash, name = port.partition('/')
             if not (slash and device and name):
                 errors.append(f'a link endpoint has no device/port ({port!r})')
@@ -272,13 +302,15 @@ def _link_errors(kind, links, kinds, ports):
     return errors
 
 
-def _add_links(state, origin, kind, links, ports):
+def _add_links(state, origin, kind, links, kinds, ports):
+    """An interface per mapped link end (server ports of a LAG connection in its LAG), a cable per link of two."""
     connection = origin[2]
-    for first, second in links:
-        for port in (first, second):
+    for link in links:
+        ends = [port for port, _kind in _ends(kind, link, kinds)]
+        for port in ends:
             device, _, name = port.partition('/')
             lag = None
-            if kind in LAG_CONNECTIONS and port == first:
+            if kind in LAG_CONNECTIONS and port == ends[0]:
                 lag = lag_key(device, connection)
                 state.interfaces.setdefault(
                     lag,
@@ -296,13 +328,17 @@ def _add_links(state, origin, kind, links, ports):
                 key=key, origin=origin, device=device_key(device), name=name, type=port_type, lag=lag
             )
         if kind in SERVER_CONNECTIONS:
-            device, _, name = first.partition('/')
+            device, _, name = ends[0].partition('/')
             state.server_sides[connection] = (
                 lag_key(device, connection) if kind in LAG_CONNECTIONS else interface_key(device, name)
             )
-        a, b = interface_key(*first.split('/', 1)), interface_key(*second.split('/', 1))
-        key = cable_key(a, b)
-        state.cables[key] = DesiredCable(key=key, origin=origin, a=a, b=b, description=connection[:DESCRIPTION_LENGTH])
+        if len(ends) == 2:
+            a, b = (interface_key(*port.split('/', 1)) for port in ends)
+            key = cable_key(a, b)
+            description = f'{connection} {link.label}' if link.label else connection
+            state.cables[key] = DesiredCable(
+                key=key, origin=origin, a=a, b=b, description=description[:DESCRIPTION_LENGTH]
+            )
 
 
 def _problem(state, origin, text):

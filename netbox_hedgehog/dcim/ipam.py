@@ -404,8 +404,9 @@ SWITCH_ADDRESSES = {
     'protocolIP': ('Loopback0', InterfaceTypeChoices.TYPE_VIRTUAL, False, IPAddressRoleChoices.ROLE_LOOPBACK),
     'vtepIP': ('Loopback1', InterfaceTypeChoices.TYPE_VIRTUAL, False, IPAddressRoleChoices.ROLE_LOOPBACK),
 }
-# Connection types whose link endpoints carry an IP address (the switch side of a routed link).
-ADDRESSED_LINKS = {'fabric': ('spine', 'leaf'), 'mesh': ('leaf1', 'leaf2')}
+# Connection types whose link ends carry an IP address: the switch sides of routed links (and a gateway's far
+# end, when it is a mapped device), the switch port of a static external connection.
+ADDRESSED_LINKS = ('fabric', 'mesh', 'gateway', 'staticExternal')
 
 
 def _interface_address(value):
@@ -420,7 +421,7 @@ def _interface_address(value):
 
 
 def add_switch_addresses(state, switches, connections, fabric):
-    """The switches' management and loopback interfaces with their addresses, and the fabric links' addresses.
+    """The switches' management and loopback interfaces with their addresses, and the connections' link addresses.
 
     The management address is the device's primary IPv4. An address that is not an interface
     address is a problem on its switch or connection, which then keeps what it mapped before.
@@ -451,36 +452,46 @@ def add_switch_addresses(state, switches, connections, fabric):
             if field_name == 'ip':
                 state.primary[device] = key
     for row in connections:
-        origin, spec = (row['kind'], row['namespace'], row['name']), _spec(row)
-        if origin in state.held:
-            continue
-        for kind, roles in ADDRESSED_LINKS.items():
-            body = spec.get(kind) if isinstance(spec.get(kind), dict) else {}
-            links = body.get('links') if isinstance(body.get('links'), list) else []
-            addresses = []
-            for link in links:
-                for role in roles:
-                    end = link.get(role) if isinstance(link, dict) else None
-                    if not isinstance(end, dict) or not end.get('ip') or not isinstance(end.get('port'), str):
-                        continue
-                    address = _interface_address(end['ip'])
-                    if address is None:
-                        addresses = None
-                        _problem(
-                            state, origin, f'link IP {end["ip"]!r} of {end["port"]} is not an IPv4 interface address'
-                        )
-                        break
-                    addresses.append((end['port'], address))
-                if addresses is None:
-                    break
-            for port, address in addresses or ():
-                interface = interface_key(*port.split('/', 1))
-                if interface in state.interfaces:
-                    key = f'address:{port}'
-                    _add_address(state, key, origin, address, interface, interface_type, None, tenant, 'link')
+        origin = (row['kind'], row['namespace'], row['name'])
+        if origin not in state.held:
+            _add_link_addresses(state, origin, _spec(row), interface_type, tenant)
 
 
-def _add_address(state, key, origin, address, interface, interface_type, role, tenant, what):
+def _add_link_addresses(state, origin, spec, interface_type, tenant):
+    """The addresses of a connection's mapped link ends, each on its interface (a link end not mapped has none).
+
+    A static external connection ``withinVPC`` has its address in that VPC's VRF, as the switch
+    configures it; the others are in the global table. An address that is not an interface
+    address, or a VPC that is not in the fabric, is a problem and the connection keeps the
+    addresses it had.
+    """
+    from .desired import connection_links, interface_key
+
+    kind, links = connection_links(spec) or (None, ())
+    if kind not in ADDRESSED_LINKS:
+        return
+    vpc = spec[kind].get('withinVPC')
+    vrf = vrf_key(vpc) if isinstance(vpc, str) and vpc else None
+    if vrf and vrf not in state.ipam and ('VPC', vpc) not in {(held[0], held[2]) for held in state.held}:
+        _problem(state, origin, f'its VPC {vpc!r} (withinVPC) is not in the fabric')
+        return
+    addresses = []
+    for link in links:
+        for port, value in zip(link.ports, link.ips, strict=True):
+            interface = interface_key(*port.split('/', 1)) if '/' in port else None
+            if not value or interface not in state.interfaces:
+                continue
+            address = _interface_address(value)
+            if address is None:
+                _problem(state, origin, f'link IP {value!r} of {port} is not an IPv4 interface address')
+                return
+            addresses.append((f'address:{port}', address, interface))
+    for key, address, interface in addresses:
+        _add_address(state, key, origin, address, interface, interface_type, None, tenant, 'link', vrf)
+
+
+def _add_address(state, key, origin, address, interface, interface_type, role, tenant, what, vrf=None):
+    """An address on a mapped interface: in the global table, or in the VRF of mapping key ``vrf``."""
     state.ipam[key] = DesiredObject(
         key=key,
         origin=origin,
@@ -493,7 +504,7 @@ def _add_address(state, key, origin, address, interface, interface_type, role, t
             'description': f'{origin[2]} {what}'[:200],
             **tenant,
         },
-        refs={'vrf_id': None, 'assigned_object_id': interface},
+        refs={'vrf_id': vrf, 'assigned_object_id': interface},
         initial={'status': IPAddressStatusChoices.STATUS_ACTIVE},
         match=('vrf_id', 'address'),
     )
