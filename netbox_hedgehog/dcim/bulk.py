@@ -118,13 +118,20 @@ def _send_saved(model, obj, using, created):
     """``post_save`` for an object written in a batch; a new object's relations are known to be empty."""
     if created:
         obj._prefetched_objects_cache = {
-            field.name: field.related_model.objects.none() for field in model._meta.many_to_many
+            field.name: _nothing(field.related_model) for field in model._meta.many_to_many
         }
     post_save.send(sender=model, instance=obj, created=created, update_fields=None, raw=False, using=using)
     if created:
         del obj._prefetched_objects_cache
     if hasattr(obj, 'tracker'):
         obj.tracker.clear()  # as TrackingModelMixin.save() does: the counters are up to date
+
+
+def _nothing(model):
+    """An evaluated empty queryset, as a prefetch leaves one: read without compiling a query."""
+    queryset = model.objects.none()
+    queryset._result_cache, queryset._prefetch_done = [], True
+    return queryset
 
 
 def create_cables(cables, using='default', unannounced=frozenset()):

@@ -118,14 +118,15 @@ class Writer:
         """
         model = changes[0].model
         ends = self._cable_ends(changes) if model is Cable else None
-        batch, alone = [], []
+        built = []
         for change in changes:
             try:
-                obj = self._build(change, ends)
+                built.append((change, self._build(change, ends)))
             except Skipped:
                 continue
-            (batch if bulk.batchable(obj) else alone).append((change, obj))
-        _cache_references(model, [obj for _, obj in batch])
+        _cache_references(model, [obj for _, obj in built])
+        batch = [(change, obj) for change, obj in built if bulk.batchable(obj)]
+        alone = [(change, obj) for change, obj in built if not bulk.batchable(obj)]
         valid = []
         for change, obj in batch:
             try:
