@@ -16,7 +16,9 @@ from dcim.models import (
     Manufacturer,
     Site,
 )
+from django.db.models.signals import post_save
 from extras.models import CustomField
+from netbox.context import events_queue
 
 from netbox_hedgehog.choices import SyncOutcomeChoices
 from netbox_hedgehog.dcim import bulk
@@ -116,10 +118,13 @@ def test_a_batch_leaves_what_netbox_save_leaves(device_type, role):
         saved = build('saved', device_type, role, batched=False)
     with change_logging() as batched_request:
         batched = build('batched', device_type, role, batched=True)
+        events = set(events_queue.get())  # event rules run on them when the request ends
 
     assert state(batched) == state(saved)
     assert state(batched)['devices'][0] == ('d0', 2, None, {'owner': 'netops'})
     assert DeviceType.objects.get(pk=device_type.pk).device_count == 8
+    for model, label in ((Device, 'dcim.device'), (Interface, 'dcim.interface'), (Cable, 'dcim.cable')):
+        assert {f'{label}:{pk}' for pk in pks(model, batched)} <= events
 
     def changes(request):
         records = ObjectChange.objects.filter(request_id=request.id)
@@ -143,6 +148,30 @@ def test_a_batch_leaves_what_netbox_save_leaves(device_type, role):
         assert len(record.postchange_data['a_terminations']) == len(record.postchange_data['b_terminations']) == 1
     cabled = records.filter(changed_object_type__model='interface', object_repr='e1')
     assert all(record.postchange_data['cable'] for record in cabled)
+
+
+def pks(model, site):
+    if model is Cable:
+        return CableTermination.objects.filter(_site=site).values_list('cable_id', flat=True)
+    field = 'site' if model is Device else 'device__site'
+    return model.objects.filter(**{field: site}).values_list('pk', flat=True)
+
+
+def test_another_apps_receiver_hears_of_each_new_object(device_type, role):
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((sender, instance.pk, created))
+
+    post_save.connect(receiver, sender=Device)
+    try:
+        site = Site.objects.create(name='s', slug='s')
+        devices = [Device(name=f'd{n}', site=site, role=role, device_type=device_type) for n in (1, 2)]
+        bulk.create(Device, devices)
+    finally:
+        post_save.disconnect(receiver, sender=Device)
+
+    assert heard == [(Device, device.pk, True) for device in devices]
 
 
 def test_cabling_interfaces_already_announced_records_an_update_for_each(device_type, role):

@@ -14,9 +14,13 @@ batch is not validated here: the caller validates each object first, and a datab
 refusing the batch rolls it back as a whole (the caller then writes its objects one by one).
 """
 
+from collections import Counter
 from copy import deepcopy
 from itertools import chain
 
+from core.choices import ObjectChangeActionChoices
+from core.events import OBJECT_CREATED
+from core.models import ObjectChange
 from dcim.choices import LinkStatusChoices
 from dcim.models import Cable, CablePath, CableTermination, Device, DeviceType, Interface
 from dcim.models.device_components import ComponentModel
@@ -24,7 +28,12 @@ from dcim.utils import compile_path_node
 from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
+from django_prometheus.models import model_inserts
+from extras.cache import invalidate_config_context_for_objects
+from extras.events import enqueue_event
 from extras.models import CustomField
+from netbox.context import current_request, events_queue
+from utilities.counters import get_counters_for_model, update_counter
 from utilities.fields import CounterCacheField
 
 __all__ = ('announce_created', 'batchable', 'cable_ends', 'create', 'create_cables', 'stored', 'update')
@@ -59,9 +68,89 @@ def create(model, objects, using='default', announce=True):
 
 
 def announce_created(model, objects, using='default'):
-    """Send the creation signals of objects inserted with ``create(..., announce=False)``."""
+    """Send the creation signals of new objects: ``post_save`` with ``created``, batch by batch.
+
+    ``post_save`` costs a new object a few queries per receiver. The receivers NetBox connects
+    whose work adds up over a batch do it once for the batch (:data:`BATCHED`): the change
+    records written together, a counter raised by the batch's count, the config contexts of the
+    batch's devices invalidated together. Every other receiver (the search index, event-less
+    ones, another app's) is called for each object, as ``save()`` would call it.
+    """
     for obj in objects:
-        _send_saved(model, obj, using, created=True)
+        # A new object has no many-to-many rows: its serialization (change record, event) reads none.
+        obj._prefetched_objects_cache = {
+            field.name: _nothing(field.related_model) for field in model._meta.many_to_many
+        }
+    receivers, _async = post_save._live_receivers(model)
+    for receiver in receivers:
+        batched = BATCHED.get(f'{receiver.__module__}.{receiver.__qualname__}')
+        if batched is not None:
+            batched(receiver, model, objects, using)
+            continue
+        for obj in objects:
+            receiver(
+                signal=post_save, sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
+            )
+    for obj in objects:
+        del obj._prefetched_objects_cache
+        if hasattr(obj, 'tracker'):
+            obj.tracker.clear()  # as TrackingModelMixin.save() does: the counters are up to date
+
+
+def _log_creations(receiver, model, objects, using):
+    """``core.signals.handle_changed_object`` for new objects: their change records in one insert, their events."""
+    request = current_request.get()
+    if request is None:
+        return
+    queue = events_queue.get()
+    changes = []
+    for obj in objects:
+        change = obj.to_objectchange(ObjectChangeActionChoices.ACTION_CREATE)
+        if change and change.has_changes:
+            change.user, change.request_id = request.user, request.id
+            change.user_name = change.user_name or request.user.username  # as ObjectChange.save() does
+            changes.append(change)
+        enqueue_event(queue, obj, request, OBJECT_CREATED)
+    events_queue.set(queue)
+    ObjectChange.objects.using(using).bulk_create(changes, batch_size=1000)
+    model_inserts.labels(model._meta.model_name).inc(len(objects))
+
+
+def _count(receiver, model, objects, using):
+    """``utilities.counters.post_save_receiver`` for new objects: each parent's counter raised once, by its count."""
+    for field_name, counter_name in get_counters_for_model(model):
+        parent = model._meta.get_field(field_name).related_model
+        counts = Counter(getattr(obj, field_name) for obj in objects if getattr(obj, field_name) is not None)
+        for pk, count in counts.items():
+            update_counter(parent, pk, counter_name, count, using=using)
+
+
+def _invalidate_config_contexts(receiver, model, objects, using):
+    """The config-context receiver of new devices: their rendered contexts invalidated together."""
+    invalidate_config_context_for_objects(model._meta.label_lower, [obj.pk for obj in objects], using=using)
+
+
+def _channels(receiver, model, objects, using):
+    """``dcim.signals.update_channelized_cable_paths``: nothing to do for a new interface outside channelization."""
+    for obj in objects:
+        if obj.channel_id or obj.parent_id or obj.channels:
+            receiver(
+                signal=post_save, sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
+            )
+
+
+def _no_op_on_creation(receiver, model, objects, using):
+    """``extras.signals.notify_object_changed`` returns at once for a new object."""
+
+
+# NetBox's post_save receivers that do a batch's work at once, by module and qualified name.
+BATCHED = {
+    'core.signals.handle_changed_object': _log_creations,
+    'utilities.counters.post_save_receiver': _count,
+    'extras.signals._make_object_save_handler.<locals>._handler': _invalidate_config_contexts,
+    'dcim.signals.update_channelized_cable_paths': _channels,
+    'extras.signals.notify_object_changed': _no_op_on_creation,
+}
 
 
 def update(model, objects, fields, using='default'):
@@ -77,7 +166,7 @@ def update(model, objects, fields, using='default'):
         pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     model.objects.using(using).bulk_update(objects, [*fields, 'last_updated', 'custom_field_data'], batch_size=1000)
     for obj in objects:
-        _send_saved(model, obj, using, created=False)
+        _send_updated(model, obj, using)
 
 
 def stored(model, pks, using='default'):
@@ -114,15 +203,9 @@ def _prepare(model, objects, created):
             obj.location_id = obj.rack.location_id
 
 
-def _send_saved(model, obj, using, created):
-    """``post_save`` for an object written in a batch; a new object's relations are known to be empty."""
-    if created:
-        obj._prefetched_objects_cache = {
-            field.name: _nothing(field.related_model) for field in model._meta.many_to_many
-        }
-    post_save.send(sender=model, instance=obj, created=created, update_fields=None, raw=False, using=using)
-    if created:
-        del obj._prefetched_objects_cache
+def _send_updated(model, obj, using):
+    """``post_save`` for a stored object updated in a batch."""
+    post_save.send(sender=model, instance=obj, created=False, update_fields=None, raw=False, using=using)
     if hasattr(obj, 'tracker'):
         obj.tracker.clear()  # as TrackingModelMixin.save() does: the counters are up to date
 
@@ -153,9 +236,8 @@ def create_cables(cables, using='default', unannounced=frozenset()):
     for termination in terminations:
         termination.cache_related_objects()
     create(CableTermination, terminations, using)
-    for cable in cables:
-        # Its change record lists its terminations, as the update NetBox records after creating them does.
-        _send_saved(Cable, cable, using, created=True)
+    # Their change records list their terminations, as the update NetBox records after creating them does.
+    announce_created(Cable, cables, using)
     interfaces = [termination.termination for termination in terminations]
     announced = [interface for interface in interfaces if interface.pk not in unannounced]
     for interface in announced:
@@ -166,7 +248,7 @@ def create_cables(cables, using='default', unannounced=frozenset()):
         interface.last_updated = now
     Interface.objects.using(using).bulk_update(interfaces, CABLE_END_FIELDS, batch_size=1000)
     for interface in announced:
-        _send_saved(Interface, interface, using, created=False)
+        _send_updated(Interface, interface, using)
     _trace(cables, using)
     Interface.objects.using(using).bulk_update(interfaces, ['_path'], batch_size=1000)
 
