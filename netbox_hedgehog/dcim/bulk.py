@@ -3,10 +3,11 @@
 NetBox's ``save()`` costs a device 40 queries and a cable 80 (counters, component templates, a
 search flush per savepoint, cable paths traced one hop at a time); a fabric maps thousands of
 objects. Here a batch of new objects is inserted with one ``bulk_create`` and then given what
-``save()`` would have given each: the model's own defaults (:func:`_prepare`), and the
-``pre_save`` / ``post_save`` signals, so NetBox's change logging, event rules, search indexing,
-counters, config-context invalidation and any other app's receivers run as for a save. A new
-object has no many-to-many rows, so it is serialized for its change record without asking.
+``save()`` would have given each: the model's own defaults (:func:`_prepare`), ``pre_save``, and
+``post_save``'s receivers (:func:`announce_created`): NetBox's change logging, event rules,
+search indexing, counters and config-context invalidation, those whose work adds up done once
+for the batch, and any other app's receivers called for each object. A new object has no
+many-to-many rows, so it is serialized for its change record without asking.
 
 What ``save()`` does that a batch cannot (a device type's component templates) is left to the
 caller's object-by-object path: :func:`batchable` says which objects can go in a batch. The

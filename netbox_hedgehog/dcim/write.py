@@ -125,8 +125,9 @@ class Writer:
             except Skipped:
                 continue
         _cache_references(model, [obj for _, obj in built])
-        batch = [(change, obj) for change, obj in built if bulk.batchable(obj)]
-        alone = [(change, obj) for change, obj in built if not bulk.batchable(obj)]
+        batch, alone = [], []
+        for change, obj in built:
+            (batch if bulk.batchable(obj) else alone).append((change, obj))
         valid = []
         for change, obj in batch:
             try:
