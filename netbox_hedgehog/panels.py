@@ -397,7 +397,8 @@ class SyncRunStepsPanel(panels.ObjectPanel):
 
 
 class SyncRunChangesPanel(panels.ObjectPanel):
-    """The objects the run changed (or would change, in a dry run), with each changed field."""
+    """The objects the run changed (or would change, in a dry run), with each changed field: the fabric's resources,
+    then the NetBox objects the DCIM mapping writes (source ``netbox``, kind the NetBox model, name the mapping key)."""
 
     title = _('Changed objects')
     template_name = 'netbox_hedgehog/panels/run_changes.html'
@@ -405,7 +406,8 @@ class SyncRunChangesPanel(panels.ObjectPanel):
     def get_context(self, context):
         ctx = super().get_context(context)
         run = ctx['object']
-        return {**ctx, 'changes': run.changes, 'total': run.created + run.updated + run.deleted}
+        total = run.created + run.updated + run.deleted + run.dcim_created + run.dcim_updated + run.dcim_deleted
+        return {**ctx, 'changes': run.changes, 'total': total}
 
 
 class YAMLPanel(panels.JSONPanel):

@@ -279,6 +279,16 @@ def test_operator_fields_survive_a_resync_that_updates_the_mapped_ones(repo, sit
 
     assert result.succeeded, result.error_text()
     assert result.dcim_updated == 1
+    assert [change for change in result.changes if change['source'] == 'netbox'] == [
+        {
+            'action': 'update',
+            'source': 'netbox',
+            'kind': 'dcim.device',
+            'namespace': '',
+            'name': 'device:leaf-01',
+            'fields': [['description', 'leaf-01 (ESLAG with leaf-02)', 'leaf one']],
+        }
+    ]
     device.refresh_from_db()
     assert device.description == 'leaf one'
     assert (device.rack, device.comments, device.asset_tag) == (rack, 'operator note', 'A-1')
@@ -392,6 +402,26 @@ def test_a_dry_run_counts_the_dcim_changes_and_writes_none(repo, site):
     assert result.succeeded, result.error_text()
     assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (CREATED, 0, 0)
     assert not Device.objects.exists() and not HedgehogOwnedObject.objects.exists()
+    # The run's change list shows each NetBox object the run would create, after the resources.
+    netbox = [change for change in result.changes if change['source'] == 'netbox']
+    assert len(netbox) == CREATED
+    assert result.changes[: len(result.changes) - CREATED] == [c for c in result.changes if c['source'] != 'netbox']
+    assert {
+        'action': 'create',
+        'source': 'netbox',
+        'kind': 'dcim.device',
+        'namespace': '',
+        'name': 'device:leaf-01',
+        'fields': [],
+    } in netbox
+    assert {
+        'action': 'create',
+        'source': 'netbox',
+        'kind': 'dcim.devicerole',
+        'namespace': '',
+        'name': 'server-leaf',
+        'fields': [],
+    } in netbox
 
 
 def test_mapping_to_dcim_needs_a_site():
@@ -446,6 +476,10 @@ def test_the_run_record_and_the_pages_show_the_dcim_counts(repo, site, tasks_red
     assert runs.count(f'DCIM +{CREATED}') == 2
     page = admin_client.get(fabric.get_absolute_url()).content.decode()
     assert 'DCIM mapping' in page and 'DC 1' in page and f'>{OWNED}<' in page.replace(' ', '').replace('\n', '')
+    # The dry run's page lists the NetBox objects it would create, with the resources.
+    page = admin_client.get(dry.get_absolute_url()).content.decode()
+    assert 'id="run_changes"' in page and 'dcim.device' in page and '>device:leaf-01<' in page
+    assert 'The first' not in page  # every change is listed: the total counts the NetBox objects too
 
 
 def test_an_owned_cable_deleted_by_hand_is_cabled_again(repo, site):
@@ -479,6 +513,14 @@ def test_a_dry_run_counts_what_a_source_change_would_do_to_dcim(repo, site):
 
     assert (result.deleted, result.dcim_created, result.dcim_updated, result.dcim_deleted) == (3, 0, 0, 4)
     assert Device.objects.filter(name='server-03').exists()
+    deletes = {(change['kind'], change['name']) for change in result.changes if change['source'] == 'netbox'}
+    assert deletes == {
+        ('dcim.cable', 'cable:interface:leaf-02/E1/2|interface:server-03/enp2s1'),
+        ('dcim.interface', 'interface:leaf-02/E1/2'),
+        ('dcim.interface', 'interface:server-03/enp2s1'),
+        ('dcim.device', 'device:server-03'),
+    }
+    assert all(change['action'] == 'delete' for change in result.changes if change['source'] == 'netbox')
 
 
 BROKEN_VPC = """\

@@ -6,8 +6,11 @@ compares them with the objects the fabric owns (``plan``), and :func:`apply_fabr
 difference (``apply``) in the run's transaction. See docs/dcim.md for what maps to what.
 """
 
+from itertools import islice
+
 from ..models import HedgehogResource
 from ..sources.base import registry
+from ..sync.changes import MAX_RECORDED_CHANGES
 from .apply import apply_plan, change_logging
 from .desired import MAPPED_KINDS, desired_state
 from .plan import Plan, plan_mapping
@@ -38,7 +41,7 @@ def mapping_rows(fabric, source, diff=None):
 
 
 def plan_fabric(fabric, result, diff=None) -> Plan | None:
-    """Plan the fabric's DCIM changes and count them into ``result``; None when the driving source is not set up.
+    """Plan the fabric's DCIM changes, counted and listed into ``result``; None when the driving source is not set up.
 
     Pruning follows the resources' rule and is stricter: nothing is pruned in a run whose sources
     failed or reported problems, or when the fabric does not prune. Problems (unmappable objects,
@@ -52,6 +55,7 @@ def plan_fabric(fabric, result, diff=None) -> Plan | None:
     plan = plan_mapping(fabric, desired_state(mapping_rows(fabric, source, diff), fabric), prune=prune)
     result.problems.extend(plan.problems)
     result.dcim_created, result.dcim_updated, result.dcim_deleted = plan.created, plan.updated, plan.deleted
+    result.changes.extend(islice(plan.records(), max(0, MAX_RECORDED_CHANGES - len(result.changes))))
     return plan
 
 

@@ -39,6 +39,7 @@ class Change:
     desired: object
     pk: int | None = None
     adopt: bool = False
+    fields: list = field(default_factory=list)  # of an update: [field, stored value, mapped value]
 
 
 @dataclass
@@ -62,8 +63,9 @@ class Plan:
     device_types: list[tuple[str, str]] = field(default_factory=list)  # (manufacturer, model)
     # Creates, updates and adoptions, in the order they are applied: devices, interfaces (LAGs first), cables.
     changes: list[Change] = field(default_factory=list)
-    # Owned objects to delete, cables first: (model, pk, ownership row pk).
+    # Owned objects to delete, cables first: (model, pk, ownership row pk); their mapping keys, in the same order.
     deletes: list[tuple[type, int, int]] = field(default_factory=list)
+    deleted_keys: list[str] = field(default_factory=list)
     # Ownership rows whose object is gone (deleted by hand): removed, the object is created again.
     stale_ownership: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -95,6 +97,46 @@ class Plan:
     @property
     def empty(self):
         return not (self.created or self.updated or self.deleted or self.stale_ownership)
+
+    def records(self):
+        """The plan object by object, for the run's change list (``sync.changes``): what a dry run shows."""
+        shared = [
+            *((DeviceRole, name) for name in self.roles),
+            *((Manufacturer, name) for name in self.manufacturers),
+            *((DeviceType, f'{manufacturer} {model}') for manufacturer, model in self.device_types),
+        ]
+        for model, name in shared:
+            yield _record('create', model, name)
+        for change in self.changes:
+            if change.model in FOLLOW_UPS:
+                if change.pk is not None:
+                    model = Interface if change.model is InterfaceVLANs else Device
+                    yield _record('update', model, change.desired.key, change.fields)
+                continue
+            action = 'create' if change.pk is None else 'adopt' if change.adopt else 'update'
+            yield _record(action, change.model, change.desired.key, change.fields)
+        for (model, _pk, _ownership), key in zip(self.deletes, self.deleted_keys, strict=True):
+            yield _record('delete', model, key)
+
+
+def _record(action, model, name, fields=()):
+    return {
+        'action': action,
+        'source': 'netbox',
+        'kind': model._meta.label_lower,
+        'namespace': '',
+        'name': name,
+        'fields': [list(entry) for entry in fields],
+    }
+
+
+def _changed(row, values, same=lambda old, new: old == new):
+    """``[field, stored, mapped]`` of each managed field whose stored value is not the mapping's (JSON-safe)."""
+    return [[name, _json(row[name]), _json(value)] for name, value in values.items() if not same(row[name], value)]
+
+
+def _json(value):
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
 def object_types():
@@ -238,8 +280,8 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
             plan.pending.add(key)
             result[key] = None
         else:
-            if adopt or any(row[name] != value for name, value in values.items()):
-                plan.changes.append(Change(Device, device, row['pk'], adopt))
+            if adopt or (fields := _changed(row, values)):
+                plan.changes.append(Change(Device, device, row['pk'], adopt, [] if adopt else fields))
             plan.ids[key] = result[key] = row['pk']
             plan.device_rows[key] = row
     return result
@@ -293,14 +335,16 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
             plan.pending.add(key)
             result[key] = (None, None)
         else:
-            values = {'name': iface.name, 'type': iface.type, 'lag_id': lag_id, 'mgmt_only': iface.mgmt_only}
-            if (
-                adopt
-                or lag_created
-                or row['device_id'] != devices[iface.device]
-                or any(row[n] != v for n, v in values.items())
-            ):
-                plan.changes.append(Change(Interface, iface, row['pk'], adopt))
+            values = {
+                'device_id': devices[iface.device],
+                'name': iface.name,
+                'type': iface.type,
+                'lag_id': lag_id,
+                'mgmt_only': iface.mgmt_only,
+            }
+            fields = _changed(row, values)
+            if adopt or lag_created or fields:
+                plan.changes.append(Change(Interface, iface, row['pk'], adopt, fields))
             plan.ids[key] = row['pk']
             plan.interface_rows[key] = row
             result[key] = (row['pk'], row['cable_id'])
@@ -336,8 +380,12 @@ def _plan_cables(plan, desired, owned, object_type, interfaces, policy, prune):
         link = {a_pk, b_pk}
         row = by_key.get(key)
         if row is not None:
-            if _link_of(ends.get(row['pk'])) != link or row['description'] != cable.description:
-                plan.changes.append(Change(Cable, cable, row['pk']))
+            stored = _link_of(ends.get(row['pk']))
+            fields = _changed(row, {'description': cable.description})
+            if stored != link:
+                fields.append(['terminations', _json(sorted(stored or ())), _json(sorted(link, key=str))])
+            if fields:
+                plan.changes.append(Change(Cable, cable, row['pk'], fields=fields))
             continue
         present = {cable_id for cable_id in (a_cable, b_cable) if cable_id is not None and cable_id not in leaving}
         if not present:
@@ -397,9 +445,9 @@ def _plan_deletes(plan, desired, owned, types):
         if key not in wanted and row['pk'] not in stale and _origin(row) not in desired.held
     ]
     gone.sort(key=lambda row: (rank.get(row['object_type_id'], 99), row['key'].startswith('lag:'), row['key']))
-    plan.deletes = [
-        (models[row['object_type_id']], row['object_id'], row['pk']) for row in gone if row['object_type_id'] in models
-    ]
+    gone = [row for row in gone if row['object_type_id'] in models]
+    plan.deletes = [(models[row['object_type_id']], row['object_id'], row['pk']) for row in gone]
+    plan.deleted_keys = [row['key'] for row in gone]
 
 
 def _same(actual, wanted):
@@ -463,8 +511,9 @@ def _plan_objects(plan, desired, owned, types, policy):
                 plan.pending.add(obj.key)
                 continue
             pending = any(ref in plan.pending for ref in obj.refs.values() if ref)
-            if adopt or pending or any(not _same(row[name], value) for name, value in values.items()):
-                plan.changes.append(Change(model, obj, row['pk'], adopt))
+            fields = _changed(row, values, _same)
+            if adopt or pending or fields:
+                plan.changes.append(Change(model, obj, row['pk'], adopt, fields))
             plan.ids[obj.key] = row['pk']
 
 
@@ -540,8 +589,10 @@ def _plan_interface_vlans(plan, desired, owned, vlan_type):
         vlans = vlans or InterfaceVLANs(key=key, origin=desired.interfaces[key].origin)
         want = interface_vlan_values(vlans, plan.ids, row['untagged_vlan_id'], current, ours)
         pending = any(ref in plan.pending for ref in (vlans.native, *vlans.tagged) if ref)
-        if pending or want != (row['mode'], row['untagged_vlan_id'], current):
-            plan.changes.append(Change(InterfaceVLANs, vlans, row['pk']))
+        stored = {'mode': row['mode'], 'untagged_vlan_id': row['untagged_vlan_id'], 'tagged_vlans': sorted(current)}
+        fields = _changed(stored, dict(zip(stored, (want[0], want[1], sorted(want[2])), strict=True)))
+        if pending or fields:
+            plan.changes.append(Change(InterfaceVLANs, vlans, row['pk'], fields=fields))
 
 
 def interface_vlan_values(vlans, ids, untagged, tagged, ours):
@@ -562,6 +613,7 @@ def _plan_primary_addresses(plan, desired):
         if address not in plan.ids and address not in plan.pending:
             continue  # the address is not mapped (a conflict or refusal): the primary IP waits with it
         row = plan.device_rows.get(key)
-        change = Change(PrimaryAddress, PrimaryAddress(key, desired.devices[key].origin, address), plan.ids.get(key))
+        primary = PrimaryAddress(key, desired.devices[key].origin, address)
         if row is None or address in plan.pending or row['primary_ip4_id'] != plan.ids[address]:
-            plan.changes.append(change)
+            fields = [] if row is None else [['primary_ip4_id', row['primary_ip4_id'], plan.ids.get(address)]]
+            plan.changes.append(Change(PrimaryAddress, primary, plan.ids.get(key), fields=fields))
