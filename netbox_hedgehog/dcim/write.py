@@ -90,8 +90,8 @@ class Writer:
 
     def write(self, new, changes):
         """Write a batch from :func:`batches`; return ``[(change, obj)]`` of what was written."""
-        if changes[0].model not in (Interface, Cable):
-            self.announce()
+        if not (new and changes[0].model in (Interface, Cable)):
+            self.announce()  # before anything else may write to the new interfaces (a re-cabled owned cable)
         if new:
             return self._create(changes)
         if changes[0].model in FOLLOW_UPS:
