@@ -1,12 +1,11 @@
 """The REST API, through NetBox's API view test cases, and the write-only secrets."""
 
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+from dcim.models import Cable, Device, Interface, Site
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from ipam.models import VRF, IPAddress
 from rest_framework import status
 from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
@@ -22,6 +21,7 @@ from tests.fabric_data import (
     KUBECONFIG_SECRET,
     SECRETS,
     create_fabrics,
+    create_owned_switches,
     create_wiring,
 )
 
@@ -140,43 +140,6 @@ class HedgehogResourceAPITestCase(
         self.assertHttpStatus(response, status.HTTP_405_METHOD_NOT_ALLOWED)
 
 
-def own(fabric, obj, key, kind, name):
-    return HedgehogOwnedObject.objects.create(
-        fabric=fabric,
-        object_type=ContentType.objects.get_for_model(obj),
-        object_id=obj.pk,
-        key=key,
-        kind=kind,
-        name=name,
-    )
-
-
-def create_owned_switches(fabric, count, vrf_name):
-    """``count`` switches as a fabric's mapping leaves them: a device, its port cabled to a server's port, the
-    port's address, and the VPC's VRF, each owned by ``fabric``; a row per type the mapping creates."""
-    site = Site.objects.get_or_create(name='DC', slug='dc')[0]
-    device_type = DeviceType.objects.get_or_create(
-        manufacturer=Manufacturer.objects.get_or_create(name='Hedgehog', slug='hedgehog')[0],
-        model='Virtual Switch',
-        slug='virtual-switch',
-    )[0]
-    role = DeviceRole.objects.get_or_create(name='Switch', slug='switch')[0]
-    own(fabric, VRF.objects.create(name=vrf_name), f'vrf:{vrf_name}', 'VPC', vrf_name)
-    for number in range(count):
-        name = f'{fabric.name}-leaf-{number}'
-        leaf = Device.objects.create(name=name, site=site, device_type=device_type, role=role)
-        server = Device.objects.create(name=f'{name}-server', site=site, device_type=device_type, role=role)
-        port = Interface.objects.create(device=leaf, name='E1/1', type='100gbase-x-qsfp28')
-        server_port = Interface.objects.create(device=server, name='enp2s1', type='100gbase-x-qsfp28')
-        cable = Cable(a_terminations=[server_port], b_terminations=[port])
-        cable.save()
-        address = IPAddress.objects.create(address=f'10.{fabric.pk}.{number}.1/31', assigned_object=port)
-        own(fabric, leaf, f'device:{name}', 'Switch', name)
-        own(fabric, port, f'interface:{name}/E1/1', 'Connection', f'{name}--server')
-        own(fabric, cable, f'cable:{name}/E1/1', 'Connection', f'{name}--server')
-        own(fabric, address, f'address:{name}/E1/1', 'Connection', f'{name}--server')
-
-
 class HedgehogOwnedObjectAPITestCase(
     PluginAPIMixin,
     ObjectPermissionMixin,
@@ -234,7 +197,7 @@ class HedgehogOwnedObjectAPITestCase(
                 'dcim.device': 'fabric-1-leaf-0',
                 'dcim.interface': 'E1/1',
                 'dcim.cable': f'#{Cable.objects.get(terminations___device__name="fabric-1-leaf-0").pk}',
-                'ipam.ipaddress': f'10.{self.fabrics[0].pk}.0.1/31',
+                'ipam.ipaddress': '10.0.0.1/31',
                 'ipam.vrf': 'vpc-1',
             },
         )
