@@ -1,5 +1,5 @@
 """Test data: fabrics with secrets (for the tests that check the secrets never leak), a small wiring
-read from both sources, and the demo wiring the plugin ships."""
+read from both sources, the demo wiring the plugin ships, and NetBox objects a fabric owns."""
 
 from pathlib import Path
 
@@ -158,3 +158,48 @@ def create_wiring(name='fabric-wiring'):
     record_drift(fabric)
     fabric.refresh_from_db()
     return fabric
+
+
+def own(fabric, obj, key, kind, name):
+    from django.contrib.contenttypes.models import ContentType
+
+    from netbox_hedgehog.models import HedgehogOwnedObject
+
+    return HedgehogOwnedObject.objects.create(
+        fabric=fabric,
+        object_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        key=key,
+        kind=kind,
+        name=name,
+    )
+
+
+def create_owned_switches(fabric, count, vrf_name):
+    """``count`` switches as a fabric's mapping leaves them: a device, its port cabled to a server's port, the
+    port's address, and the VPC's VRF, each owned by ``fabric``; a row per type the mapping creates."""
+    from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Site
+    from ipam.models import VRF, IPAddress
+
+    site = Site.objects.get_or_create(name='DC', slug='dc')[0]
+    device_type = DeviceType.objects.get_or_create(
+        manufacturer=Manufacturer.objects.get_or_create(name='Hedgehog', slug='hedgehog')[0],
+        model='Virtual Switch',
+        slug='virtual-switch',
+    )[0]
+    role = DeviceRole.objects.get_or_create(name='Switch', slug='switch')[0]
+    vrf = VRF.objects.create(name=vrf_name)
+    own(fabric, vrf, f'vrf:{vrf_name}', 'VPC', vrf_name)
+    for number in range(count):
+        name = f'{fabric.name}-leaf-{number}'
+        leaf = Device.objects.create(name=name, site=site, device_type=device_type, role=role)
+        server = Device.objects.create(name=f'{name}-server', site=site, device_type=device_type, role=role)
+        port = Interface.objects.create(device=leaf, name='E1/1', type='100gbase-x-qsfp28')
+        server_port = Interface.objects.create(device=server, name='enp2s1', type='100gbase-x-qsfp28')
+        cable = Cable(a_terminations=[server_port], b_terminations=[port])
+        cable.save()
+        address = IPAddress.objects.create(address=f'10.0.{number}.1/31', vrf=vrf, assigned_object=port)
+        own(fabric, leaf, f'device:{name}', 'Switch', name)
+        own(fabric, port, f'interface:{name}/E1/1', 'Connection', f'{name}--server')
+        own(fabric, cable, f'cable:{name}/E1/1', 'Connection', f'{name}--server')
+        own(fabric, address, f'address:{name}/E1/1', 'Connection', f'{name}--server')

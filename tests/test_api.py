@@ -1,6 +1,9 @@
 """The REST API, through NetBox's API view test cases, and the write-only secrets."""
 
-from dcim.models import Site
+from dcim.models import Cable, Device, Interface, Site
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import status
@@ -8,7 +11,7 @@ from utilities.testing import APITestCase, APIViewTestCases, TestCase
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
 from netbox_hedgehog.fields import reveal
-from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from netbox_hedgehog.models import HedgehogFabric, HedgehogOwnedObject, HedgehogResource, SyncRun
 from tests.base import MappingRightsMixin, ObjectPermissionMixin, PluginAPIMixin
 from tests.fabric_data import (
     CONNECTION,
@@ -18,6 +21,7 @@ from tests.fabric_data import (
     KUBECONFIG_SECRET,
     SECRETS,
     create_fabrics,
+    create_owned_switches,
     create_wiring,
 )
 
@@ -134,6 +138,130 @@ class HedgehogResourceAPITestCase(
         resource = HedgehogResource.objects.first()
         response = self.client.patch(self._get_detail_url(resource), {'name': 'x'}, format='json', **self.header)
         self.assertHttpStatus(response, status.HTTP_405_METHOD_NOT_ALLOWED)
+
+
+class HedgehogOwnedObjectAPITestCase(
+    PluginAPIMixin,
+    ObjectPermissionMixin,
+    APIViewTestCases.GetObjectViewTestCase,
+    APIViewTestCases.ListObjectsViewTestCase,
+):
+    """owned-objects/: read-only, filtered like the UI list, each row with its NetBox object in brief form."""
+
+    model = HedgehogOwnedObject
+    brief_fields = ['display', 'fabric', 'id', 'key', 'object_id', 'object_type', 'url']
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.fabrics = create_fabrics()
+        create_owned_switches(cls.fabrics[0], 1, 'vpc-1')
+        create_owned_switches(cls.fabrics[1], 10, 'vpc-2')
+
+    def get(self, query=''):
+        response = self.client.get(f'{self._get_list_url()}?{query}', **self.header)
+        self.assertHttpStatus(response, status.HTTP_200_OK)
+        return response.data
+
+    def test_a_row_and_its_netbox_object(self):
+        self.grant(HedgehogOwnedObject, 'view')
+        [row] = self.get(f'fabric_id={self.fabrics[0].pk}&object_type=dcim.interface')['results']
+        port = Interface.objects.get(device__name='fabric-1-leaf-0')
+        self.assertEqual(
+            {field: row[field] for field in ('object_type', 'object_id', 'key', 'kind', 'namespace', 'name')},
+            {
+                'object_type': 'dcim.interface',
+                'object_id': port.pk,
+                'key': 'interface:fabric-1-leaf-0/E1/1',
+                'kind': 'Connection',
+                'namespace': 'default',
+                'name': 'fabric-1-leaf-0--server',
+            },
+        )
+        self.assertEqual(row['display'], 'interface:fabric-1-leaf-0/E1/1 (Connection default/fabric-1-leaf-0--server)')
+        self.assertEqual((row['fabric']['id'], row['fabric']['name']), (self.fabrics[0].pk, 'fabric-1'))
+        self.assertTrue(row['url'].endswith(f'/api/plugins/hedgehog/owned-objects/{row["id"]}/'))
+        self.assertIn('created', row)
+        # The object as NetBox's own API nests it: an interface with its device and cable.
+        obj = row['object']
+        self.assertEqual((obj['id'], obj['name'], obj['display']), (port.pk, 'E1/1', 'E1/1'))
+        self.assertTrue(obj['url'].endswith(f'/api/dcim/interfaces/{port.pk}/'))
+        self.assertEqual(obj['device']['name'], 'fabric-1-leaf-0')
+        self.assertEqual(obj['cable']['id'], port.cable_id)
+
+    def test_each_owned_type_is_nested(self):
+        self.grant(HedgehogOwnedObject, 'view')
+        rows = self.get(f'fabric_id={self.fabrics[0].pk}')['results']
+        self.assertEqual(
+            {row['object_type']: row['object']['display'] for row in rows},
+            {
+                'dcim.device': 'fabric-1-leaf-0',
+                'dcim.interface': 'E1/1',
+                'dcim.cable': f'#{Cable.objects.get(terminations___device__name="fabric-1-leaf-0").pk}',
+                'ipam.ipaddress': '10.0.0.1/31',
+                'ipam.vrf': 'vpc-1',
+            },
+        )
+
+    def test_filters(self):
+        self.grant(HedgehogOwnedObject, 'view')
+        fabric_1, fabric_2 = (fabric.pk for fabric in self.fabrics[:2])
+        for query, count in (
+            (f'fabric_id={fabric_1}', 5),
+            (f'fabric_id={fabric_2}', 41),
+            (f'fabric_id={fabric_1}&fabric_id={fabric_2}', 46),
+            ('fabric=fabric-2', 41),
+            ('object_type=dcim.device', 11),
+            (f'object_type=dcim.device&fabric_id={fabric_2}', 10),
+            ('object_type=dcim.cable&object_type=ipam.vrf', 13),
+            (f'object_type_id={ContentType.objects.get_for_model(Device).pk}', 11),
+            ('kind=VPC', 2),
+            ('name=fabric-2-leaf-3', 1),
+            ('q=fabric-2-leaf-3', 4),
+        ):
+            with self.subTest(query=query):
+                self.assertEqual(self.get(query)['count'], count)
+
+    def test_brief(self):
+        self.grant(HedgehogOwnedObject, 'view')
+        [row] = self.get(f'brief=1&object_type=ipam.vrf&fabric_id={self.fabrics[0].pk}')['results']
+        self.assertEqual((row['object_type'], row['key']), ('ipam.vrf', 'vrf:vpc-1'))
+        self.assertEqual(sorted(row['fabric']), ['description', 'display', 'id', 'name', 'sync_status', 'url'])
+
+    def test_the_view_permission_is_needed(self):
+        self.grant(HedgehogFabric, 'view')
+        self.grant(Device, 'view')
+        response = self.client.get(self._get_list_url(), **self.header)
+        self.assertHttpStatus(response, status.HTTP_403_FORBIDDEN)
+
+    def test_a_user_constrained_to_one_fabric_sees_only_its_rows(self):
+        self.grant(HedgehogOwnedObject, 'view', fabric__name='fabric-1')
+        data = self.get()
+        self.assertEqual(data['count'], 5)
+        self.assertEqual({row['fabric']['name'] for row in data['results']}, {'fabric-1'})
+        other = HedgehogOwnedObject.objects.filter(fabric=self.fabrics[1]).first()
+        response = self.client.get(self._get_detail_url(other), **self.header)
+        self.assertHttpStatus(response, status.HTTP_404_NOT_FOUND)
+
+    def test_owned_objects_are_read_only(self):
+        self.grant(HedgehogOwnedObject, 'view', 'change', 'delete')
+        row = HedgehogOwnedObject.objects.first()
+        url = self._get_detail_url(row)
+        for method in (self.client.patch, self.client.delete):
+            with self.subTest(method=method.__name__):
+                response = method(url, {'key': 'x'}, format='json', **self.header)
+                self.assertHttpStatus(response, status.HTTP_405_METHOD_NOT_ALLOWED)
+        self.assertTrue(HedgehogOwnedObject.objects.filter(pk=row.pk, key=row.key).exists())
+
+    def test_the_list_does_not_query_per_row(self):
+        """The NetBox objects are read per type, not per row: 5 rows or 41 (10 times each type) cost as much."""
+        self.grant(HedgehogOwnedObject, 'view')
+        self.get()  # The token's first use is recorded (an UPDATE), once a minute at most: not in the counts.
+        counts = []
+        for fabric in self.fabrics[:2]:
+            with CaptureQueriesContext(connection) as queries:
+                self.get(f'fabric_id={fabric.pk}&limit=100')
+            counts.append(len(queries))
+        self.assertEqual(counts[0], counts[1])
 
 
 class FabricAndRunFieldsAPITestCase(PluginAPIMixin, APITestCase):

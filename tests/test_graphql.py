@@ -8,16 +8,29 @@ filter test per filter kind. tests/test_api.py's cases are built from the REST m
 
 import json
 
+from dcim.models import Device, Interface
 from django.urls import reverse
 from django.utils import timezone
 from utilities.testing import APITestCase, APIViewTestCases
 
 from netbox_hedgehog.choices import ResourceSourceChoices, SyncOutcomeChoices, SyncTriggerChoices
-from netbox_hedgehog.graphql.types import HedgehogFabricType, HedgehogResourceType, SyncRunType
-from netbox_hedgehog.models import HedgehogFabric, HedgehogResource, SyncRun
+from netbox_hedgehog.graphql.types import (
+    HedgehogFabricType,
+    HedgehogOwnedObjectType,
+    HedgehogResourceType,
+    SyncRunType,
+)
+from netbox_hedgehog.models import HedgehogFabric, HedgehogOwnedObject, HedgehogResource, SyncRun
 from netbox_hedgehog.models.fabric import SECRET_FIELDS
 from tests.base import FabricViewMixin, GraphQLMixin
-from tests.fabric_data import CONNECTION, KUBECONFIG_SECRET, TOKEN, create_fabrics, create_wiring
+from tests.fabric_data import (
+    CONNECTION,
+    KUBECONFIG_SECRET,
+    TOKEN,
+    create_fabrics,
+    create_owned_switches,
+    create_wiring,
+)
 
 
 def create_resources_and_runs():
@@ -92,6 +105,97 @@ class SyncRunGraphQLTestCase(FabricViewMixin, APIViewTestCases.GraphQLTestCase):
         create_resources_and_runs()
 
 
+class HedgehogOwnedObjectGraphQLTestCase(FabricViewMixin, APIViewTestCases.GraphQLTestCase):
+    model = HedgehogOwnedObject
+    graphql_base_name = 'hedgehog_owned_object'
+
+    @classmethod
+    def setUpTestData(cls):
+        fabrics = create_fabrics()
+        create_owned_switches(fabrics[0], 1, 'vpc-1')
+        create_owned_switches(fabrics[1], 2, 'vpc-2')
+
+
+class HedgehogOwnedObjectGraphQLQueryTestCase(GraphQLMixin, FabricViewMixin, APITestCase):
+    """The mapping's ownership records, each with its NetBox object (a union of the types the mapping creates)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.fabrics = create_fabrics()
+        create_owned_switches(cls.fabrics[0], 1, 'vpc-1')
+        create_owned_switches(cls.fabrics[1], 2, 'vpc-2')
+
+    def test_rows_with_their_netbox_objects(self):
+        self.grant_view(HedgehogOwnedObject)
+        self.grant_view(Device)  # An interface's device is restricted like any relation.
+        data = self.query(f"""{{
+            hedgehog_owned_object_list(filters: {{fabric_id: {self.fabrics[0].pk}}}) {{
+                key kind name object_id fabric {{ name }} object_type {{ app_label model }}
+                object {{
+                    __typename
+                    ... on DeviceType {{ display }}
+                    ... on InterfaceType {{ display device {{ name }} }}
+                    ... on CableType {{ display }}
+                    ... on IPAddressType {{ display }}
+                    ... on VRFType {{ display }}
+                }}
+            }}
+        }}""")
+        self.assertNotIn('errors', data)
+        rows = {row['key']: row for row in data['data']['hedgehog_owned_object_list']}
+        self.assertEqual(
+            {key: row['object']['__typename'] for key, row in rows.items()},
+            {
+                'vrf:vpc-1': 'VRFType',
+                'device:fabric-1-leaf-0': 'DeviceType',
+                'interface:fabric-1-leaf-0/E1/1': 'InterfaceType',
+                'cable:fabric-1-leaf-0/E1/1': 'CableType',
+                'address:fabric-1-leaf-0/E1/1': 'IPAddressType',
+            },
+        )
+        port = rows['interface:fabric-1-leaf-0/E1/1']
+        self.assertEqual(
+            port['object'], {'__typename': 'InterfaceType', 'display': 'E1/1', 'device': {'name': 'fabric-1-leaf-0'}}
+        )
+        self.assertEqual(port['object_type'], {'app_label': 'dcim', 'model': 'interface'})
+        self.assertEqual(int(port['object_id']), Interface.objects.get(device__name='fabric-1-leaf-0').pk)
+        self.assertEqual(
+            (port['kind'], port['name'], port['fabric']),
+            ('Connection', 'fabric-1-leaf-0--server', {'name': 'fabric-1'}),
+        )
+        self.assertEqual(rows['address:fabric-1-leaf-0/E1/1']['object']['display'], '10.0.0.1/31')
+        self.assertEqual(rows['vrf:vpc-1']['object']['display'], 'vpc-1')
+
+    def test_filter_by_object_type_and_the_fabric_relation(self):
+        self.grant_view(HedgehogOwnedObject)
+        data = self.query(f"""{{
+            devices: hedgehog_owned_object_list(
+                filters: {{object_type: {{app_label: {{exact: "dcim"}}, model: {{exact: "device"}}}}}}
+            ) {{
+                object {{ ... on DeviceType {{ name }} }}
+            }}
+            fabric_2: hedgehog_fabric(id: {self.fabrics[1].pk}) {{ owned_objects {{ key }} }}
+        }}""")
+        self.assertNotIn('errors', data)
+        self.assertEqual(
+            sorted(row['object']['name'] for row in data['data']['devices']),
+            ['fabric-1-leaf-0', 'fabric-2-leaf-0', 'fabric-2-leaf-1'],  # not the servers' devices: not owned
+        )
+        self.assertEqual(len(data['data']['fabric_2']['owned_objects']), 9)
+
+    def test_object_permissions_restrict_results(self):
+        self.grant_view(HedgehogOwnedObject, fabric__name='fabric-1')
+        data = self.query('{ hedgehog_owned_object_list { fabric { name } } }')
+        self.assertNotIn('errors', data)
+        self.assertEqual({row['fabric']['name'] for row in data['data']['hedgehog_owned_object_list']}, {'fabric-1'})
+        self.assertEqual(len(data['data']['hedgehog_owned_object_list']), 5)
+
+    def test_without_view_permission_nothing_is_returned(self):
+        data = self.query('{ hedgehog_owned_object_list { key } }')
+        self.assertNotIn('errors', data)
+        self.assertEqual(data['data'], {'hedgehog_owned_object_list': []})
+
+
 class HedgehogSchemaCoverageTestCase(APIViewTestCases.GraphQLSchemaCoverageTestCase):
     """Every root query type of the plugin has a GraphQLTestCase above (a new type without one fails here)."""
 
@@ -108,7 +212,7 @@ class HedgehogSchemaCoverageTestCase(APIViewTestCases.GraphQLSchemaCoverageTestC
     def test_plugin_types_are_in_the_schema(self):
         self.assertEqual(
             set(self.get_schema_type_classes()),
-            {HedgehogFabricType, HedgehogResourceType, SyncRunType},
+            {HedgehogFabricType, HedgehogOwnedObjectType, HedgehogResourceType, SyncRunType},
         )
 
 

@@ -1,6 +1,7 @@
 from dcim.api.serializers import SiteSerializer
 from django.utils.translation import gettext_lazy as _
-from netbox.api.fields import ChoiceField, RelatedObjectCountField
+from netbox.api.fields import ChoiceField, ContentTypeField, RelatedObjectCountField
+from netbox.api.gfk_fields import GFKSerializerField
 from netbox.api.serializers import BaseModelSerializer, NetBoxModelSerializer
 from rest_framework import serializers
 from tenancy.api.serializers import TenantSerializer
@@ -15,10 +16,11 @@ from ..choices import (
     SyncStatusChoices,
     SyncTriggerChoices,
 )
-from ..models import HedgehogFabric, HedgehogResource, SyncRun
+from ..models import HedgehogFabric, HedgehogOwnedObject, HedgehogResource, SyncRun
 
 __all__ = (
     'HedgehogFabricSerializer',
+    'HedgehogOwnedObjectSerializer',
     'HedgehogResourceSerializer',
     'SyncJobSerializer',
     'SyncRequestSerializer',
@@ -227,6 +229,33 @@ class SyncRunSerializer(BaseModelSerializer):
         ]
         read_only_fields = fields
         brief_fields = ('id', 'url', 'display', 'fabric', 'outcome', 'started_at')
+
+
+class HedgehogOwnedObjectSerializer(BaseModelSerializer):
+    """A NetBox object a fabric's DCIM mapping owns, with the object in its brief form; written by the sync only."""
+
+    fabric = HedgehogFabricSerializer(nested=True, read_only=True)
+    object_type = ContentTypeField(read_only=True)
+    object = GFKSerializerField(read_only=True)
+
+    class Meta:
+        model = HedgehogOwnedObject
+        fields = [
+            'id',
+            'url',
+            'display',
+            'fabric',
+            'object_type',
+            'object_id',
+            'object',
+            'key',
+            'kind',
+            'namespace',
+            'name',
+            'created',
+        ]
+        read_only_fields = fields
+        brief_fields = ('id', 'url', 'display', 'fabric', 'object_type', 'object_id', 'key')
 
 
 class SyncRequestSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ router.APIRootView = views.HedgehogRootView
 
 router.register('fabrics', views.HedgehogFabricViewSet)
 router.register('resources', views.HedgehogResourceViewSet)
+router.register('owned-objects', views.HedgehogOwnedObjectViewSet)
 router.register('sync-runs', views.SyncRunViewSet)
 
 urlpatterns = router.urls

@@ -1,3 +1,5 @@
+from dcim.models import Interface
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from netbox.api.authentication import TokenPermissions
@@ -8,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.routers import APIRootView
 
 from .. import filtersets
-from ..models import HedgehogFabric, HedgehogResource, SyncRun
+from ..models import HedgehogFabric, HedgehogOwnedObject, HedgehogResource, SyncRun
 from ..scheduling.scheduler import FabricScheduler
 from ..views.health import trigger_answer
 from . import serializers
@@ -71,6 +73,18 @@ class HedgehogResourceViewSet(NetBoxReadOnlyModelViewSet):
     queryset = HedgehogResource.objects.all()
     serializer_class = serializers.HedgehogResourceSerializer
     filterset_class = filtersets.HedgehogResourceFilterSet
+
+
+class HedgehogOwnedObjectViewSet(NetBoxReadOnlyModelViewSet):
+    """Ownership is recorded by the DCIM mapping only; the API reads it."""
+
+    queryset = HedgehogOwnedObject.objects.all()
+    serializer_class = serializers.HedgehogOwnedObjectSerializer
+    filterset_class = filtersets.HedgehogOwnedObjectFilterSet
+    field_prefetches = {
+        # An interface's brief form names its device and cable; the other owned types' brief forms read no relation.
+        ('object',): (GenericPrefetch('object', [Interface.objects.select_related('device', 'cable')]),),
+    }
 
 
 class SyncRunViewSet(NetBoxReadOnlyModelViewSet):

@@ -11,6 +11,7 @@ from strawberry_django import DatetimeFilterLookup, FilterLookup, StrFilterLooku
 from .. import models
 
 if TYPE_CHECKING:
+    from core.graphql.filters import ContentTypeFilter
     from netbox.graphql.filter_lookups import BigIntegerLookup, IntegerLookup, StringArrayLookup
 
 IntegerLookupType = Annotated['IntegerLookup', strawberry.lazy('netbox.graphql.filter_lookups')]
@@ -19,6 +20,7 @@ StringArrayLookupType = Annotated['StringArrayLookup', strawberry.lazy('netbox.g
 
 __all__ = (
     'HedgehogFabricFilter',
+    'HedgehogOwnedObjectFilter',
     'HedgehogResourceFilter',
     'SyncRunFilter',
 )
@@ -72,6 +74,24 @@ class HedgehogResourceFilter(NetBoxModelFilter):
     heartbeat: DatetimeFilterLookup | None = strawberry_django.filter_field()
     applied_generation: BigIntegerLookupType | None = strawberry_django.filter_field()
     drift_state: StrFilterLookup | None = strawberry_django.filter_field()
+
+
+@register_filter(models.HedgehogOwnedObject, lookups=True)
+class HedgehogOwnedObjectFilter(BaseModelFilter):
+    fabric: Annotated['HedgehogFabricFilter', strawberry.lazy('netbox_hedgehog.graphql.filters')] | None = (
+        strawberry_django.filter_field()
+    )
+    fabric_id: ID | None = strawberry_django.filter_field()
+    object_type: Annotated['ContentTypeFilter', strawberry.lazy('core.graphql.filters')] | None = (
+        strawberry_django.filter_field()
+    )
+    object_type_id: ID | None = strawberry_django.filter_field()
+    object_id: ID | None = strawberry_django.filter_field()
+    key: StrFilterLookup | None = strawberry_django.filter_field()
+    kind: StrFilterLookup | None = strawberry_django.filter_field()
+    namespace: StrFilterLookup | None = strawberry_django.filter_field()
+    name: StrFilterLookup | None = strawberry_django.filter_field()
+    created: DatetimeFilterLookup | None = strawberry_django.filter_field()
 
 
 @register_filter(models.SyncRun, lookups=True)

@@ -3,7 +3,7 @@
 import strawberry
 import strawberry_django
 
-from .types import HedgehogFabricType, HedgehogResourceType, SyncRunType
+from .types import HedgehogFabricType, HedgehogOwnedObjectType, HedgehogResourceType, SyncRunType
 
 
 @strawberry.type(name='Query')
@@ -13,6 +13,9 @@ class HedgehogQuery:
 
     hedgehog_resource: HedgehogResourceType = strawberry_django.field()
     hedgehog_resource_list: list[HedgehogResourceType] = strawberry_django.field()
+
+    hedgehog_owned_object: HedgehogOwnedObjectType = strawberry_django.field()
+    hedgehog_owned_object_list: list[HedgehogOwnedObjectType] = strawberry_django.field()
 
     hedgehog_sync_run: SyncRunType = strawberry_django.field()
     hedgehog_sync_run_list: list[SyncRunType] = strawberry_django.field()
