@@ -8,7 +8,7 @@ lookups for name conflicts run only when something is new. The result is a :clas
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from dcim.choices import InterfaceModeChoices
+from dcim.choices import DeviceStatusChoices, InterfaceModeChoices
 from dcim.models import Cable, CableTermination, Device, DeviceRole, DeviceType, Interface, Manufacturer
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
@@ -22,9 +22,11 @@ from ..models import HedgehogOwnedObject
 from .desired import DesiredState, describe
 from .ipam import IPAM_MODELS, InterfaceVLANs
 
-# What the mapping manages on each model; everything else (rack, position, asset tag, status, comments,
-# tags, custom fields, ...) is the operator's.
+# What the mapping manages on each model; everything else (rack, position, asset tag, comments, tags,
+# custom fields, ...) is the operator's, and so is a device's status but for :func:`device_status`.
 DEVICE_FIELDS = ('name', 'role_id', 'device_type_id', 'site_id', 'tenant_id', 'serial', 'description')
+# The device statuses a switch's Agent moves it between; any other is the operator's.
+AGENT_STATUSES = (DeviceStatusChoices.STATUS_ACTIVE, DeviceStatusChoices.STATUS_OFFLINE)
 INTERFACE_FIELDS = ('name', 'type', 'lag_id', 'mgmt_only')
 CABLE_FIELDS = ('description',)
 # An interface's VLAN fields, which VPC attachments set (with its tagged VLANs).
@@ -175,6 +177,20 @@ def device_values(plan, fabric, device):
     }
 
 
+def device_status(device, current):
+    """The status a mapped device gets, ``current`` being its stored one (None for a new device).
+
+    A new device is Active, or Offline when its switch's Agent is stale. After that, the Agent
+    (``device.status``, None for a server or a switch without one) moves it between Active and
+    Offline; any other status (planned, failed, ...) is the operator's and stays.
+    """
+    if current is None:
+        return device.status or DeviceStatusChoices.STATUS_ACTIVE
+    if device.status is not None and current in AGENT_STATUSES:
+        return device.status
+    return current
+
+
 def _owned_rows(owned, object_type, prefix):
     return {
         key: row for key, row in owned.items() if row['object_type_id'] == object_type.pk and key.startswith(prefix)
@@ -205,7 +221,7 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
     mine = {row['object_id']: key for key, row in _owned_rows(owned, object_type, 'device:').items()}
     actual = {
         row['pk']: row
-        for row in Device.objects.filter(pk__in=list(mine)).values('pk', 'primary_ip4_id', *DEVICE_FIELDS)
+        for row in Device.objects.filter(pk__in=list(mine)).values('pk', 'primary_ip4_id', 'status', *DEVICE_FIELDS)
     }
     plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
     by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
@@ -215,7 +231,7 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
         for row in (
             Device.objects.annotate(lower_name=Lower('name'))
             .filter(site_id=fabric.dcim_site_id, lower_name__in=[device.name.lower() for device in new])
-            .values('pk', 'lower_name', 'primary_ip4_id', *DEVICE_FIELDS)
+            .values('pk', 'lower_name', 'primary_ip4_id', 'status', *DEVICE_FIELDS)
         ):
             existing.setdefault(row['lower_name'], row)
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
@@ -238,7 +254,11 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
             plan.pending.add(key)
             result[key] = None
         else:
-            if adopt or any(row[name] != value for name, value in values.items()):
+            if (
+                adopt
+                or row['status'] != device_status(device, row['status'])
+                or any(row[name] != value for name, value in values.items())
+            ):
                 plan.changes.append(Change(Device, device, row['pk'], adopt))
             plan.ids[key] = result[key] = row['pk']
             plan.device_rows[key] = row

@@ -13,7 +13,6 @@ nothing is half-written.
 
 from contextlib import nullcontext
 
-from dcim.choices import DeviceStatusChoices
 from dcim.models import Cable, Device, Interface
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -31,6 +30,7 @@ from .plan import (
     FOLLOW_UPS,
     INTERFACE_FIELDS,
     PrimaryAddress,
+    device_status,
     interface_vlan_values,
     object_types,
 )
@@ -228,8 +228,7 @@ class Writer:
             obj.tenant_id = self.fabric.dcim_tenant_id
             obj.serial = desired.serial
             obj.description = desired.description
-            if change.pk is None:
-                obj.status = DeviceStatusChoices.STATUS_ACTIVE
+            obj.status = device_status(desired, obj.status if change.pk is not None else None)
         elif change.model is Interface:
             if desired.device not in ids or (desired.lag and desired.lag not in ids):
                 raise Skipped
