@@ -36,8 +36,10 @@ BUNDLED = 'server-02--bundled--leaf-01'
 IPAM_OBJECTS = 1 + 1 + 2 + 3 + 3 + 3 + 1 + 10 + 10
 # The demo's interfaces: 20 ports, 2 LAGs, and the switches' management and loopback interfaces (4 + 4 + 2).
 INTERFACES = 20 + 2 + 10
-# Every object the demo maps to and owns: 7 devices, the interfaces, 10 cables and the IPAM objects.
-OWNED = 7 + INTERFACES + 10 + IPAM_OBJECTS
+# The switches' boot MACs, on their management interfaces.
+MACS = 4
+# Every object the demo maps to and owns: 7 devices, the interfaces, 10 cables, the IPAM objects and the MACs.
+OWNED = 7 + INTERFACES + 10 + IPAM_OBJECTS + MACS
 # The first run also creates 3 roles, 2 manufacturers and 3 device types.
 CREATED = OWNED + 3 + 2 + 3
 
@@ -225,7 +227,7 @@ def test_an_unchanged_resync_makes_no_dcim_or_ipam_write_and_its_queries_do_not_
         writes, queries = resync(fabric)
         assert writes == UNCHANGED
         counts.append(queries)
-    assert counts[0] == counts[1] == 18
+    assert counts[0] == counts[1] == 19
 
 
 def test_turning_mapping_on_maps_a_fabric_whose_resources_did_not_change(repo, site):
@@ -550,8 +552,8 @@ def test_a_switch_removed_from_the_source_prunes_its_device_ports_and_cables_onl
     assert cable_ends() == {ends for ends in DEMO_CABLES if not any(device == 'spine-02' for device, _ in ends)}
     assert Interface.objects.filter(pk=operator_port.pk).exists()
     # The cables, both leaf ports, both spine ports, the spine, its management and loopback interfaces, their
-    # addresses and those of the links.
-    assert result.dcim_deleted == 2 + 2 + 2 + 1 + 2 + 2 + 4
+    # addresses and those of the links, its MAC.
+    assert result.dcim_deleted == 2 + 2 + 2 + 1 + 2 + 2 + 4 + 1
 
 
 def test_a_renamed_switch_is_a_new_device_and_the_old_one_is_pruned(repo, site):

@@ -104,6 +104,8 @@ class DesiredState:
     vlans_held: set[str] = field(default_factory=set)
     # The address (mapping key) each switch device has as its primary IPv4, by device key.
     primary: dict[str, str] = field(default_factory=dict)
+    # The MAC address (mapping key) each switch's management interface has as its primary MAC, by interface key.
+    primary_macs: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Fabric objects (kind, namespace, name) left out for a problem: what they mapped before is kept.
     held: set[tuple] = field(default_factory=set)

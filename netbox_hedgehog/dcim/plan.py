@@ -7,6 +7,7 @@ lookups for name conflicts run only when something is new. The result is a :clas
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from dcim.choices import DeviceStatusChoices, InterfaceModeChoices
 from dcim.models import Cable, CableTermination, Device, DeviceRole, DeviceType, Interface, Manufacturer
@@ -29,8 +30,8 @@ DEVICE_FIELDS = ('name', 'role_id', 'device_type_id', 'site_id', 'tenant_id', 's
 AGENT_STATUSES = (DeviceStatusChoices.STATUS_ACTIVE, DeviceStatusChoices.STATUS_OFFLINE)
 INTERFACE_FIELDS = ('name', 'type', 'lag_id', 'mgmt_only')
 CABLE_FIELDS = ('description',)
-# An interface's VLAN fields, which VPC attachments set (with its tagged VLANs).
-VLAN_FIELDS = ('mode', 'untagged_vlan_id')
+# An interface's fields its follow-ups set: VLANs from VPC attachments (with its tagged VLANs), the primary MAC.
+INTERFACE_FOLLOW_UP_FIELDS = ('mode', 'untagged_vlan_id', 'primary_mac_address_id')
 
 
 @dataclass
@@ -50,11 +51,22 @@ class PrimaryAddress:
     key: str
     origin: tuple
     address: str
+    # What the follow-up writes: the model and its field (pointing at ``address``).
+    target: ClassVar = Device
+    fields: ClassVar = ('primary_ip4',)
 
 
-# Changes to an object the mapping writes anyway (an interface's VLANs, a device's primary IP): on an object
-# created in the same run they are part of its creation, not counted apart.
-FOLLOW_UPS = (InterfaceVLANs, PrimaryAddress)
+@dataclass
+class PrimaryMAC(PrimaryAddress):
+    """An interface's primary MAC address: the mapped MAC address ``address`` of interface ``key``."""
+
+    target: ClassVar = Interface
+    fields: ClassVar = ('primary_mac_address',)
+
+
+# Changes to an object the mapping writes anyway (an interface's VLANs, a device's primary IP, an interface's primary
+# MAC): on an object created in the same run they are part of its creation, not counted apart.
+FOLLOW_UPS = (InterfaceVLANs, PrimaryAddress, PrimaryMAC)
 
 
 @dataclass
@@ -130,7 +142,8 @@ def plan_mapping(fabric, desired: DesiredState, prune=True) -> Plan:
     _plan_cables(plan, desired, owned, types[Cable], interfaces, policy, prune)
     _plan_objects(plan, desired.ipam, owned, types, policy)
     _plan_interface_vlans(plan, desired, owned, types[VLAN])
-    _plan_primary_addresses(plan, desired)
+    _plan_primaries(plan, PrimaryAddress, desired.primary, plan.device_rows, desired.devices)
+    _plan_primaries(plan, PrimaryMAC, desired.primary_macs, plan.interface_rows, desired.interfaces)
     if prune:
         _plan_deletes(plan, desired, owned, types)
     return plan
@@ -275,7 +288,7 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
     actual = {
         row['pk']: row
         for row in Interface.objects.filter(pk__in=list(mine)).values(
-            'pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *VLAN_FIELDS
+            'pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *INTERFACE_FOLLOW_UP_FIELDS
         )
     }
     plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
@@ -286,7 +299,7 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
     if new:
         for row in Interface.objects.filter(
             device_id__in={devices[iface.device] for iface in new}, name__in={iface.name for iface in new}
-        ).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *VLAN_FIELDS):
+        ).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *INTERFACE_FOLLOW_UP_FIELDS):
             existing[(row['device_id'], row['name'])] = row
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
     result = {}
@@ -574,14 +587,19 @@ def interface_vlan_values(vlans, ids, untagged, tagged, ours):
     return (InterfaceModeChoices.MODE_ACCESS if untagged else None), untagged, set()
 
 
-def _plan_primary_addresses(plan, desired):
-    """Plan each switch's management address as its device's primary IPv4 (no query: the device rows are read)."""
-    for key, address in desired.primary.items():
+def _plan_primaries(plan, follow_up, wanted, rows, objects):
+    """Plan each object's primary address (``wanted``: ``{key: address key}``), no query: its ``rows`` are read.
+
+    ``follow_up``: :class:`PrimaryAddress` (a switch's management address as its device's primary
+    IPv4) or :class:`PrimaryMAC` (its boot MAC as its management interface's primary MAC).
+    """
+    column = f'{follow_up.fields[0]}_id'
+    for key, address in wanted.items():
         if key not in plan.ids and key not in plan.pending:
             continue
         if address not in plan.ids and address not in plan.pending:
-            continue  # the address is not mapped (a conflict or refusal): the primary IP waits with it
-        row = plan.device_rows.get(key)
-        change = Change(PrimaryAddress, PrimaryAddress(key, desired.devices[key].origin, address), plan.ids.get(key))
-        if row is None or address in plan.pending or row['primary_ip4_id'] != plan.ids[address]:
+            continue  # the address is not mapped (a conflict or refusal): the primary waits with it
+        row = rows.get(key)
+        change = Change(follow_up, follow_up(key, objects[key].origin, address), plan.ids.get(key))
+        if row is None or address in plan.pending or row[column] != plan.ids[address]:
             plan.changes.append(change)

@@ -30,13 +30,11 @@ from .plan import (
     FOLLOW_UPS,
     INTERFACE_FIELDS,
     PrimaryAddress,
+    PrimaryMAC,
     device_status,
     interface_vlan_values,
     object_types,
 )
-
-# What a follow-up writes on its interface or device (``bulk.update``).
-FOLLOW_UP_FIELDS = {Interface: ('mode', 'untagged_vlan'), Device: ('primary_ip4',)}
 
 
 class Skipped(Exception):
@@ -104,7 +102,11 @@ class Writer:
         self.unannounced.clear()
 
     def _refusal(self, change, exc):
-        what = {InterfaceVLANs: 'the VLANs of ', PrimaryAddress: 'the primary IP of '}.get(change.model, '')
+        what = {
+            InterfaceVLANs: 'the VLANs of ',
+            PrimaryAddress: 'the primary IP of ',
+            PrimaryMAC: 'the primary MAC of ',
+        }.get(change.model, '')
         self.problems.append(
             f'DCIM: {describe(change.desired.origin)}: NetBox refused {what}{change.desired.key}: {message(exc)}'
         )
@@ -247,8 +249,11 @@ class Writer:
         return obj
 
     def _update_follow_ups(self, changes):
-        """Set interfaces' VLANs, or devices' primary IPs, in one go (``bulk.update``); as :meth:`_create` else."""
-        model = Interface if changes[0].model is InterfaceVLANs else Device
+        """Set interfaces' VLANs or primary MACs, or devices' primary IPs, in one go (``bulk.update``).
+
+        As :meth:`_create` else.
+        """
+        model = changes[0].model.target
         ready = [change for change in changes if self._follow_up_ready(change.desired)]
         stored = bulk.stored(model, [self.ids[change.desired.key] for change in ready])
         batch = [
@@ -265,7 +270,7 @@ class Writer:
             valid.append((change, obj, tagged))
         try:
             with transaction.atomic():
-                bulk.update(model, [obj for _, obj, _ in valid], FOLLOW_UP_FIELDS[model])
+                bulk.update(model, [obj for _, obj, _ in valid], changes[0].model.fields)
                 for _, obj, tagged in valid:
                     if tagged is not None:
                         obj.tagged_vlans.set(tagged)
@@ -282,16 +287,16 @@ class Writer:
 
         An interface gets its mode and untagged VLAN from its attachments, the operator's VLANs
         kept; ``tagged`` is the set of tagged VLANs to give it, None when unchanged. A device gets
-        its switch's management address as its primary IPv4.
+        its switch's management address as its primary IPv4, an interface its boot MAC as primary MAC.
         """
         if not self._follow_up_ready(change.desired):
             raise Skipped
-        model = Interface if change.model is InterfaceVLANs else Device
+        model = change.model.target
         pk = self.ids[change.desired.key]
         obj = (stored or bulk.stored(model, [pk]))[pk]
         obj.snapshot()
-        if model is Device:
-            obj.primary_ip4_id = self.ids[change.desired.address]
+        if change.model is not InterfaceVLANs:
+            setattr(obj, f'{change.model.fields[0]}_id', self.ids[change.desired.address])
             return obj, None
         current = {vlan.pk for vlan in obj.tagged_vlans.all()}
         obj.mode, obj.untagged_vlan_id, tagged = interface_vlan_values(
