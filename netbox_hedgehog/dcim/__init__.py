@@ -6,13 +6,15 @@ compares them with the objects the fabric owns (``plan``), and :func:`apply_fabr
 difference (``apply``) in the run's transaction. See docs/dcim.md for what maps to what.
 """
 
+from dcim.models import Platform
 from django.utils import timezone
+from django.utils.text import slugify
 
 from ..choices import ResourceSourceChoices
 from ..models import HedgehogResource
 from ..settings import plugin_setting
 from ..sources.base import registry
-from .apply import apply_plan, change_logging
+from .apply import _create, apply_plan, change_logging
 from .desired import MAPPED_KINDS, desired_state
 from .plan import Plan, plan_mapping
 
@@ -78,5 +80,19 @@ def plan_fabric(fabric, result, diff=None) -> Plan | None:
 
 def apply_fabric(fabric, plan, result):
     """Write a plan inside the caller's transaction; ``result`` gets what was written and NetBox's refusals."""
-    (result.dcim_created, result.dcim_updated, result.dcim_deleted), problems = apply_plan(fabric, plan)
+    platforms = create_platforms(plan, result.problems)
+    (created, result.dcim_updated, result.dcim_deleted), problems = apply_plan(fabric, plan)
+    result.dcim_created = created + platforms
     result.problems.extend(problems)
+
+
+def create_platforms(plan, problems):
+    """Create the platforms the switches' NOS types name; return how many. Shared by fabrics, never owned.
+
+    One NetBox refuses is a problem and the devices keep the platform they have. (Beside
+    ``apply_plan``'s roles, manufacturers and device types until ``dcim.apply`` is free to take it.)
+    """
+    return sum(
+        _create(Platform(name=name, slug=slugify(name)), problems, plan.platform_ids, slugify(name))
+        for name in plan.platforms
+    )

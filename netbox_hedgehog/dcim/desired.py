@@ -51,6 +51,7 @@ LAG_CONNECTIONS = ('bundled', 'mclag', 'eslag')
 # NetBox's field lengths.
 NAME_LENGTH = 64  # dcim.Device.name, dcim.Interface.name
 SERIAL_LENGTH = 50
+PLATFORM_LENGTH = 100  # dcim.Platform.name and slug
 DESCRIPTION_LENGTH = 200
 
 
@@ -66,6 +67,8 @@ class DesiredDevice:
     description: str = ''
     # What the switch's Agent says of it (Active, or Offline for a stale heartbeat); None: no agent decides.
     status: str | None = None
+    # The platform: its switch profile's NOS type (``nosType``); None: the operator's.
+    platform: str | None = None
 
 
 @dataclass
@@ -184,6 +187,7 @@ def _add_devices(state, switches, servers, profiles):
             model=model,
             serial=_text(boot.get('serial'), SERIAL_LENGTH),
             description=_text(spec.get('description'), DESCRIPTION_LENGTH),
+            platform=_text(profiles.get(profile, {}).get('nosType'), PLATFORM_LENGTH) or None,
         )
         kinds[row['name']] = 'Switch'
         ports[row['name']] = ProfilePorts(profiles.get(profile))

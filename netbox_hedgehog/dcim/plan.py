@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from dcim.choices import DeviceStatusChoices, InterfaceModeChoices
-from dcim.models import Cable, CableTermination, Device, DeviceRole, DeviceType, Interface, Manufacturer
+from dcim.models import Cable, CableTermination, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -24,8 +24,11 @@ from .desired import DesiredState, describe
 from .ipam import IPAM_MODELS, InterfaceVLANs
 
 # What the mapping manages on each model; everything else (rack, position, asset tag, comments, tags,
-# custom fields, ...) is the operator's, and so is a device's status but for :func:`device_status`.
+# custom fields, ...) is the operator's, and so are a device's status but for :func:`device_status` and its
+# platform but for a switch whose profile names a NOS type.
 DEVICE_FIELDS = ('name', 'role_id', 'device_type_id', 'site_id', 'tenant_id', 'serial', 'description')
+# What the plan reads of a device: the managed fields, those managed in some cases, and the primary IP (a follow-up).
+DEVICE_COLUMNS = ('pk', 'primary_ip4_id', 'status', 'platform_id', *DEVICE_FIELDS)
 # The device statuses a switch's Agent moves it between; any other is the operator's.
 AGENT_STATUSES = (DeviceStatusChoices.STATUS_ACTIVE, DeviceStatusChoices.STATUS_OFFLINE)
 INTERFACE_FIELDS = ('name', 'type', 'lag_id', 'mgmt_only')
@@ -74,6 +77,7 @@ class Plan:
     roles: list[str] = field(default_factory=list)  # names of DeviceRoles to create
     manufacturers: list[str] = field(default_factory=list)
     device_types: list[tuple[str, str]] = field(default_factory=list)  # (manufacturer, model)
+    platforms: list[str] = field(default_factory=list)
     # Creates, updates and adoptions, in the order they are applied: devices, interfaces (LAGs first), cables.
     changes: list[Change] = field(default_factory=list)
     # Owned objects to delete, cables first: (model, pk, ownership row pk).
@@ -81,10 +85,11 @@ class Plan:
     # Ownership rows whose object is gone (deleted by hand): removed, the object is created again.
     stale_ownership: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    # Resolved primary keys: role/manufacturer slug, (manufacturer slug, model), mapping key -> pk.
+    # Resolved primary keys: role/manufacturer/platform slug, (manufacturer slug, model), mapping key -> pk.
     role_ids: dict = field(default_factory=dict)
     manufacturer_ids: dict = field(default_factory=dict)
     device_type_ids: dict = field(default_factory=dict)
+    platform_ids: dict = field(default_factory=dict)
     ids: dict = field(default_factory=dict)
     # Mapping keys of objects this plan creates (what refers to them is written after them).
     pending: set = field(default_factory=set)
@@ -94,7 +99,7 @@ class Plan:
 
     @property
     def created(self):
-        shared = len(self.roles) + len(self.manufacturers) + len(self.device_types)
+        shared = len(self.roles) + len(self.manufacturers) + len(self.device_types) + len(self.platforms)
         # The VLANs of an interface created in this run are part of its creation.
         return shared + sum(1 for change in self.changes if change.pk is None and change.model not in FOLLOW_UPS)
 
@@ -150,8 +155,12 @@ def plan_mapping(fabric, desired: DesiredState, prune=True) -> Plan:
 
 
 def _resolve_shared(plan, desired):
-    """Look up the roles, manufacturers and device types the devices need; note those to create."""
+    """Look up the roles, manufacturers, device types and platforms the devices need; note those to create.
+
+    A platform is one without a manufacturer (which NetBox would check against the device type's).
+    """
     roles = {device.role for device in desired.devices.values()}
+    platforms = {device.platform for device in desired.devices.values() if device.platform}
     manufacturers = {device.manufacturer for device in desired.devices.values()}
     models = {(device.manufacturer, device.model) for device in desired.devices.values()}
     if not roles:
@@ -168,7 +177,14 @@ def _resolve_shared(plan, desired):
             manufacturer__slug__in=[slugify(name) for name in manufacturers], model__in=[m for _, m in models]
         ).values_list('manufacturer__slug', 'model', 'pk')
     }
+    if platforms:
+        plan.platform_ids = dict(
+            Platform.objects.filter(manufacturer=None, slug__in=[slugify(name) for name in platforms]).values_list(
+                'slug', 'pk'
+            )
+        )
     plan.roles = sorted(name for name in roles if slugify(name) not in plan.role_ids)
+    plan.platforms = sorted(name for name in platforms if slugify(name) not in plan.platform_ids)
     plan.manufacturers = sorted(name for name in manufacturers if slugify(name) not in plan.manufacturer_ids)
     plan.device_types = sorted(
         (manufacturer, model)
@@ -178,8 +194,11 @@ def _resolve_shared(plan, desired):
 
 
 def device_values(plan, fabric, device):
-    """The managed field values of a desired device (a role or type still to be created is None)."""
-    return {
+    """The managed field values of a desired device (a role, type or platform still to be created is None).
+
+    The platform is managed only when the switch profile names a NOS type.
+    """
+    values = {
         'name': device.name,
         'role_id': plan.role_ids.get(slugify(device.role)),
         'device_type_id': plan.device_type_ids.get((slugify(device.manufacturer), device.model)),
@@ -188,6 +207,9 @@ def device_values(plan, fabric, device):
         'serial': device.serial,
         'description': device.description,
     }
+    if device.platform:
+        values['platform_id'] = plan.platform_ids.get(slugify(device.platform))
+    return values
 
 
 def device_status(device, current):
@@ -232,10 +254,7 @@ def _conflict(plan, policy, desired, what):
 def _plan_devices(plan, fabric, desired, owned, object_type, policy):
     """Plan the devices; return ``{device key: pk or None (to be created)}`` of the devices that will exist."""
     mine = {row['object_id']: key for key, row in _owned_rows(owned, object_type, 'device:').items()}
-    actual = {
-        row['pk']: row
-        for row in Device.objects.filter(pk__in=list(mine)).values('pk', 'primary_ip4_id', 'status', *DEVICE_FIELDS)
-    }
+    actual = {row['pk']: row for row in Device.objects.filter(pk__in=list(mine)).values(*DEVICE_COLUMNS)}
     plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
     by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
     new = [device for key, device in desired.devices.items() if key not in by_key]
@@ -244,7 +263,7 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
         for row in (
             Device.objects.annotate(lower_name=Lower('name'))
             .filter(site_id=fabric.dcim_site_id, lower_name__in=[device.name.lower() for device in new])
-            .values('pk', 'lower_name', 'primary_ip4_id', 'status', *DEVICE_FIELDS)
+            .values('lower_name', *DEVICE_COLUMNS)
         ):
             existing.setdefault(row['lower_name'], row)
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
@@ -270,6 +289,7 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
             if (
                 adopt
                 or row['status'] != device_status(device, row['status'])
+                or (device.platform and slugify(device.platform) not in plan.platform_ids)  # one to be created
                 or any(row[name] != value for name, value in values.items())
             ):
                 plan.changes.append(Change(Device, device, row['pk'], adopt))

@@ -34,6 +34,7 @@ MAPPING_PERMISSIONS = (
     'dcim.add_devicerole',
     'dcim.add_manufacturer',
     'dcim.add_devicetype',
+    'dcim.add_platform',
     *(
         f'ipam.{action}_{model}'
         for model in ('vlangroup', 'vrf', 'vlan', 'prefix', 'iprange', 'ipaddress')

@@ -231,6 +231,8 @@ class Writer:
             obj.serial = desired.serial
             obj.description = desired.description
             obj.status = device_status(desired, obj.status if change.pk is not None else None)
+            if desired.platform and slugify(desired.platform) in plan.platform_ids:
+                obj.platform_id = plan.platform_ids[slugify(desired.platform)]
         elif change.model is Interface:
             if desired.device not in ids or (desired.lag and desired.lag not in ids):
                 raise Skipped
