@@ -251,10 +251,7 @@ class Writer:
         return obj
 
     def _update_follow_ups(self, changes):
-        """Set interfaces' VLANs or primary MACs, or devices' primary IPs, in one go (``bulk.update``).
-
-        As :meth:`_create` else.
-        """
+        """Write follow-ups of one kind (``plan.FOLLOW_UPS``) in one go (``bulk.update``); as :meth:`_create` else."""
         model = changes[0].model.target
         ready = [change for change in changes if self._follow_up_ready(change.desired)]
         stored = bulk.stored(model, [self.ids[change.desired.key] for change in ready])
