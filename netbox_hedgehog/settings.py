@@ -93,6 +93,10 @@ SETTINGS = {
     # resourceVersion (Kubernetes) and an unchanged file (Git); a restored cluster backup can change an object
     # under the same resourceVersion. 0: every run compares in full.
     'full_comparison_interval': Setting(3600, _non_negative_int, 'a non-negative integer (seconds; 0: every run)'),
+    # A mapped switch whose Agent's last heartbeat is older than this many seconds (or that has an Agent that
+    # never reported) is set Offline, and Active again once it is fresh; only while it is Active or Offline.
+    # 0: the mapping leaves device status alone after creation.
+    'agent_offline_after': Setting(300, _non_negative_int, 'a non-negative integer (seconds; 0: off)'),
     # Kinds the controller creates: shown with their status, never counted as drift from Git.
     'cluster_owned_kinds': Setting(DEFAULT_CLUSTER_OWNED_KINDS, _string_list, 'a list of kind names'),
     # Keys that encrypt the stored credentials: the first encrypts, all decrypt (rotate with

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from core.models import ObjectChange, ObjectType
-from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Rack, Site
+from dcim.models import Cable, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform, Rack, Site
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -36,8 +36,10 @@ BUNDLED = 'server-02--bundled--leaf-01'
 IPAM_OBJECTS = 1 + 1 + 2 + 3 + 3 + 3 + 1 + 10 + 10
 # The demo's interfaces: 20 ports, 2 LAGs, and the switches' management and loopback interfaces (4 + 4 + 2).
 INTERFACES = 20 + 2 + 10
-# Every object the demo maps to and owns: 7 devices, the interfaces, 10 cables and the IPAM objects.
-OWNED = 7 + INTERFACES + 10 + IPAM_OBJECTS
+# The switches' boot MACs, on their management interfaces.
+MACS = 4
+# Every object the demo maps to and owns: 7 devices, the interfaces, 10 cables, the IPAM objects and the MACs.
+OWNED = 7 + INTERFACES + 10 + IPAM_OBJECTS + MACS
 # The first run also creates 3 roles, 2 manufacturers and 3 device types.
 CREATED = OWNED + 3 + 2 + 3
 
@@ -225,7 +227,7 @@ def test_an_unchanged_resync_makes_no_dcim_or_ipam_write_and_its_queries_do_not_
         writes, queries = resync(fabric)
         assert writes == UNCHANGED
         counts.append(queries)
-    assert counts[0] == counts[1] == 18
+    assert counts[0] == counts[1] == 19
 
 
 def test_turning_mapping_on_maps_a_fabric_whose_resources_did_not_change(repo, site):
@@ -381,6 +383,69 @@ def test_bad_connections_are_problems_and_the_rest_maps(repo, site):
     assert Interface.objects.get(device__name='leaf-01', name='E1/1').type == '25gbase-x-sfp28'
     assert Interface.objects.get(device__name='leaf-01', name='E1/49').type == '100gbase-x-qsfp28'
     assert Interface.objects.get(device__name='spine-01', name='E1/1').type == 'other'  # no profile listed
+
+
+def leaf_profile(nos_type):
+    """The leaves' SwitchProfile as a source that lists it has it (every port), with this NOS type."""
+    ports = '\n'.join(f'    E1/{i}:\n      profile: {"SFP28-25G" if i <= 48 else "QSFP28-100G"}' for i in range(1, 57))
+    return PROFILE.format(ports=ports).replace('  displayName:', f'  nosType: {nos_type}\n  displayName:')
+
+
+def platforms():
+    switches = Device.objects.filter(name__in=('spine-01', 'leaf-01', 'leaf-02'))
+    return dict(switches.values_list('name', 'platform__name'))
+
+
+def test_a_switch_profile_nos_type_is_the_platform_created_once_and_an_operator_platform_stays(repo, site):
+    write(repo, 'profile.yaml', leaf_profile('sonic-bcm-base'))
+    operator = Platform.objects.create(name='Operator OS', slug='operator-os')
+    fabric = dcim_fabric(repo, site)
+    first = sync_fabric(fabric)
+    assert first.succeeded, first.error_text()
+    spine = Device.objects.get(name='spine-01')
+    spine.platform = operator  # no profile listed: the operator's platform
+    spine.save()
+
+    assert first.dcim_created == CREATED + 1
+    platform = Platform.objects.get(slug='sonic-bcm-base')
+    assert (platform.name, platform.manufacturer) == ('sonic-bcm-base', None)
+    assert platforms() == {'spine-01': 'Operator OS', 'leaf-01': 'sonic-bcm-base', 'leaf-02': 'sonic-bcm-base'}
+    assert resync(fabric)[0] == UNCHANGED
+
+    edit(repo, 'profile.yaml', 'nosType: sonic-bcm-base', 'nosType: sonic-cls-plus-broadcom')
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert (result.dcim_created, result.dcim_updated) == (1, 2)  # the platform; both leaves
+    assert platforms() == {
+        'spine-01': 'Operator OS',
+        'leaf-01': 'sonic-cls-plus-broadcom',
+        'leaf-02': 'sonic-cls-plus-broadcom',
+    }
+    assert Platform.objects.filter(pk=platform.pk).exists()  # shared: never deleted
+
+
+def test_an_existing_platform_of_the_nos_type_is_used(repo, site):
+    write(repo, 'profile.yaml', leaf_profile('sonic-bcm-base'))
+    existing = Platform.objects.create(name='SONiC (Broadcom)', slug='sonic-bcm-base')
+
+    result = sync_fabric(dcim_fabric(repo, site))
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_created == CREATED
+    assert Device.objects.get(name='leaf-01').platform == existing and Platform.objects.count() == 1
+
+
+def test_a_platform_netbox_refuses_is_a_problem_and_the_switches_map_without_it(repo, site):
+    write(repo, 'profile.yaml', leaf_profile('sonic-bcm-base'))
+    Platform.objects.create(name='sonic-bcm-base', slug='sonic')  # the name, under another slug
+
+    result = sync_fabric(dcim_fabric(repo, site))
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert 'DCIM: NetBox refused to create platform sonic-bcm-base' in '\n'.join(result.problems)
+    assert Device.objects.get(name='leaf-01').platform is None
+    assert Device.objects.count() == 7 and cable_ends() == DEMO_CABLES
 
 
 def test_a_connection_that_turns_bad_keeps_what_it_mapped(repo, site):
@@ -592,8 +657,8 @@ def test_a_switch_removed_from_the_source_prunes_its_device_ports_and_cables_onl
     assert cable_ends() == {ends for ends in DEMO_CABLES if not any(device == 'spine-02' for device, _ in ends)}
     assert Interface.objects.filter(pk=operator_port.pk).exists()
     # The cables, both leaf ports, both spine ports, the spine, its management and loopback interfaces, their
-    # addresses and those of the links.
-    assert result.dcim_deleted == 2 + 2 + 2 + 1 + 2 + 2 + 4
+    # addresses and those of the links, its MAC.
+    assert result.dcim_deleted == 2 + 2 + 2 + 1 + 2 + 2 + 4 + 1
 
 
 def test_a_renamed_switch_is_a_new_device_and_the_old_one_is_pruned(repo, site):

@@ -110,8 +110,8 @@ def test_a_resource_page_links_to_the_netbox_objects_it_maps_to(mapped):
     assert 'NetBox objects' in page
     assert f'href="{leaf.get_absolute_url()}"' in page
     owned = HedgehogOwnedObject.objects.filter(fabric=mapped, kind='Switch', name='leaf-01')
-    # The device, its management and loopback interfaces and their addresses; its ports are owned by the
-    # connections that name them.
+    # The device, its management and loopback interfaces, their addresses and its boot MAC; its ports are owned by
+    # the connections that name them.
     assert sorted(owned.values_list('key', flat=True)) == [
         'address:leaf-01/ip',
         'address:leaf-01/protocolIP',
@@ -120,6 +120,7 @@ def test_a_resource_page_links_to_the_netbox_objects_it_maps_to(mapped):
         'interface:leaf-01/Loopback0',
         'interface:leaf-01/Loopback1',
         'interface:leaf-01/Management0',
+        'mac:leaf-01/boot',
     ]
     for entry in owned:
         assert f'href="{entry.object.get_absolute_url()}"' in page
@@ -165,6 +166,7 @@ def test_the_fabric_page_counts_the_managed_objects_per_type_with_links(mapped):
         'IP addresses': '23',
         'IP ranges': '1',
         'Interfaces': '32',
+        'MAC addresses': '4',
         'Prefixes': '4',
         'VLAN groups': '1',
         'VLANs': '3',
@@ -201,8 +203,13 @@ def test_the_owned_object_list_needs_the_view_permission_and_honours_its_constra
     leaf = Device.objects.get(name='leaf-01')
     assert f'href="{leaf.get_absolute_url()}"' in content
     assert f'href="{Device.objects.get(name="server-01").get_absolute_url()}"' not in content
-    # The switches' own objects: their devices, management and loopback interfaces and addresses.
-    assert owned_counts_on(switches_only, mapped) == {'Devices': '4', 'IP addresses': '10', 'Interfaces': '10'}
+    # The switches' own objects: their devices, management and loopback interfaces, addresses and MACs.
+    assert owned_counts_on(switches_only, mapped) == {
+        'Devices': '4',
+        'IP addresses': '10',
+        'Interfaces': '10',
+        'MAC addresses': '4',
+    }
 
 
 def test_netbox_cable_trace_from_a_mapped_server_port_reaches_the_leaf_port(mapped):

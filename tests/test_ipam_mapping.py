@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from core.models import ObjectChange
-from dcim.models import Device, Interface
+from dcim.models import Device, Interface, MACAddress
 from extras.models import Tag
 from ipam.models import VLAN, VRF, IPAddress, IPRange, Prefix, VLANGroup
 
@@ -12,7 +12,7 @@ from netbox_hedgehog.choices import DCIMConflictPolicyChoices, SyncOutcomeChoice
 from netbox_hedgehog.models import HedgehogOwnedObject
 from netbox_hedgehog.sync.pipeline import sync_fabric
 from tests import test_dcim_mapping as dcim
-from tests.test_dcim_mapping import ESLAG, commit_all, dcim_fabric, edit, write
+from tests.test_dcim_mapping import ESLAG, UNCHANGED, commit_all, dcim_fabric, edit, resync, write
 
 # The DCIM mapping tests' fixtures: a Git cache per test, the demo wiring as a repository, a site.
 git_cache = dcim.git_cache
@@ -429,6 +429,104 @@ def test_a_switch_address_that_is_not_one_is_a_problem_and_the_switch_keeps_its_
         in '\n'.join(result.problems)
     )
     assert addresses() == DEMO_ADDRESSES and result.dcim_deleted == 0
+
+
+# The demo switches' boot MACs, each on its management interface.
+DEMO_MACS = {
+    ('spine-01', '0C:20:12:FE:01:00'),
+    ('spine-02', '0C:20:12:FE:02:00'),
+    ('leaf-01', '0C:20:12:FE:03:00'),
+    ('leaf-02', '0C:20:12:FE:04:00'),
+}
+
+
+def primary_macs():
+    """Each management interface's primary MAC as (device, MAC), checking it is one of the interface's MACs."""
+    found = set()
+    for interface in Interface.objects.filter(name='Management0').select_related('device', 'primary_mac_address'):
+        if (mac := interface.primary_mac_address) is not None:
+            assert mac.assigned_object == interface
+            found.add((interface.device.name, str(mac.mac_address)))
+    return found
+
+
+def test_a_switch_boot_mac_is_its_management_interface_primary_mac(repo, site):
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert primary_macs() == DEMO_MACS and MACAddress.objects.count() == 4
+    leaf = Interface.objects.get(device__name='leaf-01', name='Management0')
+    owned = HedgehogOwnedObject.objects.get(fabric=fabric, key='mac:leaf-01/boot')
+    assert (owned.object, owned.kind, owned.name) == (leaf.primary_mac_address, 'Switch', 'leaf-01')
+    assert leaf.primary_mac_address.description == 'leaf-01 boot'
+    changes = ObjectChange.objects.filter(changed_object_type__model='macaddress', action='create')
+    assert changes.count() == 4
+    change = ObjectChange.objects.filter(changed_object_id=leaf.pk, changed_object_type__model='interface').latest(
+        'time'
+    )
+    assert change.postchange_data['primary_mac_address'] == leaf.primary_mac_address.pk
+
+
+def test_a_changed_boot_mac_updates_the_mac_and_an_operator_mac_stays(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    leaf = Interface.objects.get(device__name='leaf-01', name='Management0')
+    mac = leaf.primary_mac_address
+    operator_mac = MACAddress.objects.create(mac_address='02:00:00:00:00:01', assigned_object=leaf)
+    edit(repo, 'wiring.yaml', 'mac: 0c:20:12:fe:03:00', 'mac: 0C-20-12-FE-03-99')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_updated == 1  # the MAC (still the primary MAC)
+    mac.refresh_from_db()
+    assert str(mac.mac_address) == '0C:20:12:FE:03:99'
+    assert ('leaf-01', '0C:20:12:FE:03:99') in primary_macs()
+    assert MACAddress.objects.filter(pk=operator_mac.pk, assigned_object_id=leaf.pk).exists()
+    assert resync(fabric)[0] == UNCHANGED
+
+
+def test_a_removed_boot_mac_is_deleted_and_the_interface_has_no_primary_mac(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    edit(repo, 'wiring.yaml', '  boot:\n    mac: 0c:20:12:fe:03:00\n', '')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_deleted == 1
+    assert primary_macs() == DEMO_MACS - {('leaf-01', '0C:20:12:FE:03:00')}
+    assert Interface.objects.get(device__name='leaf-01', name='Management0').primary_mac_address is None
+    assert not HedgehogOwnedObject.objects.filter(key='mac:leaf-01/boot').exists()
+
+
+def test_a_boot_mac_that_is_not_one_is_a_problem_and_the_switch_keeps_its_mac(repo, site):
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    edit(repo, 'wiring.yaml', 'mac: 0c:20:12:fe:03:00', 'mac: 0c:20:12:fe:03')
+    edit(repo, 'wiring.yaml', 'description: leaf-01 (ESLAG with leaf-02)', 'description: leaf one')
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert "Switch default/leaf-01: boot.mac '0c:20:12:fe:03' is not a MAC address" in '\n'.join(result.problems)
+    assert Device.objects.get(name='leaf-01').description == 'leaf one'  # the rest of the switch maps
+    assert primary_macs() == DEMO_MACS and result.dcim_deleted == 0
+
+
+def test_a_switch_with_a_boot_mac_and_no_ip_gets_a_management_interface_for_it(repo, site):
+    edit(repo, 'wiring.yaml', '  ip: 172.30.0.3/21\n', '')
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert primary_macs() == DEMO_MACS
+    spine = Device.objects.get(name='spine-02')
+    assert spine.primary_ip4 is None
+    assert not IPAddress.objects.filter(assigned_object_id=spine.interfaces.get(name='Management0').pk).exists()
 
 
 MESH = """

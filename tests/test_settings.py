@@ -29,6 +29,7 @@ BAD_VALUES = {
     'cluster_owned_kinds': ['Agent', [''], [1]],
     'secret_keys': ['a-single-string-of-enough-length-0123456789', ['short']],
     'full_comparison_interval': [-1, 1.5, None, True],
+    'agent_offline_after': [-1, 300.0, '300', None, False],
 }
 
 

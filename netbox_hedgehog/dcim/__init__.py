@@ -8,7 +8,11 @@ difference (``apply``) in the run's transaction. See docs/dcim.md for what maps 
 
 from itertools import islice
 
+from django.utils import timezone
+
+from ..choices import ResourceSourceChoices
 from ..models import HedgehogResource
+from ..settings import plugin_setting
 from ..sources.base import registry
 from ..sync.changes import MAX_RECORDED_CHANGES
 from .apply import apply_plan, change_logging
@@ -24,12 +28,22 @@ def mapping_rows(fabric, source, diff=None):
     A dry run writes no resource row, so what the run would store is the stored rows with the
     source's diff applied in memory.
     """
-    rows = {
-        row['pk']: row
-        for row in HedgehogResource.objects.filter(fabric=fabric, source=source, kind__in=MAPPED_KINDS).values(
-            'pk', 'kind', 'namespace', 'name', 'spec'
-        )
-    }
+    rows = HedgehogResource.objects.filter(fabric=fabric, source=source, kind__in=MAPPED_KINDS)
+    return _overlay(rows.values('pk', 'kind', 'namespace', 'name', 'spec'), diff, MAPPED_KINDS)
+
+
+def agent_rows(fabric, diff=None):
+    """The fabric's Agents (kind, namespace, name, heartbeat): the cluster's, whichever source drives the mapping.
+
+    ``diff``: a dry run's diff of the cluster source, laid over them as in :func:`mapping_rows`.
+    """
+    rows = HedgehogResource.objects.filter(fabric=fabric, source=ResourceSourceChoices.KUBERNETES, kind='Agent')
+    return _overlay(rows.values('pk', 'kind', 'namespace', 'name', 'heartbeat'), diff, ('Agent',))
+
+
+def _overlay(stored, diff, kinds):
+    """The stored rows with a dry run's diff (its rows of ``kinds``) laid over them."""
+    rows = {row['pk']: row for row in stored}
     if diff is None:
         return list(rows.values())
     for pk in diff.delete:
@@ -37,7 +51,7 @@ def mapping_rows(fabric, source, diff=None):
     for pk, desired in diff.update.items():
         if pk in rows:
             rows[pk] = desired
-    return [*rows.values(), *(row for row in diff.create if row['kind'] in MAPPED_KINDS)]
+    return [*rows.values(), *(row for row in diff.create if row['kind'] in kinds)]
 
 
 def plan_fabric(fabric, result, diff=None) -> Plan | None:
@@ -45,14 +59,21 @@ def plan_fabric(fabric, result, diff=None) -> Plan | None:
 
     Pruning follows the resources' rule and is stricter: nothing is pruned in a run whose sources
     failed or reported problems, or when the fabric does not prune. Problems (unmappable objects,
-    conflicts) go into ``result.problems``, making the run partial.
+    conflicts) go into ``result.problems``, making the run partial. The switches' status follows
+    their Agents' heartbeats as of now (plugin setting ``agent_offline_after``); a fabric without
+    a cluster has no Agents, and no query is spent on them.
     """
     source = fabric.dcim_source_name
     if not registry[source].is_configured(fabric):
         result.problems.append(f'DCIM: the fabric has no {source} source to map from; nothing was mapped')
         return None
     prune = fabric.prune and not result.errors and not result.problems
-    plan = plan_mapping(fabric, desired_state(mapping_rows(fabric, source, diff), fabric), prune=prune)
+    rows = mapping_rows(fabric, source, diff)
+    offline_after = plugin_setting('agent_offline_after')
+    if offline_after and fabric.has_kubernetes_source:
+        rows += agent_rows(fabric, diff if source == ResourceSourceChoices.KUBERNETES else None)
+    desired = desired_state(rows, fabric, now=timezone.now(), offline_after=offline_after)
+    plan = plan_mapping(fabric, desired, prune=prune)
     result.problems.extend(plan.problems)
     result.dcim_created, result.dcim_updated, result.dcim_deleted = plan.created, plan.updated, plan.deleted
     result.changes.extend(islice(plan.records(), max(0, MAX_RECORDED_CHANGES - len(result.changes))))

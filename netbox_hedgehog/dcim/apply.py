@@ -10,7 +10,7 @@ NetBox refuses is a problem on the run and the rest is written.
 from contextlib import contextmanager
 from uuid import uuid4
 
-from dcim.models import Cable, DeviceRole, DeviceType, Manufacturer
+from dcim.models import Cable, DeviceRole, DeviceType, Manufacturer, Platform
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -108,10 +108,11 @@ def apply_plan(fabric, plan: Plan):
 
 
 def _create_shared(plan, problems):
-    """Create the roles, manufacturers and device types the devices need (never owned: fabrics share them).
+    """Create the roles, manufacturers, device types and platforms the devices need (never owned: fabrics share them).
 
     Returns how many were created. One NetBox refuses (its slug is taken by another name) is a
-    problem; the devices that need it are then left out (see :func:`_write`).
+    problem; the devices that need it are then left out (``write.Writer``), except for a
+    platform: the devices keep the one they have.
     """
     created = 0
     for name in plan.roles:
@@ -129,6 +130,8 @@ def _create_shared(plan, problems):
             slug=slugify(f'{manufacturer} {model}')[:100],
         )
         created += _create(device_type, problems, plan.device_type_ids, (slugify(manufacturer), model))
+    for name in plan.platforms:
+        created += _create(Platform(name=name, slug=slugify(name)), problems, plan.platform_ids, slugify(name))
     return created
 
 

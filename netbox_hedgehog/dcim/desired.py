@@ -9,8 +9,9 @@ is held, not pruned (``DesiredState.held``): bad input never tears down the last
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from dcim.choices import InterfaceTypeChoices
+from dcim.choices import DeviceStatusChoices, InterfaceTypeChoices
 
 from .catalog import SERVER_MANUFACTURER, SERVER_MODEL, SERVER_ROLE, ProfilePorts, device_type_name
 from .ipam import add_ipam, add_switch_addresses
@@ -50,6 +51,7 @@ LAG_CONNECTIONS = ('bundled', 'mclag', 'eslag')
 # NetBox's field lengths.
 NAME_LENGTH = 64  # dcim.Device.name, dcim.Interface.name
 SERIAL_LENGTH = 50
+PLATFORM_LENGTH = 100  # dcim.Platform.name and slug
 DESCRIPTION_LENGTH = 200
 
 
@@ -63,6 +65,10 @@ class DesiredDevice:
     model: str
     serial: str = ''
     description: str = ''
+    # What the switch's Agent says of it (Active, or Offline for a stale heartbeat); None: no agent decides.
+    status: str | None = None
+    # The platform: its switch profile's NOS type (``nosType``); None: the operator's.
+    platform: str | None = None
 
 
 @dataclass
@@ -101,6 +107,8 @@ class DesiredState:
     vlans_held: set[str] = field(default_factory=set)
     # The address (mapping key) each switch device has as its primary IPv4, by device key.
     primary: dict[str, str] = field(default_factory=dict)
+    # The MAC address (mapping key) each switch's management interface has as its primary MAC, by interface key.
+    primary_macs: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Fabric objects (kind, namespace, name) left out for a problem: what they mapped before is kept.
     held: set[tuple] = field(default_factory=set)
@@ -135,10 +143,12 @@ def describe(origin):
     return f'{kind} {namespace}/{name}'
 
 
-def desired_state(rows, fabric=None) -> DesiredState:
+def desired_state(rows, fabric=None, now=None, offline_after=0) -> DesiredState:
     """What NetBox should hold for these resource rows (dicts with kind, namespace, name, spec).
 
-    With ``fabric`` (its site and tenant go into IPAM objects), the IPAM objects too.
+    With ``fabric`` (its site and tenant go into IPAM objects), the IPAM objects too. With ``now``
+    and ``offline_after`` (seconds, 0: off), the cluster's Agent rows among them (with their
+    ``heartbeat``) give their switches' status (:func:`agent_status`).
     """
     state = DesiredState()
     by_kind = defaultdict(list)
@@ -149,6 +159,8 @@ def desired_state(rows, fabric=None) -> DesiredState:
     profiles = {row['name']: _spec(row) for row in by_kind['SwitchProfile']}
     kinds, ports = _add_devices(state, by_kind['Switch'], by_kind['Server'], profiles)
     _add_connections(state, by_kind['Connection'], kinds, ports)
+    if now is not None and offline_after:
+        _add_agent_statuses(state, by_kind['Agent'], now, offline_after)
     if fabric is not None:
         add_ipam(state, by_kind, fabric)
         add_switch_addresses(state, by_kind['Switch'], by_kind['Connection'], fabric)
@@ -175,6 +187,7 @@ def _add_devices(state, switches, servers, profiles):
             model=model,
             serial=_text(boot.get('serial'), SERIAL_LENGTH),
             description=_text(spec.get('description'), DESCRIPTION_LENGTH),
+            platform=_text(profiles.get(profile, {}).get('nosType'), PLATFORM_LENGTH) or None,
         )
         kinds[row['name']] = 'Switch'
         ports[row['name']] = ProfilePorts(profiles.get(profile))
@@ -197,6 +210,21 @@ def _add_devices(state, switches, servers, profiles):
         )
         kinds[row['name']] = 'Server'
     return kinds, ports
+
+
+def agent_status(heartbeat, now, offline_after):
+    """Offline when the agent never reported or its last heartbeat is more than ``offline_after`` seconds old."""
+    if heartbeat is None or now - heartbeat > timedelta(seconds=offline_after):
+        return DeviceStatusChoices.STATUS_OFFLINE
+    return DeviceStatusChoices.STATUS_ACTIVE
+
+
+def _add_agent_statuses(state, agents, now, offline_after):
+    """Give each mapped switch with an Agent of its name the status its heartbeat calls for; the others have none."""
+    for row in agents:
+        device = state.devices.get(device_key(row['name']))
+        if device is not None and device.origin[0] == 'Switch':
+            device.status = agent_status(row.get('heartbeat'), now, offline_after)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """The IPAM half of the mapping: VLAN namespaces, IPv4 namespaces, VPCs and their subnets as NetBox IPAM objects.
 
+Also the switches' own addresses: their management and loopback IPs, link IPs and boot MACs.
+
 Pure data, like ``desired``: :func:`add_ipam` reads the resource rows and adds to a
 :class:`~netbox_hedgehog.dcim.desired.DesiredState` the VLAN groups, VRFs, prefixes, VLANs,
 gateway addresses and DHCP ranges that should exist, each a :class:`DesiredObject` (a model, its
@@ -12,9 +14,11 @@ container prefixes, not a VRF).
 import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from dcim.choices import InterfaceTypeChoices
-from dcim.models import Interface, Site
+from dcim.fields import mac_unix_expanded_uppercase
+from dcim.models import Interface, MACAddress, Site
 from django.contrib.contenttypes.models import ContentType
 from django.db.backends.postgresql.psycopg_any import NumericRange
 from django.utils.text import slugify
@@ -26,10 +30,11 @@ from ipam.choices import (
     VLANStatusChoices,
 )
 from ipam.models import VLAN, VRF, IPAddress, IPRange, Prefix, VLANGroup
-from netaddr import IPNetwork
+from netaddr import EUI, AddrFormatError, IPNetwork
 
-# The IPAM models the mapping writes, in the order they are created (each may refer to the ones before).
-IPAM_MODELS = (VLANGroup, VRF, VLAN, Prefix, IPRange, IPAddress)
+# The models the mapping writes as :class:`DesiredObject`: the IPAM models and MAC addresses (which NetBox keeps
+# in DCIM), in the order they are created (each may refer to the ones before, and to interfaces).
+IPAM_MODELS = (VLANGroup, VRF, VLAN, Prefix, IPRange, IPAddress, MACAddress)
 # Hedgehog's default namespaces of a VPC that names none.
 DEFAULT_NAMESPACE = 'default'
 VLAN_NAME_LENGTH = 64
@@ -343,6 +348,9 @@ class InterfaceVLANs:
     origin: tuple  # the (first) attachment
     native: str | None = None  # VLAN mapping keys
     tagged: set = field(default_factory=set)
+    # What the follow-up writes (see ``plan.FOLLOW_UPS``): the model and its fields.
+    target: ClassVar = Interface
+    fields: ClassVar = ('mode', 'untagged_vlan')
 
 
 def _add_attachments(state, rows, connections, subnets):
@@ -398,9 +406,10 @@ def _add_attachments(state, rows, connections, subnets):
 
 
 # The interfaces of a switch that carry its own addresses (named by the mapping, in SONiC's style), their type
-# and whether they are for management only, and the address role.
+# and whether they are for management only, and the address role. The management interface also has the boot MAC.
+MANAGEMENT = ('Management0', InterfaceTypeChoices.TYPE_OTHER, True, None)
 SWITCH_ADDRESSES = {
-    'ip': ('Management0', InterfaceTypeChoices.TYPE_OTHER, True, None),
+    'ip': MANAGEMENT,
     'protocolIP': ('Loopback0', InterfaceTypeChoices.TYPE_VIRTUAL, False, IPAddressRoleChoices.ROLE_LOOPBACK),
     'vtepIP': ('Loopback1', InterfaceTypeChoices.TYPE_VIRTUAL, False, IPAddressRoleChoices.ROLE_LOOPBACK),
 }
@@ -420,11 +429,22 @@ def _interface_address(value):
     return IPNetwork(str(interface))
 
 
+def _mac(value):
+    """A MAC address (any of the spellings netaddr reads) as NetBox writes it, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return EUI(value.strip(), version=48, dialect=mac_unix_expanded_uppercase)
+    except (AddrFormatError, TypeError, ValueError):
+        return None
+
+
 def add_switch_addresses(state, switches, connections, fabric):
     """The switches' management and loopback interfaces with their addresses, and the connections' link addresses.
 
-    The management address is the device's primary IPv4. An address that is not an interface
-    address is a problem on its switch or connection, which then keeps what it mapped before.
+    The management address is the device's primary IPv4, the boot MAC (``spec.boot.mac``) its
+    management interface's primary MAC. An address that is not an interface address, or a MAC
+    that is not one, is a problem on its switch or connection, which then keeps what it mapped before.
     """
     from .desired import DesiredInterface, device_key, interface_key
 
@@ -451,10 +471,44 @@ def add_switch_addresses(state, switches, connections, fabric):
             _add_address(state, key, origin, address, interface, interface_type, role, tenant, field_name)
             if field_name == 'ip':
                 state.primary[device] = key
+        _add_boot_mac(state, origin, spec, interface_type)
     for row in connections:
         origin = (row['kind'], row['namespace'], row['name'])
         if origin not in state.held:
             _add_link_addresses(state, origin, _spec(row), interface_type, tenant)
+
+
+def _add_boot_mac(state, origin, spec, interface_type):
+    """The switch's boot MAC on its management interface (created for it when the switch has no ``ip``)."""
+    from .desired import DesiredInterface, device_key, interface_key
+
+    boot = spec.get('boot') if isinstance(spec.get('boot'), dict) else {}
+    if not boot.get('mac'):
+        return
+    mac = _mac(boot['mac'])
+    if mac is None:
+        _kept(state, origin, f'boot.mac {boot["mac"]!r} is not a MAC address')
+        return
+    switch = origin[2]
+    name, kind, mgmt_only, _role = MANAGEMENT
+    interface = interface_key(switch, name)
+    state.interfaces.setdefault(
+        interface,
+        DesiredInterface(
+            key=interface, origin=origin, device=device_key(switch), name=name, type=kind, mgmt_only=mgmt_only
+        ),
+    )
+    key = f'mac:{switch}/boot'
+    state.ipam[key] = DesiredObject(
+        key=key,
+        origin=origin,
+        model=MACAddress,
+        label=f'MAC address {mac}',
+        values={'mac_address': mac, 'assigned_object_type_id': interface_type, 'description': f'{switch} boot'[:200]},
+        refs={'assigned_object_id': interface},
+        match=('assigned_object_type_id', 'assigned_object_id', 'mac_address'),
+    )
+    state.primary_macs[interface] = key
 
 
 def _add_link_addresses(state, origin, spec, interface_type, tenant):

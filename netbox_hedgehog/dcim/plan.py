@@ -7,9 +7,10 @@ lookups for name conflicts run only when something is new. The result is a :clas
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from dcim.choices import InterfaceModeChoices
-from dcim.models import Cable, CableTermination, Device, DeviceRole, DeviceType, Interface, Manufacturer
+from dcim.choices import DeviceStatusChoices, InterfaceModeChoices
+from dcim.models import Cable, CableTermination, Device, DeviceRole, DeviceType, Interface, Manufacturer, Platform
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -22,13 +23,18 @@ from ..models import HedgehogOwnedObject
 from .desired import DesiredState, describe
 from .ipam import IPAM_MODELS, InterfaceVLANs
 
-# What the mapping manages on each model; everything else (rack, position, asset tag, status, comments,
-# tags, custom fields, ...) is the operator's.
+# What the mapping manages on each model; everything else (rack, position, asset tag, comments, tags,
+# custom fields, ...) is the operator's, and so are a device's status but for :func:`device_status` and its
+# platform but for a switch whose profile names a NOS type.
 DEVICE_FIELDS = ('name', 'role_id', 'device_type_id', 'site_id', 'tenant_id', 'serial', 'description')
+# What the plan reads of a device: the managed fields, those managed in some cases, and the primary IP (a follow-up).
+DEVICE_COLUMNS = ('pk', 'primary_ip4_id', 'status', 'platform_id', *DEVICE_FIELDS)
+# The device statuses a switch's Agent moves it between; any other is the operator's.
+AGENT_STATUSES = (DeviceStatusChoices.STATUS_ACTIVE, DeviceStatusChoices.STATUS_OFFLINE)
 INTERFACE_FIELDS = ('name', 'type', 'lag_id', 'mgmt_only')
 CABLE_FIELDS = ('description',)
-# An interface's VLAN fields, which VPC attachments set (with its tagged VLANs).
-VLAN_FIELDS = ('mode', 'untagged_vlan_id')
+# An interface's fields its follow-ups set: VLANs from VPC attachments (with its tagged VLANs), the primary MAC.
+INTERFACE_FOLLOW_UP_FIELDS = ('mode', 'untagged_vlan_id', 'primary_mac_address_id')
 
 
 @dataclass
@@ -49,11 +55,22 @@ class PrimaryAddress:
     key: str
     origin: tuple
     address: str
+    # What the follow-up writes: the model and its field (pointing at ``address``).
+    target: ClassVar = Device
+    fields: ClassVar = ('primary_ip4',)
 
 
-# Changes to an object the mapping writes anyway (an interface's VLANs, a device's primary IP): on an object
-# created in the same run they are part of its creation, not counted apart.
-FOLLOW_UPS = (InterfaceVLANs, PrimaryAddress)
+@dataclass
+class PrimaryMAC(PrimaryAddress):
+    """An interface's primary MAC address: the mapped MAC address ``address`` of interface ``key``."""
+
+    target: ClassVar = Interface
+    fields: ClassVar = ('primary_mac_address',)
+
+
+# Changes to an object the mapping writes anyway (an interface's VLANs, a device's primary IP, an interface's primary
+# MAC): on an object created in the same run they are part of its creation, not counted apart.
+FOLLOW_UPS = (InterfaceVLANs, PrimaryAddress, PrimaryMAC)
 
 
 @dataclass
@@ -61,6 +78,7 @@ class Plan:
     roles: list[str] = field(default_factory=list)  # names of DeviceRoles to create
     manufacturers: list[str] = field(default_factory=list)
     device_types: list[tuple[str, str]] = field(default_factory=list)  # (manufacturer, model)
+    platforms: list[str] = field(default_factory=list)
     # Creates, updates and adoptions, in the order they are applied: devices, interfaces (LAGs first), cables.
     changes: list[Change] = field(default_factory=list)
     # Owned objects to delete, cables first: (model, pk, ownership row pk); their mapping keys, in the same order.
@@ -69,10 +87,11 @@ class Plan:
     # Ownership rows whose object is gone (deleted by hand): removed, the object is created again.
     stale_ownership: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    # Resolved primary keys: role/manufacturer slug, (manufacturer slug, model), mapping key -> pk.
+    # Resolved primary keys: role/manufacturer/platform slug, (manufacturer slug, model), mapping key -> pk.
     role_ids: dict = field(default_factory=dict)
     manufacturer_ids: dict = field(default_factory=dict)
     device_type_ids: dict = field(default_factory=dict)
+    platform_ids: dict = field(default_factory=dict)
     ids: dict = field(default_factory=dict)
     # Mapping keys of objects this plan creates (what refers to them is written after them).
     pending: set = field(default_factory=set)
@@ -82,7 +101,7 @@ class Plan:
 
     @property
     def created(self):
-        shared = len(self.roles) + len(self.manufacturers) + len(self.device_types)
+        shared = len(self.roles) + len(self.manufacturers) + len(self.device_types) + len(self.platforms)
         # The VLANs of an interface created in this run are part of its creation.
         return shared + sum(1 for change in self.changes if change.pk is None and change.model not in FOLLOW_UPS)
 
@@ -104,14 +123,14 @@ class Plan:
             *((DeviceRole, name) for name in self.roles),
             *((Manufacturer, name) for name in self.manufacturers),
             *((DeviceType, f'{manufacturer} {model}') for manufacturer, model in self.device_types),
+            *((Platform, name) for name in self.platforms),
         ]
         for model, name in shared:
             yield _record('create', model, name)
         for change in self.changes:
             if change.model in FOLLOW_UPS:
                 if change.pk is not None:
-                    model = Interface if change.model is InterfaceVLANs else Device
-                    yield _record('update', model, change.desired.key, change.fields)
+                    yield _record('update', change.model.target, change.desired.key, change.fields)
                 continue
             action = 'create' if change.pk is None else 'adopt' if change.adopt else 'update'
             yield _record(action, change.model, change.desired.key, change.fields)
@@ -170,15 +189,20 @@ def plan_mapping(fabric, desired: DesiredState, prune=True) -> Plan:
     _plan_cables(plan, desired, owned, types[Cable], interfaces, policy, prune)
     _plan_objects(plan, desired.ipam, owned, types, policy)
     _plan_interface_vlans(plan, desired, owned, types[VLAN])
-    _plan_primary_addresses(plan, desired)
+    _plan_primaries(plan, PrimaryAddress, desired.primary, plan.device_rows, desired.devices)
+    _plan_primaries(plan, PrimaryMAC, desired.primary_macs, plan.interface_rows, desired.interfaces)
     if prune:
         _plan_deletes(plan, desired, owned, types)
     return plan
 
 
 def _resolve_shared(plan, desired):
-    """Look up the roles, manufacturers and device types the devices need; note those to create."""
+    """Look up the roles, manufacturers, device types and platforms the devices need; note those to create.
+
+    A platform is one without a manufacturer (which NetBox would check against the device type's).
+    """
     roles = {device.role for device in desired.devices.values()}
+    platforms = {device.platform for device in desired.devices.values() if device.platform}
     manufacturers = {device.manufacturer for device in desired.devices.values()}
     models = {(device.manufacturer, device.model) for device in desired.devices.values()}
     if not roles:
@@ -195,7 +219,14 @@ def _resolve_shared(plan, desired):
             manufacturer__slug__in=[slugify(name) for name in manufacturers], model__in=[m for _, m in models]
         ).values_list('manufacturer__slug', 'model', 'pk')
     }
+    if platforms:
+        plan.platform_ids = dict(
+            Platform.objects.filter(manufacturer=None, slug__in=[slugify(name) for name in platforms]).values_list(
+                'slug', 'pk'
+            )
+        )
     plan.roles = sorted(name for name in roles if slugify(name) not in plan.role_ids)
+    plan.platforms = sorted(name for name in platforms if slugify(name) not in plan.platform_ids)
     plan.manufacturers = sorted(name for name in manufacturers if slugify(name) not in plan.manufacturer_ids)
     plan.device_types = sorted(
         (manufacturer, model)
@@ -205,8 +236,11 @@ def _resolve_shared(plan, desired):
 
 
 def device_values(plan, fabric, device):
-    """The managed field values of a desired device (a role or type still to be created is None)."""
-    return {
+    """The managed field values of a desired device (a role, type or platform still to be created is None).
+
+    The platform is managed only when the switch profile names a NOS type.
+    """
+    values = {
         'name': device.name,
         'role_id': plan.role_ids.get(slugify(device.role)),
         'device_type_id': plan.device_type_ids.get((slugify(device.manufacturer), device.model)),
@@ -215,6 +249,23 @@ def device_values(plan, fabric, device):
         'serial': device.serial,
         'description': device.description,
     }
+    if device.platform:
+        values['platform_id'] = plan.platform_ids.get(slugify(device.platform))
+    return values
+
+
+def device_status(device, current):
+    """The status a mapped device gets, ``current`` being its stored one (None for a new device).
+
+    A new device is Active, or Offline when its switch's Agent is stale. After that, the Agent
+    (``device.status``, None for a server or a switch without one) moves it between Active and
+    Offline; any other status (planned, failed, ...) is the operator's and stays.
+    """
+    if current is None:
+        return device.status or DeviceStatusChoices.STATUS_ACTIVE
+    if device.status is not None and current in AGENT_STATUSES:
+        return device.status
+    return current
 
 
 def _owned_rows(owned, object_type, prefix):
@@ -245,10 +296,7 @@ def _conflict(plan, policy, desired, what):
 def _plan_devices(plan, fabric, desired, owned, object_type, policy):
     """Plan the devices; return ``{device key: pk or None (to be created)}`` of the devices that will exist."""
     mine = {row['object_id']: key for key, row in _owned_rows(owned, object_type, 'device:').items()}
-    actual = {
-        row['pk']: row
-        for row in Device.objects.filter(pk__in=list(mine)).values('pk', 'primary_ip4_id', *DEVICE_FIELDS)
-    }
+    actual = {row['pk']: row for row in Device.objects.filter(pk__in=list(mine)).values(*DEVICE_COLUMNS)}
     plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
     by_key = {key: actual[pk] for pk, key in mine.items() if pk in actual}
     new = [device for key, device in desired.devices.items() if key not in by_key]
@@ -257,7 +305,7 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
         for row in (
             Device.objects.annotate(lower_name=Lower('name'))
             .filter(site_id=fabric.dcim_site_id, lower_name__in=[device.name.lower() for device in new])
-            .values('pk', 'lower_name', 'primary_ip4_id', *DEVICE_FIELDS)
+            .values('lower_name', *DEVICE_COLUMNS)
         ):
             existing.setdefault(row['lower_name'], row)
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
@@ -280,7 +328,9 @@ def _plan_devices(plan, fabric, desired, owned, object_type, policy):
             plan.pending.add(key)
             result[key] = None
         else:
-            if adopt or (fields := _changed(row, values)):
+            fields = _changed(row, {**values, 'status': device_status(device, row['status'])})
+            platform_created = device.platform and slugify(device.platform) not in plan.platform_ids
+            if adopt or platform_created or fields:
                 plan.changes.append(Change(Device, device, row['pk'], adopt, [] if adopt else fields))
             plan.ids[key] = result[key] = row['pk']
             plan.device_rows[key] = row
@@ -297,7 +347,7 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
     actual = {
         row['pk']: row
         for row in Interface.objects.filter(pk__in=list(mine)).values(
-            'pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *VLAN_FIELDS
+            'pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *INTERFACE_FOLLOW_UP_FIELDS
         )
     }
     plan.stale_ownership += [owned[key]['pk'] for pk, key in mine.items() if pk not in actual]
@@ -308,7 +358,7 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
     if new:
         for row in Interface.objects.filter(
             device_id__in={devices[iface.device] for iface in new}, name__in={iface.name for iface in new}
-        ).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *VLAN_FIELDS):
+        ).values('pk', 'device_id', 'cable_id', *INTERFACE_FIELDS, *INTERFACE_FOLLOW_UP_FIELDS):
             existing[(row['device_id'], row['name'])] = row
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
     result = {}
@@ -605,15 +655,21 @@ def interface_vlan_values(vlans, ids, untagged, tagged, ours):
     return (InterfaceModeChoices.MODE_ACCESS if untagged else None), untagged, set()
 
 
-def _plan_primary_addresses(plan, desired):
-    """Plan each switch's management address as its device's primary IPv4 (no query: the device rows are read)."""
-    for key, address in desired.primary.items():
+def _plan_primaries(plan, follow_up, wanted, rows, objects):
+    """Plan each object's primary address (``wanted``: ``{key: address key}``), no query: its ``rows`` are read.
+
+    ``follow_up``: :class:`PrimaryAddress` (a switch's management address as its device's primary
+    IPv4) or :class:`PrimaryMAC` (its boot MAC as its management interface's primary MAC).
+    """
+    column = f'{follow_up.fields[0]}_id'
+    for key, address in wanted.items():
         if key not in plan.ids and key not in plan.pending:
             continue
         if address not in plan.ids and address not in plan.pending:
-            continue  # the address is not mapped (a conflict or refusal): the primary IP waits with it
-        row = plan.device_rows.get(key)
-        primary = PrimaryAddress(key, desired.devices[key].origin, address)
-        if row is None or address in plan.pending or row['primary_ip4_id'] != plan.ids[address]:
-            fields = [] if row is None else [['primary_ip4_id', row['primary_ip4_id'], plan.ids.get(address)]]
-            plan.changes.append(Change(PrimaryAddress, primary, plan.ids.get(key), fields=fields))
+            continue  # the address is not mapped (a conflict or refusal): the primary waits with it
+        row = rows.get(key)
+        change = Change(follow_up, follow_up(key, objects[key].origin, address), plan.ids.get(key))
+        if row is None or address in plan.pending or row[column] != plan.ids[address]:
+            if row is not None:
+                change.fields = [[column, row[column], plan.ids.get(address)]]
+            plan.changes.append(change)

@@ -28,9 +28,13 @@ MAPPING_PERMISSIONS = (
     'dcim.add_cable',
     'dcim.change_cable',
     'dcim.delete_cable',
+    'dcim.add_macaddress',
+    'dcim.change_macaddress',
+    'dcim.delete_macaddress',
     'dcim.add_devicerole',
     'dcim.add_manufacturer',
     'dcim.add_devicetype',
+    'dcim.add_platform',
     *(
         f'ipam.{action}_{model}'
         for model in ('vlangroup', 'vrf', 'vlan', 'prefix', 'iprange', 'ipaddress')

@@ -13,7 +13,6 @@ nothing is half-written.
 
 from contextlib import nullcontext
 
-from dcim.choices import DeviceStatusChoices
 from dcim.models import Cable, Device, Interface
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -31,12 +30,11 @@ from .plan import (
     FOLLOW_UPS,
     INTERFACE_FIELDS,
     PrimaryAddress,
+    PrimaryMAC,
+    device_status,
     interface_vlan_values,
     object_types,
 )
-
-# What a follow-up writes on its interface or device (``bulk.update``).
-FOLLOW_UP_FIELDS = {Interface: ('mode', 'untagged_vlan'), Device: ('primary_ip4',)}
 
 
 class Skipped(Exception):
@@ -104,7 +102,11 @@ class Writer:
         self.unannounced.clear()
 
     def _refusal(self, change, exc):
-        what = {InterfaceVLANs: 'the VLANs of ', PrimaryAddress: 'the primary IP of '}.get(change.model, '')
+        what = {
+            InterfaceVLANs: 'the VLANs of ',
+            PrimaryAddress: 'the primary IP of ',
+            PrimaryMAC: 'the primary MAC of ',
+        }.get(change.model, '')
         self.problems.append(
             f'DCIM: {describe(change.desired.origin)}: NetBox refused {what}{change.desired.key}: {message(exc)}'
         )
@@ -229,8 +231,9 @@ class Writer:
             obj.tenant_id = self.fabric.dcim_tenant_id
             obj.serial = desired.serial
             obj.description = desired.description
-            if change.pk is None:
-                obj.status = DeviceStatusChoices.STATUS_ACTIVE
+            obj.status = device_status(desired, obj.status if change.pk is not None else None)
+            if desired.platform and slugify(desired.platform) in plan.platform_ids:
+                obj.platform_id = plan.platform_ids[slugify(desired.platform)]
         elif change.model is Interface:
             if desired.device not in ids or (desired.lag and desired.lag not in ids):
                 raise Skipped
@@ -249,8 +252,8 @@ class Writer:
         return obj
 
     def _update_follow_ups(self, changes):
-        """Set interfaces' VLANs, or devices' primary IPs, in one go (``bulk.update``); as :meth:`_create` else."""
-        model = Interface if changes[0].model is InterfaceVLANs else Device
+        """Write follow-ups of one kind (``plan.FOLLOW_UPS``) in one go (``bulk.update``); as :meth:`_create` else."""
+        model = changes[0].model.target
         ready = [change for change in changes if self._follow_up_ready(change.desired)]
         stored = bulk.stored(model, [self.ids[change.desired.key] for change in ready])
         batch = [
@@ -267,7 +270,7 @@ class Writer:
             valid.append((change, obj, tagged))
         try:
             with transaction.atomic():
-                bulk.update(model, [obj for _, obj, _ in valid], FOLLOW_UP_FIELDS[model])
+                bulk.update(model, [obj for _, obj, _ in valid], changes[0].model.fields)
                 for _, obj, tagged in valid:
                     if tagged is not None:
                         obj.tagged_vlans.set(tagged)
@@ -284,16 +287,16 @@ class Writer:
 
         An interface gets its mode and untagged VLAN from its attachments, the operator's VLANs
         kept; ``tagged`` is the set of tagged VLANs to give it, None when unchanged. A device gets
-        its switch's management address as its primary IPv4.
+        its switch's management address as its primary IPv4, an interface its boot MAC as primary MAC.
         """
         if not self._follow_up_ready(change.desired):
             raise Skipped
-        model = Interface if change.model is InterfaceVLANs else Device
+        model = change.model.target
         pk = self.ids[change.desired.key]
         obj = (stored or bulk.stored(model, [pk]))[pk]
         obj.snapshot()
-        if model is Device:
-            obj.primary_ip4_id = self.ids[change.desired.address]
+        if change.model is not InterfaceVLANs:
+            setattr(obj, f'{change.model.fields[0]}_id', self.ids[change.desired.address])
             return obj, None
         current = {vlan.pk for vlan in obj.tagged_vlans.all()}
         obj.mode, obj.untagged_vlan_id, tagged = interface_vlan_values(
