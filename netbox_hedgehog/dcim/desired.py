@@ -73,6 +73,7 @@ class DesiredInterface:
     name: str
     type: str
     lag: str | None = None  # the LAG interface's key
+    parent: str | None = None  # a subinterface's port's key
     mgmt_only: bool = False
 
 
@@ -88,7 +89,8 @@ class DesiredCable:
 @dataclass
 class DesiredState:
     devices: dict[str, DesiredDevice] = field(default_factory=dict)
-    # LAGs come before their members: applied in this order, a member's LAG exists when it is saved.
+    # LAGs come before their members, ports before their subinterfaces: applied in this order, a member's LAG
+    # (a subinterface's port) exists when it is saved.
     interfaces: dict[str, DesiredInterface] = field(default_factory=dict)
     cables: dict[str, DesiredCable] = field(default_factory=dict)
     # IPAM objects (``ipam.DesiredObject``), each after the ones it refers to.
