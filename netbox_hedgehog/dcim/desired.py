@@ -25,6 +25,8 @@ MAPPED_KINDS = (
     'IPv4Namespace',
     'VPC',
     'VPCAttachment',
+    'External',
+    'ExternalAttachment',
 )
 
 # Connection types the mapping knows, with the role of each end of a link in the spec and the kind of device
