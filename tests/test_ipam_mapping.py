@@ -637,3 +637,320 @@ def test_a_renamed_vpc_is_a_new_vrf_that_takes_over_its_vlans(repo, site):
     assert not VRF.objects.filter(pk=old.pk).exists()
     assert subnets() == {(vpc.replace('vpc-02', 'vpc-22'), *rest) for vpc, *rest in DEMO_SUBNETS}
     assert vlan_modes() == DEMO_MODES
+
+
+EXTERNALS = """
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-01--external
+spec:
+  external:
+    link:
+      switch: {port: leaf-01/E1/40}
+---
+apiVersion: wiring.githedgehog.com/v1beta1
+kind: Connection
+metadata:
+  name: leaf-02--external
+spec:
+  external:
+    link:
+      switch: {port: leaf-02/E1/40}
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: External
+metadata:
+  name: edge
+spec:
+  ipv4Namespace: default
+  inboundCommunity: 65102:5000
+  outboundCommunity: 5000:65102
+  static:
+    prefixes: [0.0.0.0/0, 192.0.2.0/24, 198.51.100.0/24]
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: leaf-01--edge
+spec:
+  connection: leaf-01--external
+  external: edge
+  neighbor: {asn: 65102, ip: 100.100.0.6}
+  switch: {ip: 100.100.0.1/24, vlan: 100}
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: leaf-02--edge
+spec:
+  connection: leaf-02--external
+  external: edge
+  neighbor: {asn: 65102, ip: 100.100.1.2}
+  switch: {ip: 100.100.1.1/30}
+"""
+# What EXTERNALS' attachments map to: (device, interface, its type, its parent, address, description), all in ext.edge.
+EXTERNAL_ADDRESSES = {
+    ('leaf-01', 'E1/40.100', 'virtual', 'E1/40', '100.100.0.1/24', 'leaf-01--edge neighbor 100.100.0.6 AS65102'),
+    ('leaf-02', 'E1/40', 'other', None, '100.100.1.1/30', 'leaf-02--edge neighbor 100.100.1.2 AS65102'),
+}
+
+
+def external_addresses():
+    """EXTERNAL_ADDRESSES as mapped: the addresses in the External's VRF with the interfaces they are on."""
+    return {
+        (
+            ip.assigned_object.device.name,
+            ip.assigned_object.name,
+            ip.assigned_object.type,
+            ip.assigned_object.parent.name if ip.assigned_object.parent else None,
+            str(ip.address),
+            ip.description,
+        )
+        for ip in IPAddress.objects.filter(vrf__name='ext.edge')
+    }
+
+
+def test_an_external_is_a_vrf_with_its_static_prefixes_and_its_attachments_switch_addresses(repo, site):
+    write(repo, 'externals.yaml', EXTERNALS)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    vrf = VRF.objects.get(name='ext.edge')
+    assert (vrf.description, vrf.enforce_unique) == (
+        'Hedgehog external edge: inbound community 65102:5000, outbound community 5000:65102',
+        True,
+    )
+    # The default route is not a prefix: NetBox refuses a /0.
+    assert {(str(p.prefix), p.status, p.scope, p.description) for p in Prefix.objects.filter(vrf=vrf)} == {
+        ('192.0.2.0/24', 'active', site, 'static prefix of external edge'),
+        ('198.51.100.0/24', 'active', site, 'static prefix of external edge'),
+    }
+    # The VLAN attachment's address is on a subinterface of the port, as the switch configures it.
+    assert external_addresses() == EXTERNAL_ADDRESSES
+    owned = HedgehogOwnedObject.objects.filter(kind__in=('External', 'ExternalAttachment'))
+    assert set(owned.values_list('key', flat=True)) == {
+        'external:edge',
+        'external-prefix:edge/192.0.2.0/24',
+        'external-prefix:edge/198.51.100.0/24',
+        'external-address:leaf-01--edge',
+        'external-address:leaf-02--edge',
+        'subinterface:leaf-01/E1/40.100',
+    }
+    assert dcim.resync(fabric)[0] == dcim.UNCHANGED
+
+
+def test_an_attachment_removed_from_the_source_prunes_its_address_and_subinterface(repo, site):
+    write(repo, 'externals.yaml', EXTERNALS)
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    path = Path(repo.working_tree_dir) / 'externals.yaml'
+    path.write_text('\n---\n'.join(d for d in path.read_text().split('\n---\n') if 'name: leaf-01--edge' not in d))
+    commit_all(repo, 'detach leaf-01')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert result.dcim_deleted == 2  # the address and the subinterface; the port stays with its connection
+    assert external_addresses() == {entry for entry in EXTERNAL_ADDRESSES if entry[0] == 'leaf-02'}
+    assert not Interface.objects.filter(device__name='leaf-01', name='E1/40.100').exists()
+    assert Interface.objects.filter(device__name='leaf-01', name='E1/40').exists()
+
+
+BAD_EXTERNALS = """
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: External
+metadata:
+  name: lost
+spec:
+  ipv4Namespace: nowhere
+  inboundCommunity: 65102:5000
+  outboundCommunity: 5000:65102
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: no-external
+spec:
+  connection: leaf-01--external
+  external: nothing
+  neighbor: {asn: 65102, ip: 100.100.9.6}
+  switch: {ip: 100.100.9.1/24, vlan: 200}
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: no-connection
+spec:
+  connection: leaf-09--external
+  external: edge
+  neighbor: {asn: 65102, ip: 100.100.9.6}
+  switch: {ip: 100.100.9.1/24, vlan: 200}
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: server-connection
+spec:
+  connection: server-03--unbundled--leaf-02
+  external: edge
+  neighbor: {asn: 65102, ip: 100.100.9.6}
+  switch: {ip: 100.100.9.1/24, vlan: 200}
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: bad-ip
+spec:
+  connection: leaf-01--external
+  external: edge
+  neighbor: {asn: 65102, ip: 100.100.9.6}
+  switch: {ip: 100.100.9.300/24, vlan: 200}
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: lost-attachment
+spec:
+  connection: leaf-01--external
+  external: lost
+  neighbor: {asn: 65102, ip: 100.100.9.6}
+  switch: {ip: 100.100.9.1/24, vlan: 300}
+"""
+
+
+def test_bad_externals_and_attachments_are_problems_and_the_rest_maps(repo, site):
+    write(repo, 'externals.yaml', EXTERNALS + BAD_EXTERNALS)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    problems = '\n'.join(result.problems)
+    assert "External default/lost not mapped: its IPv4 namespace 'nowhere' is not in the fabric" in problems
+    assert "ExternalAttachment default/no-external not mapped: external 'nothing' is not in the fabric" in problems
+    assert (
+        "ExternalAttachment default/no-connection not mapped: connection 'leaf-09--external' is not in the fabric"
+        in problems
+    )
+    assert (
+        'ExternalAttachment default/server-connection not mapped: connection server-03--unbundled--leaf-02 '
+        'is not an external connection' in problems
+    )
+    assert (
+        "ExternalAttachment default/bad-ip not mapped: switch IP '100.100.9.300/24' is not an IPv4 interface address"
+        in problems
+    )
+    # An attachment of an External with a problem is held with it, without a problem of its own.
+    assert 'lost-attachment' not in problems
+    assert set(VRF.objects.filter(name__startswith='ext.').values_list('name', flat=True)) == {'ext.edge'}
+    assert external_addresses() == EXTERNAL_ADDRESSES
+    assert not Interface.objects.filter(name__in=('E1/40.200', 'E1/40.300')).exists()
+
+
+def test_an_attachment_that_turns_bad_keeps_its_address(repo, site):
+    write(repo, 'externals.yaml', EXTERNALS)
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    edit(repo, 'externals.yaml', 'connection: leaf-01--external', 'connection: leaf-01--nothing')
+
+    result = sync_fabric(fabric)
+
+    assert result.outcome == SyncOutcomeChoices.PARTIAL
+    assert "ExternalAttachment default/leaf-01--edge not mapped: connection 'leaf-01--nothing'" in '\n'.join(
+        result.problems
+    )
+    assert external_addresses() == EXTERNAL_ADDRESSES
+    assert (result.dcim_created, result.dcim_updated, result.dcim_deleted) == (0, 0, 0)
+
+
+def test_two_attachments_on_one_vlan_of_a_port_are_both_problems(repo, site):
+    second = EXTERNALS.split('\n---\n')[4].replace('leaf-01--edge', 'leaf-01--edge-2').replace('0.1/24', '0.2/24')
+    write(repo, 'externals.yaml', EXTERNALS + '\n---\n' + second)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    problems = '\n'.join(result.problems)
+    assert (
+        'ExternalAttachment default/leaf-01--edge not mapped: VLAN 100 of port leaf-01/E1/40 is also used by '
+        'leaf-01--edge-2' in problems
+    )
+    assert 'ExternalAttachment default/leaf-01--edge-2 not mapped: VLAN 100 of port leaf-01/E1/40' in problems
+    assert external_addresses() == {entry for entry in EXTERNAL_ADDRESSES if entry[0] == 'leaf-02'}
+
+
+def test_an_external_connection_removed_with_its_attachment_prunes_the_subinterface_before_the_port(repo, site):
+    write(repo, 'externals.yaml', EXTERNALS)
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    path = Path(repo.working_tree_dir) / 'externals.yaml'
+    path.write_text('\n---\n'.join(d for d in path.read_text().split('\n---\n') if 'leaf-01--external' not in d))
+    commit_all(repo, 'remove leaf-01--external')
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    # The address, the subinterface and then its port (NetBox refuses to delete a port with subinterfaces).
+    assert result.dcim_deleted == 3
+    assert not Interface.objects.filter(device__name='leaf-01', name__startswith='E1/40').exists()
+    assert external_addresses() == {entry for entry in EXTERNAL_ADDRESSES if entry[0] == 'leaf-02'}
+
+
+def test_a_port_keeps_while_a_held_subinterface_of_it_stays(repo, site):
+    """The external connection goes, its attachment stays (now a problem, held): its subinterface keeps its port."""
+    write(repo, 'externals.yaml', EXTERNALS)
+    fabric = dcim_fabric(repo, site)
+    sync_fabric(fabric)
+    path = Path(repo.working_tree_dir) / 'externals.yaml'
+    path.write_text('\n---\n'.join(d for d in path.read_text().split('\n---\n') if 'name: leaf-01--external' not in d))
+    commit_all(repo, 'remove the connection leaf-01--external only')
+
+    result = sync_fabric(fabric)
+
+    assert len(result.problems) == 1 and 'leaf-01--edge' in result.problems[0], result.problems
+    assert result.dcim_deleted == 0
+    assert external_addresses() == EXTERNAL_ADDRESSES
+    again = sync_fabric(fabric)  # and it stays so, without a refusal to delete the port, until the input is fixed
+    assert again.problems == result.problems
+    assert (again.dcim_created, again.dcim_updated, again.dcim_deleted) == (0, 0, 0)
+
+
+STATIC_ATTACHMENTS = """
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: leaf-02--edge-static
+spec:
+  connection: leaf-02--external
+  external: edge
+  static: {remoteIP: 192.168.30.1, vlan: 35, ip: 192.168.30.5/24}
+---
+apiVersion: vpc.githedgehog.com/v1beta1
+kind: ExternalAttachment
+metadata:
+  name: leaf-02--edge-proxy
+spec:
+  connection: leaf-02--external
+  external: edge
+  static: {remoteIP: 192.168.31.1, vlan: 36, proxy: true}
+"""
+
+
+def test_a_static_attachment_has_its_address_toward_its_next_hop_and_a_proxy_one_its_subinterface(repo, site):
+    write(repo, 'externals.yaml', EXTERNALS + STATIC_ATTACHMENTS)
+    fabric = dcim_fabric(repo, site)
+
+    result = sync_fabric(fabric)
+
+    assert result.succeeded, result.error_text()
+    assert external_addresses() == EXTERNAL_ADDRESSES | {
+        ('leaf-02', 'E1/40.35', 'virtual', 'E1/40', '192.168.30.5/24', 'leaf-02--edge-static next hop 192.168.30.1'),
+    }
+    proxy = Interface.objects.get(device__name='leaf-02', name='E1/40.36')
+    assert (proxy.type, proxy.parent.name, proxy.ip_addresses.count()) == ('virtual', 'E1/40', 0)

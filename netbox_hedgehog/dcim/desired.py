@@ -26,6 +26,8 @@ MAPPED_KINDS = (
     'IPv4Namespace',
     'VPC',
     'VPCAttachment',
+    'External',
+    'ExternalAttachment',
 )
 
 # Connection types the mapping knows, with the role of each end of a link in the spec and the kind of device
@@ -79,6 +81,7 @@ class DesiredInterface:
     name: str
     type: str
     lag: str | None = None  # the LAG interface's key
+    parent: str | None = None  # a subinterface's port's key
     mgmt_only: bool = False
 
 
@@ -94,7 +97,8 @@ class DesiredCable:
 @dataclass
 class DesiredState:
     devices: dict[str, DesiredDevice] = field(default_factory=dict)
-    # LAGs come before their members: applied in this order, a member's LAG exists when it is saved.
+    # LAGs come before their members, ports before their subinterfaces: applied in this order, a member's LAG
+    # (a subinterface's port) exists when it is saved.
     interfaces: dict[str, DesiredInterface] = field(default_factory=dict)
     cables: dict[str, DesiredCable] = field(default_factory=dict)
     # IPAM objects (``ipam.DesiredObject``), each after the ones it refers to.

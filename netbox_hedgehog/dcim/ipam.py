@@ -102,6 +102,7 @@ def add_ipam(state, by_kind, fabric):
     _add_ipv4_namespaces(state, by_kind['IPv4Namespace'], scope, tenant)
     subnets = _add_vpcs(state, by_kind['VPC'], groups, scope, tenant)
     _add_attachments(state, by_kind['VPCAttachment'], by_kind['Connection'], subnets)
+    _add_externals(state, by_kind, scope, tenant)
 
 
 def _add_vlan_namespaces(state, rows, fabric, scope, tenant):
@@ -403,6 +404,209 @@ def _add_attachments(state, rows, connections, subnets):
             vlans.tagged.add(vlan)
     for interface in state.vlans_held:
         state.interface_vlans.pop(interface, None)
+
+
+# An External's VRF is named as Hedgehog names an External beside VPCs (``ext.<name>`` in a GatewayPeering), so
+# that it reads apart from the VPCs' VRFs (named like their VPCs).
+EXTERNAL_VRF_PREFIX = 'ext.'
+
+
+def external_key(external):
+    return f'external:{external}'
+
+
+def _add_externals(state, by_kind, scope, tenant):
+    """A VRF per External with its static prefixes, and the switch address of each ExternalAttachment in it."""
+    namespaces = {row['name'] for row in by_kind['IPv4Namespace']}
+    for row in by_kind['External']:
+        _add_external(state, row, namespaces, scope, tenant)
+    externals = {row['name'] for row in by_kind['External']}
+    interface_type = ContentType.objects.get_for_model(Interface).pk
+    _add_external_attachments(
+        state, by_kind['ExternalAttachment'], by_kind['Connection'], externals, interface_type, tenant
+    )
+
+
+def _add_external(state, row, namespaces, scope, tenant):
+    """The External's VRF, its communities in the description, and a prefix in it per static prefix.
+
+    The External is a routing domain of its own on the border leaves (Hedgehog's ``VrfE<name>``),
+    so it is a VRF beside the VPCs'. A /0 (a default route, the usual static prefix) is left out:
+    NetBox refuses a /0 prefix.
+    """
+    origin, spec = (row['kind'], row['namespace'], row['name']), _spec(row)
+    namespace = spec.get('ipv4Namespace') or DEFAULT_NAMESPACE
+    static = spec.get('static') if isinstance(spec.get('static'), dict) else {}
+    prefixes = static.get('prefixes') if isinstance(static.get('prefixes'), list) else []
+    networks = [_network(prefix) for prefix in prefixes]
+    errors = [] if namespace in namespaces else [f'its IPv4 namespace {namespace!r} is not in the fabric']
+    errors += [
+        f'static prefix {prefix!r} is not a valid IPv4 prefix'
+        for prefix, network in zip(prefixes, networks, strict=True)
+        if network is None
+    ]
+    if errors:
+        _problem(state, origin, '; '.join(errors))
+        return
+    external, vrf = row['name'], external_key(row['name'])
+    communities = ', '.join(
+        f'{direction} community {value}'
+        for direction, value in (('inbound', spec.get('inboundCommunity')), ('outbound', spec.get('outboundCommunity')))
+        if isinstance(value, str) and value
+    )
+    name = f'{EXTERNAL_VRF_PREFIX}{external}'[:VRF_NAME_LENGTH]
+    state.ipam[vrf] = DesiredObject(
+        key=vrf,
+        origin=origin,
+        model=VRF,
+        label=f'VRF {name}',
+        values={
+            'name': name,
+            'enforce_unique': True,
+            'description': f'Hedgehog external {external}{": " if communities else ""}{communities}'[:200],
+            **tenant,
+        },
+        match=('name',),
+        shared=True,
+    )
+    for network in networks:
+        if network.prefixlen == 0:
+            continue
+        key = f'external-prefix:{external}/{network}'
+        state.ipam[key] = DesiredObject(
+            key=key,
+            origin=origin,
+            model=Prefix,
+            label=f'prefix {network}',
+            values={
+                'prefix': IPNetwork(str(network)),
+                'description': f'static prefix of external {external}'[:200],
+                **scope,
+                **tenant,
+            },
+            refs={'vrf_id': vrf},
+            initial={'status': PrefixStatusChoices.STATUS_ACTIVE},
+            match=('vrf_id', 'prefix'),
+        )
+
+
+@dataclass(frozen=True)
+class ExternalPort:
+    """Where an ExternalAttachment's switch address sits: a switch port, or its VLAN subinterface (vlan not 0)."""
+
+    device: str  # the switch's name
+    port: str  # the port's name
+    vlan: int
+
+
+def _add_external_attachments(state, rows, connections, externals, interface_type, tenant):
+    """Per ExternalAttachment, its switch address in its External's VRF, on the port of its ``external`` connection.
+
+    With a VLAN, the switch configures the address on a subinterface of the port, and so does the
+    mapping: a virtual interface ``<port>.<vlan>`` whose parent is the port. An attachment naming
+    an External or connection that is not in the fabric, a connection that is not ``external``, a
+    bad VLAN or address, or a VLAN of its port that another attachment uses (both reported) is a
+    problem; one whose External or connection is held is held with it.
+    """
+    from .desired import connection_links
+
+    ports = {}
+    for row in connections:
+        kind, links = connection_links(_spec(row)) or (None, ())
+        if kind == 'external' and links and '/' in links[0].ports[0]:
+            ports[row['name']] = links[0].ports[0]
+    known = {row['name'] for row in connections}
+    held = {(kind, name) for kind, _namespace, name in state.held}
+    parsed, claims = [], defaultdict(list)
+    for row in rows:
+        origin, spec = (row['kind'], row['namespace'], row['name']), _spec(row)
+        # Names (a malformed spec may give another type): the attachment maps only when both name objects.
+        external, connection = (
+            value if isinstance(value, str) else '' for value in (spec.get('external'), spec.get('connection'))
+        )
+        if ('External', external) in held or ('Connection', connection) in held:
+            state.held.add(origin)  # what it mapped stays until its External or connection maps again
+            continue
+        result = _external_attachment(spec, external, connection, externals, known, ports)
+        if isinstance(result, str):
+            _problem(state, origin, result)
+            continue
+        claims[result[0]].append(row['name'])
+        parsed.append((origin, external_key(external), *result))
+    for origin, vrf, where, address, peer in parsed:
+        others = [name for name in claims[where] if name != origin[2]]
+        if others:
+            what = f'VLAN {where.vlan} of port' if where.vlan else 'port'
+            _problem(state, origin, f'{what} {where.device}/{where.port} is also used by {", ".join(others)}')
+            continue
+        interface = _external_interface(state, origin, where)
+        if address is not None:
+            key = f'external-address:{origin[2]}'
+            _add_address(state, key, origin, address, interface, interface_type, None, tenant, peer, vrf)
+
+
+def _external_attachment(spec, external, connection, externals, connections, ports):
+    """``(ExternalPort, address or None, peer)`` of an ExternalAttachment, or the reason it cannot be mapped.
+
+    A BGP attachment has its address and VLAN under ``switch``, a static one under ``static``
+    (where proxy-ARP may replace the address: the subinterface alone is mapped).
+    """
+    from .desired import NAME_LENGTH
+
+    if external not in externals:
+        return f'external {external!r} is not in the fabric'
+    if connection not in connections:
+        return f'connection {connection!r} is not in the fabric'
+    if connection not in ports:
+        return f'connection {connection} is not an external connection'
+    static = spec.get('static') if isinstance(spec.get('static'), dict) else None
+    body = static if static is not None else spec.get('switch') if isinstance(spec.get('switch'), dict) else {}
+    vlan, value = body.get('vlan') or 0, body.get('ip')
+    if not isinstance(vlan, int) or isinstance(vlan, bool) or not 0 <= vlan <= 4094:
+        return f'VLAN {vlan!r} is not a VLAN ID (1-4094, or 0 for none)'
+    device, _, port = ports[connection].partition('/')
+    if vlan and len(f'{port}.{vlan}') > NAME_LENGTH:
+        return f'its subinterface {port}.{vlan} has a longer name than NetBox allows ({NAME_LENGTH})'
+    address = _interface_address(value)
+    if not value and static is None:
+        return 'it has no switch IP'
+    if value and address is None:
+        return f'switch IP {value!r} is not an IPv4 interface address'
+    return ExternalPort(device, port, vlan), address, _peer(spec, static)
+
+
+def _peer(spec, static):
+    """What the attachment's address is for: its BGP neighbor (``neighbor 100.100.0.6 AS65102``) or next hop."""
+    if static is not None:
+        parts = [('next hop ', static.get('remoteIP'))]
+    else:
+        neighbor = spec.get('neighbor') if isinstance(spec.get('neighbor'), dict) else {}
+        parts = [('neighbor ', neighbor.get('ip')), ('AS', neighbor.get('asn'))]
+    return ' '.join(f'{label}{value}' for label, value in parts if value) or 'external attachment'
+
+
+def _external_interface(state, origin, where):
+    """The mapping key of the interface an attachment's address is on: its port, or the port's VLAN subinterface."""
+    from .desired import DesiredInterface, device_key, interface_key
+
+    port = interface_key(where.device, where.port)
+    if not where.vlan:
+        return port
+    name = f'{where.port}.{where.vlan}'
+    key = subinterface_key(where.device, name)
+    state.interfaces[key] = DesiredInterface(
+        key=key,
+        origin=origin,
+        device=device_key(where.device),
+        name=name,
+        type=InterfaceTypeChoices.TYPE_VIRTUAL,
+        parent=port,
+    )
+    return key
+
+
+def subinterface_key(device, name):
+    return f'subinterface:{device}/{name}'
 
 
 # The interfaces of a switch that carry its own addresses (named by the mapping, in SONiC's style), their type

@@ -31,7 +31,7 @@ DEVICE_FIELDS = ('name', 'role_id', 'device_type_id', 'site_id', 'tenant_id', 's
 DEVICE_COLUMNS = ('pk', 'primary_ip4_id', 'status', 'platform_id', *DEVICE_FIELDS)
 # The device statuses a switch's Agent moves it between; any other is the operator's.
 AGENT_STATUSES = (DeviceStatusChoices.STATUS_ACTIVE, DeviceStatusChoices.STATUS_OFFLINE)
-INTERFACE_FIELDS = ('name', 'type', 'lag_id', 'mgmt_only')
+INTERFACE_FIELDS = ('name', 'type', 'lag_id', 'parent_id', 'mgmt_only')
 CABLE_FIELDS = ('description',)
 # An interface's fields its follow-ups set: VLANs from VPC attachments (with its tagged VLANs), the primary MAC.
 INTERFACE_FOLLOW_UP_FIELDS = ('mode', 'untagged_vlan_id', 'primary_mac_address_id')
@@ -342,7 +342,7 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
     mine = {
         row['object_id']: key
         for key, row in owned.items()
-        if row['object_type_id'] == object_type.pk and key.startswith(('interface:', 'lag:'))
+        if row['object_type_id'] == object_type.pk and key.startswith(('interface:', 'subinterface:', 'lag:'))
     }
     actual = {
         row['pk']: row
@@ -363,8 +363,8 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
         others = _claimed_by_others(object_type, [row['pk'] for row in existing.values()])
     result = {}
     for key, iface in wanted.items():
-        if iface.lag is not None and iface.lag not in result:
-            continue  # its LAG is not mapped (a conflict): the member waits with it
+        if any(ref is not None and ref not in result for ref in (iface.lag, iface.parent)):
+            continue  # its LAG or port is not mapped (a conflict): the member or subinterface waits with it
         row = by_key.get(key)
         adopt = False
         if row is None and devices[iface.device] is not None:
@@ -379,7 +379,9 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
                     continue
                 adopt = True
         lag_id = plan.ids.get(iface.lag) if iface.lag else None
-        lag_created = iface.lag is not None and lag_id is None  # the member joins a LAG created in this run
+        parent_id = plan.ids.get(iface.parent) if iface.parent else None
+        # The member joins a LAG created in this run, the subinterface a port created in this run.
+        joins = (iface.lag is not None and lag_id is None) or (iface.parent is not None and parent_id is None)
         if row is None:
             plan.changes.append(Change(Interface, iface))
             plan.pending.add(key)
@@ -390,10 +392,11 @@ def _plan_interfaces(plan, desired, owned, object_type, devices, policy):
                 'name': iface.name,
                 'type': iface.type,
                 'lag_id': lag_id,
+                'parent_id': parent_id,
                 'mgmt_only': iface.mgmt_only,
             }
             fields = _changed(row, values)
-            if adopt or lag_created or fields:
+            if adopt or joins or fields:
                 plan.changes.append(Change(Interface, iface, row['pk'], adopt, fields))
             plan.ids[key] = row['pk']
             plan.interface_rows[key] = row
@@ -481,8 +484,10 @@ def _link_of(ends):
 def _plan_deletes(plan, desired, owned, types):
     """Owned objects no longer desired, in an order NetBox accepts: what refers to an object goes before it.
 
-    Cables, IP addresses and ranges, prefixes, VLANs, VRFs, VLAN groups, interfaces (members before
-    LAGs), devices. Objects mapped from a fabric object that ``desired`` holds for a problem are kept.
+    Cables, IP addresses and ranges, prefixes, VLANs, VRFs, VLAN groups, interfaces (subinterfaces
+    before their ports, members before LAGs), devices. Objects mapped from a fabric object that
+    ``desired`` holds for a problem are kept, and so is a port while an interface that stays has it
+    as its parent (NetBox refuses to delete it).
     """
     wanted = {*desired.devices, *desired.interfaces, *desired.cables, *desired.ipam}
     order = [Cable, *reversed(IPAM_MODELS), Interface, Device]
@@ -494,10 +499,21 @@ def _plan_deletes(plan, desired, owned, types):
         for key, row in owned.items()
         if key not in wanted and row['pk'] not in stale and _origin(row) not in desired.held
     ]
-    gone.sort(key=lambda row: (rank.get(row['object_type_id'], 99), row['key'].startswith('lag:'), row['key']))
     gone = [row for row in gone if row['object_type_id'] in models]
+    ports = {row['object_id'] for row in gone if row['object_type_id'] == types[Interface].pk}
+    if ports:
+        # A port that keeps a subinterface (one held for a problem, an operator's) stays while it has one.
+        parents = Interface.objects.filter(parent_id__in=ports).exclude(pk__in=ports).values_list('parent_id')
+        kept = {parent for (parent,) in parents}
+        gone = [row for row in gone if row['object_type_id'] != types[Interface].pk or row['object_id'] not in kept]
+    gone.sort(key=lambda row: (rank.get(row['object_type_id'], 99), _interface_rank(row['key']), row['key']))
     plan.deletes = [(models[row['object_type_id']], row['object_id'], row['pk']) for row in gone]
     plan.deleted_keys = [row['key'] for row in gone]
+
+
+def _interface_rank(key):
+    """Subinterfaces go before their ports, LAG members before their LAGs (NetBox refuses the other order)."""
+    return 0 if key.startswith('subinterface:') else 2 if key.startswith('lag:') else 1
 
 
 def _same(actual, wanted):

@@ -71,7 +71,7 @@ def _refs(desired):
     """The mapping keys an object refers to: its device and LAG, a cable's ends, an IPAM object's references."""
     if isinstance(desired, DesiredObject):
         return {ref for ref in desired.refs.values() if ref is not None}
-    return {ref for ref in (getattr(desired, name, None) for name in ('device', 'lag', 'a', 'b')) if ref}
+    return {ref for ref in (getattr(desired, name, None) for name in ('device', 'lag', 'parent', 'a', 'b')) if ref}
 
 
 class Writer:
@@ -235,12 +235,13 @@ class Writer:
             if desired.platform and slugify(desired.platform) in plan.platform_ids:
                 obj.platform_id = plan.platform_ids[slugify(desired.platform)]
         elif change.model is Interface:
-            if desired.device not in ids or (desired.lag and desired.lag not in ids):
+            if any(ref and ref not in ids for ref in (desired.device, desired.lag, desired.parent)):
                 raise Skipped
             obj.device_id = ids[desired.device]
             obj.name = desired.name
             obj.type = desired.type
             obj.lag_id = ids[desired.lag] if desired.lag else None
+            obj.parent_id = ids[desired.parent] if desired.parent else None
             obj.mgmt_only = desired.mgmt_only
         else:
             if desired.a not in ids or desired.b not in ids:
