@@ -218,6 +218,17 @@ def test_a_batch_the_database_refuses_is_written_one_by_one(device_type, role):
     assert problems[0].startswith('DCIM: Switch default/LEAF-01: NetBox refused device:LEAF-01:')
 
 
+def test_devices_of_a_type_in_use_go_in_a_batch_and_of_a_type_with_templates_through_save(device_type, role):
+    site = Site.objects.create(name='s', slug='s')
+    Device.objects.create(name='first', site=site, role=role, device_type=device_type)
+    device_type.refresh_from_db()
+    assert device_type.device_count == 1
+    assert bulk.batchable(Device(name='second', site=site, role=role, device_type=device_type))
+    InterfaceTemplate.objects.create(device_type=device_type, name='ipmi', type='1000base-t')
+    device_type.refresh_from_db()
+    assert not bulk.batchable(Device(name='third', site=site, role=role, device_type=device_type))
+
+
 def test_devices_of_a_type_with_component_templates_get_their_components(repo, dcim_site):
     generic = Manufacturer.objects.create(name='Generic', slug='generic')
     server_type = DeviceType.objects.create(manufacturer=generic, model='Server', slug='generic-server')

@@ -51,8 +51,11 @@ def batchable(obj):
 
 
 def _has_templates(device_type: DeviceType):
+    """Whether the type has component templates, by its counters of them (``device_count`` is not one)."""
     return any(
-        getattr(device_type, field.name) for field in DeviceType._meta.fields if isinstance(field, CounterCacheField)
+        getattr(device_type, field.name)
+        for field in DeviceType._meta.fields
+        if isinstance(field, CounterCacheField) and field.name.endswith('_template_count')
     )
 
 
