@@ -182,8 +182,12 @@ def mapped_tables(cursor):
     return [row[0] for row in cursor.fetchall()]
 
 
-def measure(api, size, repeat, profile_dir):
-    """Initial sync and unchanged resync, each in a fresh process, on a new fabric per round."""
+def measure(api, size, repeat, profile_dir, first_space=0):
+    """Initial sync and unchanged resync, each in a fresh process, on a new fabric per round.
+
+    Round ``n`` takes the addresses of space ``first_space + n``: the devices and addresses of
+    earlier rounds (and sizes) stay in NetBox, and NetBox's global table keeps addresses unique.
+    """
     from dcim.models import Site
 
     from netbox_hedgehog.models import HedgehogFabric
@@ -191,7 +195,7 @@ def measure(api, size, repeat, profile_dir):
     site, _ = Site.objects.get_or_create(name='DCIM volume', slug='dcim-volume')
     reports = {}
     for round_ in range(repeat):
-        served = load_objects(api, size, prefix=f'r{round_}-{size}-', round_=round_)
+        served = load_objects(api, size, prefix=f'r{round_}-{size}-', round_=first_space + round_)
         assert served == size, served
         fabric = HedgehogFabric.objects.create(
             name=f'dcim-volume-{size}-{round_}',
@@ -229,8 +233,8 @@ def main():
     load = os.getloadavg()
     print(f'load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)')
     with kube_api() as api:
-        for size in args.objects:
-            reports = measure(api, size, args.repeat, args.profile)
+        for index, size in enumerate(args.objects):
+            reports = measure(api, size, args.repeat, args.profile, first_space=index * args.repeat)
             sync_volume.print_tables(size, reports, targets=TARGETS, counts=COUNTED)
     print('rows written: DCIM, IPAM and ownership tables; created/unchanged: resource rows')
     load = os.getloadavg()

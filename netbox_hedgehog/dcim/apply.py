@@ -25,6 +25,8 @@ from .ipam import IPAM_MODELS
 from .plan import FOLLOW_UPS, Plan, object_types
 from .write import Writer, batches, message
 
+# Ownership rows written per statement.
+OWNERSHIP_BATCH = 1000
 # The account the change log names for the mapping's writes: created inactive, without a password.
 CHANGELOG_USER = 'hedgehog-sync'
 # Colours of created device roles, picked by the role's name: the same role gets the same colour everywhere.
@@ -91,18 +93,19 @@ def apply_plan(fabric, plan: Plan):
                 owned.append((obj, change.desired))
     writer.announce()
     types = object_types()
-    HedgehogOwnedObject.objects.bulk_create(
-        HedgehogOwnedObject(
-            fabric=fabric,
-            object_type=types[type(obj)],
-            object_id=obj.pk,
-            key=desired.key,
-            kind=desired.origin[0],
-            namespace=desired.origin[1],
-            name=desired.origin[2],
+    for start in range(0, len(owned), OWNERSHIP_BATCH):  # not all built at once: a run's peak memory
+        HedgehogOwnedObject.objects.bulk_create(
+            HedgehogOwnedObject(
+                fabric=fabric,
+                object_type=types[type(obj)],
+                object_id=obj.pk,
+                key=desired.key,
+                kind=desired.origin[0],
+                namespace=desired.origin[1],
+                name=desired.origin[2],
+            )
+            for obj, desired in owned[start : start + OWNERSHIP_BATCH]
         )
-        for obj, desired in owned
-    )
     deleted += _delete([entry for entry in plan.deletes if entry not in first], problems)
     return (created, updated, deleted), problems
 
