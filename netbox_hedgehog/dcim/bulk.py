@@ -85,6 +85,8 @@ def announce_created(model, objects, using='default'):
         obj._prefetched_objects_cache = {
             field.name: _nothing(field.related_model) for field in model._meta.many_to_many
         }
+    # Django's list of the live receivers for a sender (private API, tested in tests/test_dcim_bulk.py); a
+    # receiver renamed in a later NetBox is not in BATCHED and is called for each object, as save() would.
     receivers, _async = post_save._live_receivers(model)
     for receiver in receivers:
         batched = BATCHED.get(f'{receiver.__module__}.{receiver.__qualname__}')

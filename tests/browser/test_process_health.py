@@ -38,9 +38,12 @@ def test_banner_and_widget_when_the_worker_stops(netbox_server, live_processes, 
     browser.find_element(By.ID, 'id_username').send_keys(USERNAME)
     browser.find_element(By.ID, 'id_password').send_keys(PASSWORD)
     browser.find_element(By.XPATH, "//form[@action='/login/']//button[@type='submit']").click()
-    wait_until(lambda: '/plugins/hedgehog/fabrics/' in browser.current_url, message='logged in')
-
-    assert browser.find_elements(By.XPATH, "//a[normalize-space(.)='health-demo']")
+    # The list once it has loaded (the address changes as the navigation starts, before the page is there).
+    wait_until(
+        lambda: browser.find_elements(By.XPATH, "//a[normalize-space(.)='health-demo']"),
+        message='the fabric list after logging in',
+    )
+    assert '/plugins/hedgehog/fabrics/' in browser.current_url
     assert text_of(browser, 'hedgehog-process-health') is None
     browser.get(f'{netbox_server}/')
     widget = text_of(browser, 'hedgehog-widget-health')
