@@ -264,7 +264,11 @@ class Writer:
         valid = []
         for change, obj, tagged in batch:
             try:
-                obj.full_clean(exclude=_references(model), validate_unique=False, validate_constraints=False)
+                obj.full_clean(
+                    exclude=[field.name for field in _references(model)],
+                    validate_unique=False,
+                    validate_constraints=False,
+                )
             except ValidationError as exc:
                 self._refusal(change, exc)
                 continue
@@ -338,12 +342,11 @@ def _unset_fields(change):
 
 def _references(model):
     """A model's foreign keys: the mapping sets them to objects it has just read or written."""
-    return [field.name for field in model._meta.concrete_fields if field.many_to_one]
+    return [field for field in model._meta.concrete_fields if field.many_to_one]
 
 
 def _cache_references(model, objects):
     """Load what the objects refer to in one query per foreign key, for their validation and ``save()`` logic."""
-    references = [field for field in model._meta.concrete_fields if field.many_to_one]
     prefetch_related_objects(
-        objects, *(field.name for field in references if any(getattr(obj, field.attname) for obj in objects))
+        objects, *(field.name for field in _references(model) if any(getattr(obj, field.attname) for obj in objects))
     )
